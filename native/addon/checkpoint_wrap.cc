@@ -1,0 +1,324 @@
+// The Checkpoint object exposed to JS: open (async or sync), describe, read tensors (async or sync),
+// close. Reads decode on a libuv worker thread into an ArrayBuffer allocated beforehand on the JS thread.
+#include <cstring>
+#include <memory>
+
+#include "addon.hpp"
+#include "paramscope/checkpoint.hpp"
+#include "paramscope/error.hpp"
+
+namespace paramscope::addon {
+
+namespace {
+
+const char* kind_name(CheckpointKind kind) {
+  switch (kind) {
+    case CheckpointKind::File: return "file";
+    case CheckpointKind::Directory: return "directory";
+    case CheckpointKind::Index: return "index";
+  }
+  return "file";
+}
+
+Checkpoint::Options parse_open_options(const Napi::CallbackInfo& info) {
+  Checkpoint::Options options;
+  if (info.Length() > 1 && info[1].IsObject()) {
+    Napi::Value mmap = info[1].As<Napi::Object>().Get("mmap");
+    if (mmap.IsBoolean()) options.use_mmap = mmap.As<Napi::Boolean>().Value();
+  }
+  return options;
+}
+
+enum class ReadMode { F32, Raw };
+
+struct ReadRequest {
+  std::shared_ptr<const Checkpoint> checkpoint;
+  CheckpointTensor tensor;
+  RowRange rows;
+  ReadMode mode;
+  Checkpoint::ByteRange range;
+  const unsigned char* zero_copy = nullptr;  // mapped bytes served as-is
+};
+
+// Finalizer for zero-copy ArrayBuffers: the mapping lives as long as any view of it does.
+void release_mapping(Napi::Env, void*, std::shared_ptr<MappedFile>* hint) { delete hint; }
+
+class CheckpointWrap : public Napi::ObjectWrap<CheckpointWrap> {
+ public:
+  static Napi::Function define(Napi::Env env) {
+    return DefineClass(env, "NativeCheckpoint",
+                       {InstanceMethod("describe", &CheckpointWrap::describe),
+                        InstanceMethod("read", &CheckpointWrap::read),
+                        InstanceMethod("readSync", &CheckpointWrap::read_sync),
+                        InstanceMethod("close", &CheckpointWrap::close)});
+  }
+
+  explicit CheckpointWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CheckpointWrap>(info) {}
+
+  void attach(std::shared_ptr<const Checkpoint> checkpoint) { checkpoint_ = std::move(checkpoint); }
+
+ private:
+  const Checkpoint& open_checkpoint(Napi::Env env) const {
+    if (!checkpoint_) throw argument_error_closed(env);
+    return *checkpoint_;
+  }
+
+  static Napi::Error argument_error_closed(Napi::Env env) {
+    CapturedError e;
+    e.set = true;
+    e.code = "CLOSED";
+    e.message = "the checkpoint was closed";
+    return e.to_js(env);
+  }
+
+  Napi::Value describe(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const Checkpoint& ckpt = open_checkpoint(env);
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("path", ckpt.path());
+    out.Set("kind", kind_name(ckpt.kind()));
+    Napi::Array shards = Napi::Array::New(env, ckpt.shards().size());
+    for (size_t i = 0; i < ckpt.shards().size(); ++i) {
+      const auto& shard = *ckpt.shards()[i];
+      Napi::Object s = Napi::Object::New(env);
+      s.Set("path", shard.path());
+      s.Set("bytes", static_cast<double>(shard.file().size()));
+      s.Set("headerBytes", static_cast<double>(shard.header().header_length));
+      s.Set("mapped", shard.file().is_mapped());
+      Napi::Object metadata = Napi::Object::New(env);
+      for (const auto& [key, value] : shard.header().metadata) metadata.Set(key, value);
+      s.Set("metadata", metadata);
+      shards.Set(i, s);
+    }
+    out.Set("shards", shards);
+    Napi::Array tensors = Napi::Array::New(env, ckpt.tensors().size());
+    for (size_t i = 0; i < ckpt.tensors().size(); ++i) {
+      const CheckpointTensor& t = ckpt.tensors()[i];
+      const TensorInfo& ti = *t.info;
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("name", ti.name);
+      o.Set("dtype", std::string(dtype_info(ti.dtype).name));
+      Napi::Array shape = Napi::Array::New(env, ti.shape.size());
+      for (size_t d = 0; d < ti.shape.size(); ++d) shape.Set(d, static_cast<double>(ti.shape[d]));
+      o.Set("shape", shape);
+      o.Set("numel", static_cast<double>(ti.numel));
+      o.Set("bytes", static_cast<double>(ti.byte_size()));
+      o.Set("shard", t.shard);
+      o.Set("offset", static_cast<double>(ckpt.shards()[t.shard]->absolute_offset(ti)));
+      tensors.Set(i, o);
+    }
+    out.Set("tensors", tensors);
+    Napi::Array warnings = Napi::Array::New(env, ckpt.warnings().size());
+    for (size_t i = 0; i < ckpt.warnings().size(); ++i) warnings.Set(i, ckpt.warnings()[i]);
+    out.Set("warnings", warnings);
+    out.Set("indexMetadata", ckpt.index_metadata_json());
+    return out;
+  }
+
+  // read(name, mode: 'f32' | 'raw', rowBegin?, rowEnd?)
+  ReadRequest make_request(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsString()) throw argument_error(env, "read: tensor name must be a string");
+    std::string name = info[0].As<Napi::String>();
+    std::string mode = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "f32";
+    ReadRequest request;
+    const Checkpoint& ckpt = open_checkpoint(env);
+    request.checkpoint = checkpoint_;
+    request.mode = mode == "raw" ? ReadMode::Raw : ReadMode::F32;
+    guarded(env, [&] {
+      request.tensor = ckpt.get(name);
+      if (info.Length() > 3 && info[2].IsNumber() && info[3].IsNumber()) {
+        double begin = info[2].As<Napi::Number>().DoubleValue(), end = info[3].As<Napi::Number>().DoubleValue();
+        if (begin < 0 || end < 0) throw Error(ErrorCode::SLICE_OUT_OF_RANGE, "rows must be non-negative", ckpt.path(), name);
+        request.rows = {false, static_cast<uint64_t>(begin), static_cast<uint64_t>(end)};
+      }
+      request.range = ckpt.byte_range(request.tensor, request.rows);
+      const DTypeInfo& dt = dtype_info(request.tensor.info->dtype);
+      if (request.mode == ReadMode::F32 && !dt.decodable)
+        throw Error(ErrorCode::UNSUPPORTED_DTYPE,
+                    "tensor \"" + name + "\" has dtype " + std::string(dt.name) + ", which cannot be decoded to f32; read it with {as: 'raw'}",
+                    ckpt.shards()[request.tensor.shard]->path(), name);
+      // Zero-copy when the bytes can be served as they are and the view is aligned for its type.
+      bool same_bytes = request.mode == ReadMode::Raw || request.tensor.info->dtype == DType::F32;
+      const MappedFile& file = ckpt.shards()[request.tensor.shard]->file();
+      size_t alignment = std::max<size_t>(1, dt.bits / 8);
+      if (same_bytes && file.is_mapped() && request.range.length > 0) {
+        const unsigned char* p = file.mapped_range(request.range.offset, request.range.length);
+        if (reinterpret_cast<uintptr_t>(p) % alignment == 0) request.zero_copy = p;
+      }
+    });
+    return request;
+  }
+
+  static Napi::ArrayBuffer allocate(Napi::Env env, uint64_t bytes) {
+    try {
+      return Napi::ArrayBuffer::New(env, static_cast<size_t>(bytes));
+    } catch (const Napi::Error&) {
+      CapturedError e;
+      e.set = true;
+      e.code = "OUT_OF_MEMORY";
+      e.message = "cannot allocate " + std::to_string(bytes) + " bytes for the tensor";
+      throw e.to_js(env);
+    }
+  }
+
+  static uint64_t output_bytes(const ReadRequest& r) {
+    return r.mode == ReadMode::F32 ? r.range.numel * 4 : r.range.length;
+  }
+
+  // Does the decode or copy; runs on a worker thread in the async path. Returns the non-finite count.
+  static size_t perform(const ReadRequest& r, void* destination) {
+    const Checkpoint& ckpt = *r.checkpoint;
+    if (r.zero_copy) {
+      if (r.mode == ReadMode::Raw) return 0;
+      return count_non_finite(reinterpret_cast<const float*>(r.zero_copy), r.range.numel);
+    }
+    if (r.mode == ReadMode::Raw) {
+      ckpt.read_raw(r.tensor, r.rows, destination);
+      return 0;
+    }
+    return ckpt.read_f32(r.tensor, r.rows, static_cast<float*>(destination));
+  }
+
+  static Napi::Object result_object(Napi::Env env, const ReadRequest& r, Napi::ArrayBuffer buffer, size_t non_finite) {
+    Napi::Object out = Napi::Object::New(env);
+    if (r.zero_copy) {
+      const auto& file = r.checkpoint->shards()[r.tensor.shard]->shared_file();
+      auto* keep = new std::shared_ptr<MappedFile>(file);
+      buffer = Napi::ArrayBuffer::New(env, const_cast<unsigned char*>(r.zero_copy), static_cast<size_t>(r.range.length),
+                                      release_mapping, keep);
+    }
+    out.Set("buffer", buffer);
+    out.Set("zeroCopy", r.zero_copy != nullptr);
+    out.Set("nonFinite", static_cast<double>(non_finite));
+    out.Set("dtype", std::string(dtype_info(r.tensor.info->dtype).name));
+    return out;
+  }
+
+  class ReadWorker : public Napi::AsyncWorker {
+   public:
+    ReadWorker(Napi::Env env, ReadRequest request, Napi::ArrayBuffer buffer)
+        : Napi::AsyncWorker(env, "paramscope.read"), deferred_(Napi::Promise::Deferred::New(env)),
+          request_(std::move(request)) {
+      if (!buffer.IsEmpty()) {
+        destination_ = buffer.Data();
+        buffer_ = Napi::Persistent(buffer);
+      }
+    }
+    Napi::Promise promise() const { return deferred_.Promise(); }
+
+    void Execute() override {
+      try {
+        non_finite_ = perform(request_, destination_);
+      } catch (...) {
+        error_.capture(std::current_exception());
+      }
+    }
+    void OnOK() override {
+      Napi::Env env = Env();
+      if (error_.set) return deferred_.Reject(error_.to_js(env).Value());
+      try {
+        Napi::ArrayBuffer buffer = buffer_.IsEmpty() ? Napi::ArrayBuffer() : buffer_.Value();
+        deferred_.Resolve(result_object(env, request_, buffer, non_finite_));
+      } catch (const Napi::Error& e) {
+        deferred_.Reject(e.Value());
+      }
+    }
+
+   private:
+    Napi::Promise::Deferred deferred_;
+    ReadRequest request_;
+    Napi::Reference<Napi::ArrayBuffer> buffer_;
+    void* destination_ = nullptr;
+    size_t non_finite_ = 0;
+    CapturedError error_;
+  };
+
+  Napi::Value read(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    ReadRequest request = make_request(info);
+    Napi::ArrayBuffer buffer;
+    if (!request.zero_copy) buffer = allocate(env, output_bytes(request));
+    auto* worker = new ReadWorker(env, std::move(request), buffer);
+    Napi::Promise promise = worker->promise();
+    worker->Queue();
+    return promise;
+  }
+
+  Napi::Value read_sync(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    ReadRequest request = make_request(info);
+    Napi::ArrayBuffer buffer;
+    if (!request.zero_copy) buffer = allocate(env, output_bytes(request));
+    size_t non_finite = guarded(env, [&] { return perform(request, request.zero_copy ? nullptr : buffer.Data()); });
+    return result_object(env, request, buffer, non_finite);
+  }
+
+  Napi::Value close(const Napi::CallbackInfo& info) {
+    // In-flight reads and zero-copy views hold their own references; the files close when they end.
+    checkpoint_.reset();
+    return info.Env().Undefined();
+  }
+
+  std::shared_ptr<const Checkpoint> checkpoint_;
+};
+
+Napi::Object wrap(Napi::Env env, std::shared_ptr<const Checkpoint> checkpoint) {
+  Napi::Object object = instance(env).checkpoint_constructor.New({});
+  CheckpointWrap::Unwrap(object)->attach(std::move(checkpoint));
+  return object;
+}
+
+class OpenWorker : public Napi::AsyncWorker {
+ public:
+  OpenWorker(Napi::Env env, std::string path, Checkpoint::Options options)
+      : Napi::AsyncWorker(env, "paramscope.open"), deferred_(Napi::Promise::Deferred::New(env)),
+        path_(std::move(path)), options_(options) {}
+  Napi::Promise promise() const { return deferred_.Promise(); }
+  void Execute() override {
+    try {
+      checkpoint_ = Checkpoint::open(path_, options_);
+    } catch (...) {
+      error_.capture(std::current_exception());
+    }
+  }
+  void OnOK() override {
+    if (error_.set) return deferred_.Reject(error_.to_js(Env()).Value());
+    deferred_.Resolve(wrap(Env(), std::move(checkpoint_)));
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::string path_;
+  Checkpoint::Options options_;
+  std::shared_ptr<const Checkpoint> checkpoint_;
+  CapturedError error_;
+};
+
+Napi::Value open_checkpoint(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw argument_error(env, "openCheckpoint: path must be a string");
+  auto* worker = new OpenWorker(env, info[0].As<Napi::String>(), parse_open_options(info));
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
+
+Napi::Value open_checkpoint_sync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throw argument_error(env, "openCheckpointSync: path must be a string");
+  std::string path = info[0].As<Napi::String>();
+  auto checkpoint = guarded(env, [&] { return Checkpoint::open(path, parse_open_options(info)); });
+  return wrap(env, std::move(checkpoint));
+}
+
+}  // namespace
+
+void register_checkpoint(Napi::Env env, Napi::Object exports) {
+  Napi::Function constructor = CheckpointWrap::define(env);
+  instance(env).checkpoint_constructor = Napi::Persistent(constructor);
+  exports.Set("openCheckpoint", Napi::Function::New(env, open_checkpoint, "openCheckpoint"));
+  exports.Set("openCheckpointSync", Napi::Function::New(env, open_checkpoint_sync, "openCheckpointSync"));
+}
+
+}  // namespace paramscope::addon

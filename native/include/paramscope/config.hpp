@@ -1,0 +1,29 @@
+#pragma once
+// The one configuration header shared by the node-gyp build (binding.gyp) and the CMake build. Build
+// systems only set the PARAMSCOPE_WITH_* switches; every default and limit lives here.
+
+// Runtime BLAS/LAPACK: when 1 the core looks for OpenBLAS with dlopen at run time and falls back to
+// Eigen when it is absent. When 0 the binary is Eigen-only (no dlopen code at all).
+#ifndef PARAMSCOPE_WITH_BLAS
+#define PARAMSCOPE_WITH_BLAS 1
+#endif
+
+// Where the build found OpenBLAS through pkg-config; tried first at run time (may be empty).
+#ifndef PARAMSCOPE_BLAS_LIBDIR
+#define PARAMSCOPE_BLAS_LIBDIR ""
+#endif
+
+#ifndef NAPI_VERSION
+#define NAPI_VERSION 8
+#endif
+
+namespace paramscope::config {
+// SAFETENSORS.md rule 2: the reference reader's limit on header size.
+inline constexpr unsigned long long kMaxHeaderBytes = 100'000'000ULL;
+// An index.json is small; anything larger than this is not one.
+inline constexpr unsigned long long kMaxIndexBytes = 64ULL << 20;
+// Nesting limit of the header JSON parser, so hostile input cannot exhaust the stack.
+inline constexpr int kMaxJsonDepth = 64;
+// Default memory budget of one analysis job (bytes).
+inline constexpr unsigned long long kDefaultMemoryBudget = 2ULL << 30;
+}  // namespace paramscope::config

@@ -1,0 +1,50 @@
+#pragma once
+// A read-only view of one file: memory-mapped when allowed, else read with pread. Opening refuses
+// anything but a regular file without blocking (a FIFO is opened non-blocking, then rejected).
+// Mapped pages are private and writable (copy-on-write), so a caller that writes into a zero-copy view
+// changes only its own memory, never the file, and cannot fault on a read-only page.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace paramscope {
+
+class MappedFile {
+ public:
+  struct Options {
+    bool use_mmap = true;
+  };
+
+  static std::shared_ptr<MappedFile> open(const std::string& path, Options options);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  const std::string& path() const noexcept { return path_; }
+  uint64_t size() const noexcept { return size_; }
+  bool is_mapped() const noexcept { return map_ != nullptr; }
+
+  // Copies [offset, offset+length) into dst with pread; never touches the mapping. Throws FILE_CHANGED
+  // when the file has become shorter than the range, IO_ERROR on a failed read.
+  void read(uint64_t offset, uint64_t length, void* dst) const;
+
+  // A pointer into the mapping for [offset, offset+length), after checking that the file still holds
+  // the range (a page past the end of a shrunk file would raise SIGBUS). nullptr when not mapped.
+  const unsigned char* mapped_range(uint64_t offset, uint64_t length) const;
+
+  // Throws FILE_CHANGED if the file on disk no longer has the size it had when opened.
+  void check_unchanged() const;
+
+  // Hints for the kernel's page cache around a range that is about to be streamed, or is done with.
+  void advise_will_need(uint64_t offset, uint64_t length) const noexcept;
+  void advise_done(uint64_t offset, uint64_t length) const noexcept;
+
+ private:
+  MappedFile() = default;
+  std::string path_;
+  int fd_ = -1;
+  uint64_t size_ = 0;
+  unsigned char* map_ = nullptr;
+};
+
+}  // namespace paramscope

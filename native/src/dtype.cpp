@@ -1,0 +1,270 @@
+#include "paramscope/dtype.hpp"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <cpuid.h>
+#include <immintrin.h>
+#define PARAMSCOPE_X86 1
+#endif
+
+namespace paramscope {
+
+namespace {
+constexpr DTypeInfo kTable[] = {
+    {DType::BOOL, "BOOL", 8, false, true},        {DType::U8, "U8", 8, false, true},
+    {DType::I8, "I8", 8, false, true},            {DType::U16, "U16", 16, false, true},
+    {DType::I16, "I16", 16, false, true},         {DType::U32, "U32", 32, false, true},
+    {DType::I32, "I32", 32, false, true},         {DType::U64, "U64", 64, false, true},
+    {DType::I64, "I64", 64, false, true},         {DType::F16, "F16", 16, true, true},
+    {DType::BF16, "BF16", 16, true, true},        {DType::F32, "F32", 32, true, true},
+    {DType::F64, "F64", 64, true, true},          {DType::F8_E4M3, "F8_E4M3", 8, true, true},
+    {DType::F8_E5M2, "F8_E5M2", 8, true, true},   {DType::F8_E8M0, "F8_E8M0", 8, true, true},
+    {DType::F8_E4M3FNUZ, "F8_E4M3FNUZ", 8, true, true},
+    {DType::F8_E5M2FNUZ, "F8_E5M2FNUZ", 8, true, true},
+    // Sub-byte and complex formats are parsed and validated but not decoded (packing conventions differ
+    // between producers); reading them as f32 reports UNSUPPORTED_DTYPE.
+    {DType::F4, "F4", 4, true, false},            {DType::F6_E2M3, "F6_E2M3", 6, true, false},
+    {DType::F6_E3M2, "F6_E3M2", 6, true, false},  {DType::C64, "C64", 64, false, false},
+};
+
+template <typename T>
+inline T load(const unsigned char* p) noexcept {
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  return v;
+}
+
+inline float bits_to_float(uint32_t u) noexcept {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+inline uint32_t float_to_bits(float f) noexcept {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+
+float half_to_float(uint16_t h) noexcept {
+  uint32_t sign = uint32_t(h & 0x8000) << 16;
+  uint32_t exp = (h >> 10) & 0x1F, mant = h & 0x3FF;
+  if (exp == 0x1F) return bits_to_float(sign | 0x7F800000 | (mant << 13));
+  if (exp == 0) {
+    if (mant == 0) return bits_to_float(sign);
+    // Subnormal: value = mant * 2^-24.
+    float v = float(mant) * 5.9604644775390625e-8f;
+    return sign ? -v : v;
+  }
+  return bits_to_float(sign | ((exp + 112) << 23) | (mant << 13));
+}
+
+uint16_t float_to_half(float f) noexcept {
+  uint32_t x = float_to_bits(f);
+  uint32_t sign = (x >> 16) & 0x8000;
+  uint32_t absx = x & 0x7FFFFFFF;
+  if (absx >= 0x7F800000) return uint16_t(sign | 0x7C00 | (absx > 0x7F800000 ? 0x200 : 0));
+  if (absx >= 0x477FF000) return uint16_t(sign | 0x7C00);  // rounds to beyond max half: inf
+  if (absx < 0x38800000) {
+    // Subnormal half (or zero): round absx * 2^24 to nearest even integer.
+    float scaled = bits_to_float(absx) * 16777216.0f;
+    return uint16_t(sign | uint32_t(std::nearbyint(scaled)));
+  }
+  uint32_t rounded = absx + 0xFFF + ((absx >> 13) & 1);
+  return uint16_t(sign | ((rounded - 0x38000000) >> 13));
+}
+
+// A 256-entry table for an 8-bit float format, built once.
+struct Fp8Table {
+  float value[256];
+};
+
+Fp8Table make_table(DType dtype) noexcept {
+  Fp8Table t{};
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (int b = 0; b < 256; ++b) {
+    int sign = b >> 7;
+    float v = 0;
+    switch (dtype) {
+      case DType::F8_E4M3: {  // OCP "FN": bias 7, no infinity, S.1111.111 is NaN
+        int e = (b >> 3) & 0xF, m = b & 7;
+        if (e == 15 && m == 7) v = nan;
+        else if (e == 0) v = std::ldexp(float(m), -9);
+        else v = std::ldexp(1.0f + float(m) / 8.0f, e - 7);
+        break;
+      }
+      case DType::F8_E5M2: {  // IEEE-like: bias 15, infinities and NaNs
+        int e = (b >> 2) & 0x1F, m = b & 3;
+        if (e == 31) v = m == 0 ? std::numeric_limits<float>::infinity() : nan;
+        else if (e == 0) v = std::ldexp(float(m), -16);
+        else v = std::ldexp(1.0f + float(m) / 4.0f, e - 15);
+        break;
+      }
+      case DType::F8_E4M3FNUZ: {  // bias 8, 0x80 is the only NaN, no negative zero
+        int e = (b >> 3) & 0xF, m = b & 7;
+        if (b == 0x80) { v = nan; sign = 0; }
+        else if (e == 0) v = std::ldexp(float(m), -10);
+        else v = std::ldexp(1.0f + float(m) / 8.0f, e - 8);
+        break;
+      }
+      case DType::F8_E5M2FNUZ: {  // bias 16, 0x80 is the only NaN
+        int e = (b >> 2) & 0x1F, m = b & 3;
+        if (b == 0x80) { v = nan; sign = 0; }
+        else if (e == 0) v = std::ldexp(float(m), -17);
+        else v = std::ldexp(1.0f + float(m) / 4.0f, e - 16);
+        break;
+      }
+      case DType::F8_E8M0: {  // exponent only, bias 127, 0xFF is NaN, unsigned
+        v = b == 0xFF ? nan : std::ldexp(1.0f, b - 127);
+        sign = 0;
+        break;
+      }
+      default: break;
+    }
+    t.value[b] = sign ? -v : v;
+  }
+  return t;
+}
+
+const Fp8Table& table_for(DType dtype) noexcept {
+  static const Fp8Table e4m3 = make_table(DType::F8_E4M3), e5m2 = make_table(DType::F8_E5M2),
+                        e4m3fnuz = make_table(DType::F8_E4M3FNUZ),
+                        e5m2fnuz = make_table(DType::F8_E5M2FNUZ), e8m0 = make_table(DType::F8_E8M0);
+  switch (dtype) {
+    case DType::F8_E4M3: return e4m3;
+    case DType::F8_E5M2: return e5m2;
+    case DType::F8_E4M3FNUZ: return e4m3fnuz;
+    case DType::F8_E5M2FNUZ: return e5m2fnuz;
+    default: return e8m0;
+  }
+}
+
+void decode_bf16(const unsigned char* src, size_t n, float* dst) noexcept {
+  // Shifting the 16 stored bits into the top of an f32 is exact; written so GCC vectorises it with the
+  // baseline SSE2 ISA (unpack with zero), which already runs at memory speed.
+  uint32_t* out = reinterpret_cast<uint32_t*>(dst);
+  for (size_t i = 0; i < n; ++i) out[i] = uint32_t(load<uint16_t>(src + 2 * i)) << 16;
+}
+
+#ifdef PARAMSCOPE_X86
+__attribute__((target("avx,f16c"))) void decode_f16_f16c(const unsigned char* src, size_t n,
+                                                         float* dst) noexcept {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2 * i));
+    _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(h));
+  }
+  for (; i < n; ++i) dst[i] = half_to_float(load<uint16_t>(src + 2 * i));
+}
+#endif
+
+void decode_f16(const unsigned char* src, size_t n, float* dst) noexcept {
+#ifdef PARAMSCOPE_X86
+  if (cpu_features().f16c) return decode_f16_f16c(src, n, dst);
+#endif
+  for (size_t i = 0; i < n; ++i) dst[i] = half_to_float(load<uint16_t>(src + 2 * i));
+}
+
+template <typename T>
+void decode_cast(const unsigned char* src, size_t n, float* dst) noexcept {
+  for (size_t i = 0; i < n; ++i) dst[i] = static_cast<float>(load<T>(src + sizeof(T) * i));
+}
+
+}  // namespace
+
+// Counting non-finite values is a separate pass over the (cache-hot) output: it keeps the decode loops
+// simple enough for the compiler to vectorise.
+size_t count_non_finite(const float* v, size_t n) noexcept {
+  size_t bad = 0;
+  for (size_t i = 0; i < n; ++i) bad += (float_to_bits(v[i]) & 0x7F800000u) == 0x7F800000u;
+  return bad;
+}
+
+const DTypeInfo& dtype_info(DType dtype) noexcept { return kTable[static_cast<size_t>(dtype)]; }
+
+std::optional<DType> dtype_from_name(std::string_view name) noexcept {
+  for (const auto& info : kTable)
+    if (info.name == name) return info.dtype;
+  return std::nullopt;
+}
+
+size_t decode_to_f32(DType dtype, const void* source, size_t n, float* dst) noexcept {
+  const auto* src = static_cast<const unsigned char*>(source);
+  switch (dtype) {
+    case DType::BF16: decode_bf16(src, n, dst); break;
+    case DType::F16: decode_f16(src, n, dst); break;
+    case DType::F32: std::memcpy(dst, src, n * 4); break;
+    case DType::F64: decode_cast<double>(src, n, dst); break;
+    case DType::F8_E4M3:
+    case DType::F8_E5M2:
+    case DType::F8_E4M3FNUZ:
+    case DType::F8_E5M2FNUZ:
+    case DType::F8_E8M0: {
+      const float* table = table_for(dtype).value;
+      for (size_t i = 0; i < n; ++i) dst[i] = table[src[i]];
+      break;
+    }
+    case DType::BOOL:
+      for (size_t i = 0; i < n; ++i) dst[i] = src[i] ? 1.0f : 0.0f;
+      return 0;
+    case DType::U8: decode_cast<uint8_t>(src, n, dst); return 0;
+    case DType::I8: decode_cast<int8_t>(src, n, dst); return 0;
+    case DType::U16: decode_cast<uint16_t>(src, n, dst); return 0;
+    case DType::I16: decode_cast<int16_t>(src, n, dst); return 0;
+    case DType::U32: decode_cast<uint32_t>(src, n, dst); return 0;
+    case DType::I32: decode_cast<int32_t>(src, n, dst); return 0;
+    case DType::U64: decode_cast<uint64_t>(src, n, dst); return 0;
+    case DType::I64: decode_cast<int64_t>(src, n, dst); return 0;
+    default: return 0;
+  }
+  return count_non_finite(dst, n);
+}
+
+void encode_from_f32(DType dtype, const float* src, size_t n, void* destination) noexcept {
+  auto* dst = static_cast<unsigned char*>(destination);
+  if (dtype == DType::BF16) {
+    for (size_t i = 0; i < n; ++i) {
+      uint32_t x = float_to_bits(src[i]);
+      uint16_t out;
+      if ((x & 0x7FFFFFFF) > 0x7F800000) out = uint16_t((x >> 16) | 0x40);  // keep NaN a NaN
+      else out = uint16_t((x + 0x7FFF + ((x >> 16) & 1)) >> 16);
+      std::memcpy(dst + 2 * i, &out, 2);
+    }
+  } else {
+    for (size_t i = 0; i < n; ++i) {
+      uint16_t out = float_to_half(src[i]);
+      std::memcpy(dst + 2 * i, &out, 2);
+    }
+  }
+}
+
+const char* CpuFeatures::best_level() const noexcept {
+  if (avx512f) return "avx512";
+  if (avx2 && fma) return "avx2";
+  if (sse42) return "sse4.2";
+  return "baseline";
+}
+
+const CpuFeatures& cpu_features() noexcept {
+  static const CpuFeatures features = [] {
+    CpuFeatures f;
+#ifdef PARAMSCOPE_X86
+    __builtin_cpu_init();
+    f.sse42 = __builtin_cpu_supports("sse4.2");
+    f.avx = __builtin_cpu_supports("avx");
+    f.avx2 = __builtin_cpu_supports("avx2");
+    f.fma = __builtin_cpu_supports("fma");
+    f.avx512f = __builtin_cpu_supports("avx512f");
+    f.avx512bf16 = __builtin_cpu_supports("avx512bf16");
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (__get_cpuid(1, &eax, &ebx, &ecx, &edx)) f.f16c = f.avx && (ecx & bit_F16C);
+#endif
+    return f;
+  }();
+  return features;
+}
+
+}  // namespace paramscope
