@@ -1,0 +1,134 @@
+/**
+ * Writing safetensors files that the reference reader accepts: header padded to a multiple of 8 so
+ * every tensor is 8-byte aligned, tensors contiguous in the order given, written to a temporary file in
+ * the same directory and renamed, so a failed or interrupted write never leaves a partial file.
+ *
+ * @example
+ * await writeSafetensors('out.safetensors', {
+ *   'w': { dtype: 'F32', shape: [2, 2], data: new Float32Array([1, 2, 3, 4]) },
+ *   'b': { dtype: 'BF16', shape: [4], data: encodeFloat32(new Float32Array([1, 2, 3, 4]), 'BF16') },
+ * }, { format: 'pt' });
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DTYPE_BITS, type Dtype, isDtype } from './dtypes';
+import { invalidArgument, ParamscopeError } from './errors';
+import { native } from './native';
+
+export interface TensorToWrite {
+  dtype: Dtype;
+  shape: readonly number[];
+  /** The stored bytes, little-endian: any typed array or Buffer whose byte length matches shape × dtype. */
+  data: ArrayBufferView;
+}
+
+export type TensorsToWrite = Record<string, TensorToWrite> | ReadonlyArray<readonly [string, TensorToWrite]>;
+
+interface Layout {
+  header: Buffer;
+  entries: Array<{ name: string; bytes: Uint8Array }>;
+}
+
+function layout(tensors: TensorsToWrite, metadata: Record<string, string> | undefined): Layout {
+  const list: Array<readonly [string, TensorToWrite]> = Array.isArray(tensors)
+    ? [...(tensors as ReadonlyArray<readonly [string, TensorToWrite]>)]
+    : Object.entries(tensors as Record<string, TensorToWrite>);
+  const header: Record<string, unknown> = {};
+  if (metadata !== undefined) {
+    if (typeof metadata !== 'object' || metadata === null) invalidArgument('writeSafetensors: metadata', 'an object of strings', metadata);
+    for (const [key, value] of Object.entries(metadata))
+      if (typeof value !== 'string') invalidArgument(`writeSafetensors: metadata["${key}"]`, 'a string', value);
+    header.__metadata__ = metadata;
+  }
+  const entries: Layout['entries'] = [];
+  let offset = 0;
+  const seen = new Set<string>();
+  for (const [name, tensor] of list) {
+    if (typeof name !== 'string' || name === '' || name === '__metadata__')
+      invalidArgument('writeSafetensors: tensor name', 'a non-empty name other than __metadata__', name);
+    if (seen.has(name)) invalidArgument('writeSafetensors: tensor name', 'unique names', name);
+    seen.add(name);
+    if (!isDtype(tensor?.dtype)) invalidArgument(`writeSafetensors: "${name}".dtype`, 'a safetensors dtype', tensor?.dtype);
+    if (!Array.isArray(tensor.shape) || !tensor.shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+      invalidArgument(`writeSafetensors: "${name}".shape`, 'an array of non-negative integers', tensor.shape);
+    if (!ArrayBuffer.isView(tensor.data)) invalidArgument(`writeSafetensors: "${name}".data`, 'a typed array or Buffer', tensor.data);
+    const numel = tensor.shape.reduce((a: number, b: number) => a * b, 1);
+    const bits = numel * DTYPE_BITS[tensor.dtype];
+    if (bits % 8 !== 0 || tensor.data.byteLength !== bits / 8)
+      invalidArgument(`writeSafetensors: "${name}".data`, `${bits / 8} bytes for shape [${tensor.shape.join(', ')}] of ${tensor.dtype}`, `${tensor.data.byteLength} bytes`);
+    const bytes = new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
+    header[name] = { dtype: tensor.dtype, shape: tensor.shape, data_offsets: [offset, offset + bytes.byteLength] };
+    entries.push({ name, bytes });
+    offset += bytes.byteLength;
+  }
+  let json = JSON.stringify(header);
+  const padded = Math.ceil((Buffer.byteLength(json) + 8) / 8) * 8 - 8;
+  json += ' '.repeat(padded - Buffer.byteLength(json));
+  const prefix = Buffer.alloc(8);
+  prefix.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+  return { header: Buffer.concat([prefix, Buffer.from(json)]), entries };
+}
+
+function temporaryPath(target: string): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+}
+
+function writeFailed(target: string, error: unknown): ParamscopeError {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new ParamscopeError(`cannot write ${target}: ${reason}`, { code: 'WRITE_FAILED', file: target, cause: error });
+}
+
+/** Writes a safetensors file atomically (temporary file + rename). */
+export async function writeSafetensors(target: string, tensors: TensorsToWrite, metadata?: Record<string, string>): Promise<void> {
+  if (typeof target !== 'string' || target === '') invalidArgument('writeSafetensors: path', 'a non-empty string', target);
+  const { header, entries } = layout(tensors, metadata);
+  const temporary = temporaryPath(target);
+  let handle: fs.promises.FileHandle | undefined;
+  try {
+    handle = await fs.promises.open(temporary, 'wx');
+    await handle.write(header);
+    for (const entry of entries) if (entry.bytes.byteLength > 0) await handle.write(entry.bytes);
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await fs.promises.rename(temporary, target);
+  } catch (error) {
+    await handle?.close().catch(() => undefined);
+    await fs.promises.rm(temporary, { force: true });
+    throw writeFailed(target, error);
+  }
+}
+
+/** Synchronous {@link writeSafetensors}, for scripts and test-data generators. */
+export function writeSafetensorsSync(target: string, tensors: TensorsToWrite, metadata?: Record<string, string>): void {
+  if (typeof target !== 'string' || target === '') invalidArgument('writeSafetensors: path', 'a non-empty string', target);
+  const { header, entries } = layout(tensors, metadata);
+  const temporary = temporaryPath(target);
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(temporary, 'wx');
+    fs.writeSync(fd, header);
+    for (const entry of entries) if (entry.bytes.byteLength > 0) fs.writeSync(fd, entry.bytes);
+    fs.closeSync(fd);
+    fd = undefined;
+    fs.renameSync(temporary, target);
+  } catch (error) {
+    if (fd !== undefined) fs.closeSync(fd);
+    fs.rmSync(temporary, { force: true });
+    throw writeFailed(target, error);
+  }
+}
+
+/** Rounds f32 values to BF16 or F16 (nearest even) and returns the stored bytes, for writing. */
+export function encodeFloat32(values: Float32Array, dtype: 'BF16' | 'F16'): Uint8Array {
+  if (!(values instanceof Float32Array)) invalidArgument('encodeFloat32: values', 'a Float32Array', values);
+  if (dtype !== 'BF16' && dtype !== 'F16') invalidArgument('encodeFloat32: dtype', "'BF16' or 'F16'", dtype);
+  return native().encodeF32(values, dtype);
+}
+
+/** Decodes stored bytes of any decodable dtype to f32 (the same kernels as reads). */
+export function decodeToFloat32(bytes: ArrayBufferView, dtype: Dtype): Float32Array {
+  if (!ArrayBuffer.isView(bytes)) invalidArgument('decodeToFloat32: bytes', 'a typed array or Buffer', bytes);
+  if (!isDtype(dtype)) invalidArgument('decodeToFloat32: dtype', 'a safetensors dtype', dtype);
+  return native().decodeToF32(bytes, dtype);
+}
