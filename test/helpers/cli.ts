@@ -1,0 +1,19 @@
+/** Runs the built CLI in a child process and captures its streams and exit code. */
+import { spawnSync } from 'node:child_process';
+import { cliPath } from './paths';
+
+export interface CliResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): CliResult {
+  const result = spawnSync(process.execPath, [cliPath, ...args], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: timeoutMs,
+  });
+  return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
+}
