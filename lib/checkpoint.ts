@@ -46,6 +46,12 @@ export interface ReadOptions {
   as?: 'f32' | 'raw';
   /** Rows [begin, end) of the leading dimension; the whole tensor by default. */
   rows?: readonly [number, number];
+  /**
+   * Decode into this array instead of a new one (as: 'f32' only; it must hold at least the read's
+   * element count). `data` is then a view of its first elements. Reusing one buffer across reads avoids
+   * allocating, and page-faulting, a fresh output each time.
+   */
+  into?: Float32Array;
   signal?: AbortSignal;
 }
 
@@ -66,6 +72,10 @@ interface ReadRequest {
   mode: 'f32' | 'raw';
   rows: readonly [number, number] | undefined;
 }
+
+/** @internal the native handle of a Checkpoint, for the engine (not part of the public API). */
+export const nativeHandleOf = (checkpoint: Checkpoint): NativeCheckpoint => checkpoint[NATIVE_HANDLE]();
+const NATIVE_HANDLE = Symbol('paramscope.nativeHandle');
 
 export type CheckpointKind = 'file' | 'directory' | 'index';
 
@@ -132,9 +142,7 @@ export class Checkpoint implements Disposable {
   async read(name: string, options: ReadOptions = {}): Promise<TensorData<Float32Array | RawArray>> {
     const request = this.#request(name, options);
     if (options.signal?.aborted) throw abortError(options.signal);
-    const result = await (request.rows
-      ? this.#handle().read(name, request.mode, request.rows[0], request.rows[1])
-      : this.#handle().read(name, request.mode));
+    const result = await this.#handle().read(name, request.mode, request.rows?.[0], request.rows?.[1], options.into);
     if (options.signal?.aborted) throw abortError(options.signal);
     return this.#wrap(request, result);
   }
@@ -144,9 +152,7 @@ export class Checkpoint implements Disposable {
   readSync(name: string, options: Omit<ReadOptions, 'signal'> & { as: 'raw' }): TensorData<RawArray>;
   readSync(name: string, options: Omit<ReadOptions, 'signal'> = {}): TensorData<Float32Array | RawArray> {
     const request = this.#request(name, options);
-    const result = request.rows
-      ? this.#handle().readSync(name, request.mode, request.rows[0], request.rows[1])
-      : this.#handle().readSync(name, request.mode);
+    const result = this.#handle().readSync(name, request.mode, request.rows?.[0], request.rows?.[1], options.into);
     return this.#wrap(request, result);
   }
 
@@ -158,6 +164,11 @@ export class Checkpoint implements Disposable {
 
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  /** @internal */
+  [NATIVE_HANDLE](): NativeCheckpoint {
+    return this.#handle();
   }
 
   get closed(): boolean {
@@ -179,6 +190,8 @@ export class Checkpoint implements Disposable {
       if (!Array.isArray(rows) || rows.length !== 2 || !rows.every((r) => Number.isSafeInteger(r) && r >= 0))
         invalidArgument('read: rows', '[begin, end] of non-negative integers', rows);
     }
+    if (options.into !== undefined && (!(options.into instanceof Float32Array) || mode !== 'f32'))
+      invalidArgument('read: into', "a Float32Array (with as: 'f32')", options.into);
     const info = this.tensor(name);
     return { info, mode, rows };
   }
@@ -186,7 +199,8 @@ export class Checkpoint implements Disposable {
   #wrap(request: ReadRequest, result: NativeReadResult): TensorData<Float32Array | RawArray> {
     const { info, mode, rows } = request;
     const shape = rows && info.shape.length > 0 ? [rows[1] - rows[0], ...info.shape.slice(1)] : [...info.shape];
-    const data = mode === 'f32' ? new Float32Array(result.buffer) : rawView(info.dtype, result.buffer);
+    const numel = shape.reduce((a, b) => a * b, 1);
+    const data = mode === 'f32' ? new Float32Array(result.buffer, result.byteOffset, numel) : rawView(info.dtype, result.buffer);
     return { name: info.name, dtype: info.dtype, shape, data, zeroCopy: result.zeroCopy, nonFinite: result.nonFinite };
   }
 }

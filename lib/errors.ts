@@ -42,6 +42,13 @@ export const ERROR_CODES = [
   'ABORTED',
   'OUT_OF_MEMORY',
   'INTERNAL',
+  'NON_FINITE_INPUT',
+  'NOT_CONVERGED',
+  'SHAPE_MISMATCH',
+  'ARCHITECTURE_MISMATCH',
+  'EMPTY_PAIRING',
+  'ADAPTER_CONFIG_MISSING',
+  'ADAPTER_INVALID',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -3,6 +3,7 @@
  * build/Release) and explains a failed load with the fixes that usually apply.
  */
 import * as path from 'node:path';
+import type { EngineProgress, SpectrumOutcome } from './engine';
 import { ParamscopeError } from './errors';
 
 export interface NativeTensorEntry {
@@ -34,6 +35,7 @@ export interface NativeDescription {
 
 export interface NativeReadResult {
   buffer: ArrayBuffer;
+  byteOffset: number;
   zeroCopy: boolean;
   nonFinite: number;
   dtype: string;
@@ -41,8 +43,8 @@ export interface NativeReadResult {
 
 export interface NativeCheckpoint {
   describe(): NativeDescription;
-  read(name: string, mode: 'f32' | 'raw', rowBegin?: number, rowEnd?: number): Promise<NativeReadResult>;
-  readSync(name: string, mode: 'f32' | 'raw', rowBegin?: number, rowEnd?: number): NativeReadResult;
+  read(name: string, mode: 'f32' | 'raw', rowBegin?: number, rowEnd?: number, into?: Float32Array): Promise<NativeReadResult>;
+  readSync(name: string, mode: 'f32' | 'raw', rowBegin?: number, rowEnd?: number, into?: Float32Array): NativeReadResult;
   close(): void;
 }
 
@@ -64,6 +66,11 @@ export interface NativeBuildInfo {
   compiler: string;
 }
 
+export type NativeEngineEvent =
+  | { type: 'result'; result: SpectrumOutcome }
+  | ({ type: 'progress' } & EngineProgress)
+  | { type: 'done'; error?: Error };
+
 export interface NativeBinding {
   setErrorClass(cls: typeof ParamscopeError): void;
   errorCodes(): string[];
@@ -71,6 +78,7 @@ export interface NativeBinding {
   encodeF32(values: Float32Array, dtype: 'BF16' | 'F16'): Uint8Array;
   decodeToF32(bytes: ArrayBufferView, dtype: string): Float32Array;
   openCheckpoint(path: string, options: { mmap: boolean }): Promise<NativeCheckpoint>;
+  startAnalysis(jobs: Array<Record<string, unknown>>, options: Record<string, unknown>, onEvent: (event: NativeEngineEvent) => void): { cancel(): void };
   openCheckpointSync(path: string, options: { mmap: boolean }): NativeCheckpoint;
 }
 

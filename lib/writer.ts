@@ -1,7 +1,9 @@
 /**
- * Writing safetensors files that the reference reader accepts: header padded to a multiple of 8 so
- * every tensor is 8-byte aligned, tensors contiguous in the order given, written to a temporary file in
- * the same directory and renamed, so a failed or interrupted write never leaves a partial file.
+ * Writing safetensors files that the reference reader accepts: header padded to a multiple of 8 and
+ * the data laid out by decreasing element size (as the reference writer does), so every tensor is
+ * aligned to its element size and can be read zero-copy; tensors contiguous, listed in the header in
+ * the order given; written to a temporary file in the same directory and renamed, so a failed or
+ * interrupted write never leaves a partial file.
  *
  * @example
  * await writeSafetensors('out.safetensors', {
@@ -33,15 +35,15 @@ function layout(tensors: TensorsToWrite, metadata: Record<string, string> | unde
   const list: Array<readonly [string, TensorToWrite]> = Array.isArray(tensors)
     ? [...(tensors as ReadonlyArray<readonly [string, TensorToWrite]>)]
     : Object.entries(tensors as Record<string, TensorToWrite>);
-  const header: Record<string, unknown> = {};
+  // No prototype: a tensor or metadata key named "__proto__" must become a JSON key, not a prototype.
+  const header: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   if (metadata !== undefined) {
     if (typeof metadata !== 'object' || metadata === null) invalidArgument('writeSafetensors: metadata', 'an object of strings', metadata);
     for (const [key, value] of Object.entries(metadata))
       if (typeof value !== 'string') invalidArgument(`writeSafetensors: metadata["${key}"]`, 'a string', value);
     header.__metadata__ = metadata;
   }
-  const entries: Layout['entries'] = [];
-  let offset = 0;
+  const entries: Array<Layout['entries'][number] & { dtype: Dtype; shape: readonly number[] }> = [];
   const seen = new Set<string>();
   for (const [name, tensor] of list) {
     if (typeof name !== 'string' || name === '' || name === '__metadata__')
@@ -57,16 +59,27 @@ function layout(tensors: TensorsToWrite, metadata: Record<string, string> | unde
     if (bits % 8 !== 0 || tensor.data.byteLength !== bits / 8)
       invalidArgument(`writeSafetensors: "${name}".data`, `${bits / 8} bytes for shape [${tensor.shape.join(', ')}] of ${tensor.dtype}`, `${tensor.data.byteLength} bytes`);
     const bytes = new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
-    header[name] = { dtype: tensor.dtype, shape: tensor.shape, data_offsets: [offset, offset + bytes.byteLength] };
-    entries.push({ name, bytes });
-    offset += bytes.byteLength;
+    entries.push({ name, bytes, dtype: tensor.dtype, shape: tensor.shape });
+  }
+  // Widest elements first (a stable sort): each group's size is a multiple of its element size, so
+  // after an 8-aligned header every tensor starts aligned for its type.
+  const data = [...entries].sort((a, b) => DTYPE_BITS[b.dtype] - DTYPE_BITS[a.dtype]);
+  const offsets = new Map<string, number>();
+  let offset = 0;
+  for (const entry of data) {
+    offsets.set(entry.name, offset);
+    offset += entry.bytes.byteLength;
+  }
+  for (const { name, dtype, shape, bytes } of entries) {
+    const begin = offsets.get(name)!;
+    header[name] = { dtype, shape, data_offsets: [begin, begin + bytes.byteLength] };
   }
   let json = JSON.stringify(header);
   const padded = Math.ceil((Buffer.byteLength(json) + 8) / 8) * 8 - 8;
   json += ' '.repeat(padded - Buffer.byteLength(json));
   const prefix = Buffer.alloc(8);
   prefix.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
-  return { header: Buffer.concat([prefix, Buffer.from(json)]), entries };
+  return { header: Buffer.concat([prefix, Buffer.from(json)]), entries: data };
 }
 
 function temporaryPath(target: string): string {

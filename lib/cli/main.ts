@@ -9,6 +9,7 @@ import { packageVersion } from '../build-info';
 import { doctorCommand } from './doctor';
 import { inspectCommand } from './inspect';
 import { demoCommand } from './demo';
+import { analyzeCommand } from './analyze';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -30,6 +31,7 @@ class UsageError extends Error {
 const commands: Record<string, { run: (ctx: CommandContext) => Promise<number>; summary: string }> = {
   demo: { run: demoCommand, summary: 'run paramscope on a small bundled example and show what it reports' },
   inspect: { run: inspectCommand, summary: 'list the tensors of a checkpoint with totals per dtype and shard' },
+  analyze: { run: analyzeCommand, summary: 'singular-value spectra and rank metrics of every weight matrix' },
   doctor: { run: doctorCommand, summary: 'show the BLAS backend, SIMD level, threads and versions in use' },
 };
 

@@ -11,6 +11,7 @@ namespace paramscope::addon {
 struct InstanceData {
   Napi::FunctionReference error_class;  // ParamscopeError, handed over by lib/native.ts
   Napi::FunctionReference checkpoint_constructor;
+  Napi::FunctionReference analysis_constructor;
 };
 
 InstanceData& instance(Napi::Env env);
@@ -42,6 +43,7 @@ auto guarded(Napi::Env env, F&& body) -> decltype(body()) {
 Napi::Error argument_error(Napi::Env env, const std::string& message);
 
 void register_checkpoint(Napi::Env env, Napi::Object exports);
+void register_analysis(Napi::Env env, Napi::Object exports);
 Napi::Value build_info(const Napi::CallbackInfo& info);
 Napi::Value encode_f32(const Napi::CallbackInfo& info);
 Napi::Value decode_to_f32(const Napi::CallbackInfo& info);

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "addon.hpp"
+#include "checkpoint_handle.hpp"
 #include "paramscope/checkpoint.hpp"
 #include "paramscope/error.hpp"
 
@@ -56,6 +57,7 @@ class CheckpointWrap : public Napi::ObjectWrap<CheckpointWrap> {
   explicit CheckpointWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CheckpointWrap>(info) {}
 
   void attach(std::shared_ptr<const Checkpoint> checkpoint) { checkpoint_ = std::move(checkpoint); }
+  const std::shared_ptr<const Checkpoint>& checkpoint() const noexcept { return checkpoint_; }
 
  private:
   const Checkpoint& open_checkpoint(Napi::Env env) const {
@@ -86,7 +88,9 @@ class CheckpointWrap : public Napi::ObjectWrap<CheckpointWrap> {
       s.Set("headerBytes", static_cast<double>(shard.header().header_length));
       s.Set("mapped", shard.file().is_mapped());
       Napi::Object metadata = Napi::Object::New(env);
-      for (const auto& [key, value] : shard.header().metadata) metadata.Set(key, value);
+      // Defined, not assigned: a key such as "__proto__" must become an own property, not a prototype.
+      for (const auto& [key, value] : shard.header().metadata)
+        metadata.DefineProperty(Napi::PropertyDescriptor::Value(key, Napi::String::New(env, value), napi_default_jsproperty));
       s.Set("metadata", metadata);
       shards.Set(i, s);
     }
@@ -142,7 +146,8 @@ class CheckpointWrap : public Napi::ObjectWrap<CheckpointWrap> {
       bool same_bytes = request.mode == ReadMode::Raw || request.tensor.info->dtype == DType::F32;
       const MappedFile& file = ckpt.shards()[request.tensor.shard]->file();
       size_t alignment = std::max<size_t>(1, dt.bits / 8);
-      if (same_bytes && file.is_mapped() && request.range.length > 0) {
+      bool has_destination = info.Length() > 4 && info[4].IsTypedArray();
+      if (same_bytes && !has_destination && file.is_mapped() && request.range.length > 0) {
         const unsigned char* p = file.mapped_range(request.range.offset, request.range.length);
         if (reinterpret_cast<uintptr_t>(p) % alignment == 0) request.zero_copy = p;
       }
@@ -150,20 +155,68 @@ class CheckpointWrap : public Napi::ObjectWrap<CheckpointWrap> {
     return request;
   }
 
-  static Napi::ArrayBuffer allocate(Napi::Env env, uint64_t bytes) {
-    try {
-      return Napi::ArrayBuffer::New(env, static_cast<size_t>(bytes));
-    } catch (const Napi::Error&) {
-      CapturedError e;
-      e.set = true;
-      e.code = "OUT_OF_MEMORY";
-      e.message = "cannot allocate " + std::to_string(bytes) + " bytes for the tensor";
-      throw e.to_js(env);
-    }
+  static Napi::Error out_of_memory(Napi::Env env, uint64_t bytes) {
+    CapturedError e;
+    e.set = true;
+    e.code = "OUT_OF_MEMORY";
+    e.message = "cannot allocate " + std::to_string(bytes) + " bytes for the tensor";
+    return e.to_js(env);
   }
 
-  static uint64_t output_bytes(const ReadRequest& r) {
-    return r.mode == ReadMode::F32 ? r.range.numel * 4 : r.range.length;
+  static void free_large_buffer(Napi::Env env, void* data, size_t* bytes) {
+    Napi::MemoryManagement::AdjustExternalMemory(env, -static_cast<int64_t>(*bytes));
+    free_pages(data, *bytes);
+    delete bytes;
+  }
+
+  // Where a read writes: the caller's `into` array, or a new buffer. Large new buffers are page-mapped
+  // with huge pages requested (first-touch faults otherwise cost more than the decode itself); V8 is
+  // told about them so garbage collection sees the memory.
+  // `buffer` is a persistent reference: the async path uses it from another handle scope.
+  struct Destination {
+    Napi::Reference<Napi::ArrayBuffer> buffer;
+    size_t byte_offset = 0;
+    void* data = nullptr;
+  };
+
+  static Destination destination(Napi::Env env, const Napi::CallbackInfo& info, const ReadRequest& r) {
+    Destination d;
+    uint64_t bytes = r.mode == ReadMode::F32 ? r.range.numel * 4 : r.range.length;
+    Napi::Value into = info.Length() > 4 ? info[4] : env.Undefined();
+    if (into.IsTypedArray()) {
+      auto array = into.As<Napi::TypedArray>();
+      if (r.mode != ReadMode::F32 || array.TypedArrayType() != napi_float32_array)
+        throw argument_error(env, "read: into must be a Float32Array, and only with as: 'f32'");
+      if (array.ByteLength() < bytes)
+        throw argument_error(env, "read: into holds " + std::to_string(array.ElementLength()) + " floats but the read needs " +
+                                      std::to_string(r.range.numel));
+      d.buffer = Napi::Persistent(array.ArrayBuffer());
+      d.byte_offset = array.ByteOffset();
+      d.data = static_cast<unsigned char*>(array.ArrayBuffer().Data()) + d.byte_offset;
+      return d;
+    }
+    constexpr uint64_t kPageMappedBytes = 2u << 20;
+    void* pages = bytes >= kPageMappedBytes ? allocate_pages(static_cast<size_t>(bytes)) : nullptr;
+    Napi::ArrayBuffer buffer;
+    try {
+      if (pages) {
+        buffer = Napi::ArrayBuffer::New(env, pages, static_cast<size_t>(bytes), free_large_buffer, new size_t(bytes));
+        Napi::MemoryManagement::AdjustExternalMemory(env, static_cast<int64_t>(bytes));
+      } else {
+        buffer = Napi::ArrayBuffer::New(env, static_cast<size_t>(bytes));
+      }
+    } catch (const Napi::Error&) {
+      // Runtimes that refuse external buffers (Electron's memory cage) get a plain allocation.
+      if (pages) free_pages(pages, static_cast<size_t>(bytes));
+      try {
+        buffer = Napi::ArrayBuffer::New(env, static_cast<size_t>(bytes));
+      } catch (const Napi::Error&) {
+        throw out_of_memory(env, bytes);
+      }
+    }
+    d.data = buffer.Data();
+    d.buffer = Napi::Persistent(buffer);
+    return d;
   }
 
   // Does the decode or copy; runs on a worker thread in the async path. Returns the non-finite count.
@@ -180,15 +233,18 @@ class CheckpointWrap : public Napi::ObjectWrap<CheckpointWrap> {
     return ckpt.read_f32(r.tensor, r.rows, static_cast<float*>(destination));
   }
 
-  static Napi::Object result_object(Napi::Env env, const ReadRequest& r, Napi::ArrayBuffer buffer, size_t non_finite) {
+  static Napi::Object result_object(Napi::Env env, const ReadRequest& r, const Destination& d, size_t non_finite) {
     Napi::Object out = Napi::Object::New(env);
     if (r.zero_copy) {
       const auto& file = r.checkpoint->shards()[r.tensor.shard]->shared_file();
       auto* keep = new std::shared_ptr<MappedFile>(file);
-      buffer = Napi::ArrayBuffer::New(env, const_cast<unsigned char*>(r.zero_copy), static_cast<size_t>(r.range.length),
-                                      release_mapping, keep);
+      out.Set("buffer", Napi::ArrayBuffer::New(env, const_cast<unsigned char*>(r.zero_copy), static_cast<size_t>(r.range.length),
+                                               release_mapping, keep));
+      out.Set("byteOffset", 0);
+    } else {
+      out.Set("buffer", d.buffer.Value());
+      out.Set("byteOffset", static_cast<double>(d.byte_offset));
     }
-    out.Set("buffer", buffer);
     out.Set("zeroCopy", r.zero_copy != nullptr);
     out.Set("nonFinite", static_cast<double>(non_finite));
     out.Set("dtype", std::string(dtype_info(r.tensor.info->dtype).name));
@@ -197,19 +253,14 @@ class CheckpointWrap : public Napi::ObjectWrap<CheckpointWrap> {
 
   class ReadWorker : public Napi::AsyncWorker {
    public:
-    ReadWorker(Napi::Env env, ReadRequest request, Napi::ArrayBuffer buffer)
+    ReadWorker(Napi::Env env, ReadRequest request, Destination destination)
         : Napi::AsyncWorker(env, "paramscope.read"), deferred_(Napi::Promise::Deferred::New(env)),
-          request_(std::move(request)) {
-      if (!buffer.IsEmpty()) {
-        destination_ = buffer.Data();
-        buffer_ = Napi::Persistent(buffer);
-      }
-    }
+          request_(std::move(request)), destination_(std::move(destination)) {}
     Napi::Promise promise() const { return deferred_.Promise(); }
 
     void Execute() override {
       try {
-        non_finite_ = perform(request_, destination_);
+        non_finite_ = perform(request_, destination_.data);
       } catch (...) {
         error_.capture(std::current_exception());
       }
@@ -218,8 +269,7 @@ class CheckpointWrap : public Napi::ObjectWrap<CheckpointWrap> {
       Napi::Env env = Env();
       if (error_.set) return deferred_.Reject(error_.to_js(env).Value());
       try {
-        Napi::ArrayBuffer buffer = buffer_.IsEmpty() ? Napi::ArrayBuffer() : buffer_.Value();
-        deferred_.Resolve(result_object(env, request_, buffer, non_finite_));
+        deferred_.Resolve(result_object(env, request_, destination_, non_finite_));
       } catch (const Napi::Error& e) {
         deferred_.Reject(e.Value());
       }
@@ -228,18 +278,17 @@ class CheckpointWrap : public Napi::ObjectWrap<CheckpointWrap> {
    private:
     Napi::Promise::Deferred deferred_;
     ReadRequest request_;
-    Napi::Reference<Napi::ArrayBuffer> buffer_;
-    void* destination_ = nullptr;
+    Destination destination_;
     size_t non_finite_ = 0;
     CapturedError error_;
   };
 
+  // read(name, mode, rowBegin?, rowEnd?, into?)
   Napi::Value read(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     ReadRequest request = make_request(info);
-    Napi::ArrayBuffer buffer;
-    if (!request.zero_copy) buffer = allocate(env, output_bytes(request));
-    auto* worker = new ReadWorker(env, std::move(request), buffer);
+    Destination d = request.zero_copy ? Destination{} : destination(env, info, request);
+    auto* worker = new ReadWorker(env, std::move(request), std::move(d));
     Napi::Promise promise = worker->promise();
     worker->Queue();
     return promise;
@@ -248,10 +297,9 @@ class CheckpointWrap : public Napi::ObjectWrap<CheckpointWrap> {
   Napi::Value read_sync(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     ReadRequest request = make_request(info);
-    Napi::ArrayBuffer buffer;
-    if (!request.zero_copy) buffer = allocate(env, output_bytes(request));
-    size_t non_finite = guarded(env, [&] { return perform(request, request.zero_copy ? nullptr : buffer.Data()); });
-    return result_object(env, request, buffer, non_finite);
+    Destination d = request.zero_copy ? Destination{} : destination(env, info, request);
+    size_t non_finite = guarded(env, [&] { return perform(request, d.data); });
+    return result_object(env, request, d, non_finite);
   }
 
   Napi::Value close(const Napi::CallbackInfo& info) {
@@ -313,6 +361,21 @@ Napi::Value open_checkpoint_sync(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
+
+std::shared_ptr<const Checkpoint> checkpoint_of(Napi::Env env, Napi::Value value) {
+  Napi::FunctionReference& constructor = instance(env).checkpoint_constructor;
+  if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(constructor.Value()))
+    throw argument_error(env, "expected an open checkpoint");
+  const auto& checkpoint = CheckpointWrap::Unwrap(value.As<Napi::Object>())->checkpoint();
+  if (!checkpoint) {
+    CapturedError e;
+    e.set = true;
+    e.code = "CLOSED";
+    e.message = "the checkpoint was closed";
+    throw e.to_js(env);
+  }
+  return checkpoint;
+}
 
 void register_checkpoint(Napi::Env env, Napi::Object exports) {
   Napi::Function constructor = CheckpointWrap::define(env);

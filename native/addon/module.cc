@@ -34,6 +34,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("encodeF32", Napi::Function::New(env, encode_f32, "encodeF32"));
   exports.Set("decodeToF32", Napi::Function::New(env, decode_to_f32, "decodeToF32"));
   register_checkpoint(env, exports);
+  register_analysis(env, exports);
   return exports;
 }
 

@@ -231,12 +231,21 @@ Checkpoint::ByteRange Checkpoint::byte_range(const CheckpointTensor& t, RowRange
                 "rows [" + std::to_string(rows.begin) + ", " + std::to_string(rows.end) + ") are outside tensor \"" + info.name + "\" in " + shard.path() + " with " + std::to_string(n_rows) + " rows",
                 shard.path(), info.name);
   uint64_t row_numel = n_rows ? info.numel / n_rows : 0;
-  uint64_t row_bytes = n_rows ? info.byte_size() / n_rows : 0;
+  // Sub-byte dtypes (F4, F6): a row must start on a byte boundary to be addressed at all. The product
+  // cannot overflow: numel x bits of the whole tensor was checked when the header was read.
+  uint64_t row_bits = row_numel * dtype_info(info.dtype).bits;
+  if (row_bits % 8 != 0)
+    throw Error(ErrorCode::UNSUPPORTED_DTYPE,
+                "rows of tensor \"" + info.name + "\" in " + shard.path() + " (" + std::string(dtype_info(info.dtype).name) + ", " + std::to_string(row_numel) + " elements per row) do not start on byte boundaries; read the whole tensor",
+                shard.path(), info.name);
+  uint64_t row_bytes = row_bits / 8;
   return {offset + rows.begin * row_bytes, (rows.end - rows.begin) * row_bytes, (rows.end - rows.begin) * row_numel};
 }
 
 void Checkpoint::read_raw(const CheckpointTensor& t, RowRange rows, void* dst) const {
   ByteRange range = byte_range(t, rows);
+  // The same size re-check as the mapped path, so both paths refuse a file that changed (FILE_CHANGED).
+  shards_[t.shard]->file().check_unchanged();
   shards_[t.shard]->file().read(range.offset, range.length, dst);
 }
 
@@ -251,7 +260,8 @@ size_t Checkpoint::read_f32(const CheckpointTensor& t, RowRange rows, float* dst
   const size_t element_bytes = dt.bits / 8;
   if (const unsigned char* mapped = shard.file().mapped_range(range.offset, range.length))
     return decode_to_f32(info.dtype, mapped, range.numel, dst);
-  // pread path: decode through a bounded staging buffer.
+  // pread path: decode through a bounded staging buffer, after the size re-check the mapped path does.
+  shard.file().check_unchanged();
   constexpr uint64_t kChunkElements = 1 << 20;
   std::vector<unsigned char> staging(std::min<uint64_t>(range.numel, kChunkElements) * element_bytes);
   size_t non_finite = 0;

@@ -142,30 +142,102 @@ const Fp8Table& table_for(DType dtype) noexcept {
   }
 }
 
-void decode_bf16(const unsigned char* src, size_t n, float* dst) noexcept {
-  // Shifting the 16 stored bits into the top of an f32 is exact; written so GCC vectorises it with the
-  // baseline SSE2 ISA (unpack with zero), which already runs at memory speed.
+// 16-bit formats are decoded and checked for NaN/Inf in one pass over the source: a value is
+// non-finite exactly when its exponent bits are all ones (BF16: 0x7F80, F16: 0x7C00).
+size_t count_exponent_all_ones(const unsigned char* src, size_t n, uint16_t mask) noexcept {
+  size_t bad = 0;
+  for (size_t i = 0; i < n; ++i) bad += (load<uint16_t>(src + 2 * i) & mask) == mask;
+  return bad;
+}
+
+size_t decode_bf16_scalar(const unsigned char* src, size_t n, float* dst) noexcept {
   uint32_t* out = reinterpret_cast<uint32_t*>(dst);
   for (size_t i = 0; i < n; ++i) out[i] = uint32_t(load<uint16_t>(src + 2 * i)) << 16;
+  return count_exponent_all_ones(src, n, 0x7F80);
+}
+
+size_t decode_f16_scalar(const unsigned char* src, size_t n, float* dst) noexcept {
+  for (size_t i = 0; i < n; ++i) dst[i] = half_to_float(load<uint16_t>(src + 2 * i));
+  return count_exponent_all_ones(src, n, 0x7C00);
 }
 
 #ifdef PARAMSCOPE_X86
-__attribute__((target("avx,f16c"))) void decode_f16_f16c(const unsigned char* src, size_t n,
-                                                         float* dst) noexcept {
-  size_t i = 0;
+// Outputs larger than this bypass the cache with streaming stores: a big decoded tensor is not read
+// back soon, and write-allocate would double the memory traffic. Smaller outputs (engine panels) stay
+// in cache for the consumer that reads them next.
+constexpr size_t kStreamingBytes = 8u << 20;
+
+struct Bf16ToF32 {
+  static constexpr uint16_t kExponentMask = 0x7F80;
+  __attribute__((target("avx2"))) static inline __m256 convert(__m128i h) noexcept {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+  }
+};
+
+struct F16ToF32 {
+  static constexpr uint16_t kExponentMask = 0x7C00;
+  __attribute__((target("avx2,f16c"))) static inline __m256 convert(__m128i h) noexcept { return _mm256_cvtph_ps(h); }
+};
+
+// Decodes 8 values at a time (Format::convert: 8 halves in a __m128i -> 8 floats), counting the values
+// whose exponent bits are all ones; aligned streaming stores when the output is large.
+template <typename Format>
+__attribute__((target("avx2,f16c"))) size_t decode16_avx2(const unsigned char* src, size_t n, float* dst) noexcept {
+  constexpr uint16_t mask = Format::kExponentMask;
+  const bool stream = n * sizeof(float) >= kStreamingBytes;
+  size_t i = 0, bad = 0;
+  if (stream) {
+    // Scalar head until the output is 32-byte aligned, as streaming stores require.
+    while (i < n && (reinterpret_cast<uintptr_t>(dst + i) & 31) != 0) {
+      __m128i one = _mm_cvtsi32_si128(load<uint16_t>(src + 2 * i));
+      dst[i] = _mm256_cvtss_f32(Format::convert(one));
+      bad += (load<uint16_t>(src + 2 * i) & mask) == mask;
+      ++i;
+    }
+  }
+  const __m128i m = _mm_set1_epi16(static_cast<short>(mask));
+  __m128i bad_lanes = _mm_setzero_si128();
   for (; i + 8 <= n; i += 8) {
     __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2 * i));
-    _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(h));
+    // Each all-ones lane of the compare is -1: subtracting accumulates counts (16-bit lanes, so flush
+    // before they could wrap).
+    bad_lanes = _mm_sub_epi16(bad_lanes, _mm_cmpeq_epi16(_mm_and_si128(h, m), m));
+    __m256 f = Format::convert(h);
+    if (stream) _mm256_stream_ps(dst + i, f);
+    else _mm256_storeu_ps(dst + i, f);
+    if ((i & ((1u << 17) - 8)) == 0) {
+      alignas(16) uint16_t lanes[8];
+      _mm_store_si128(reinterpret_cast<__m128i*>(lanes), bad_lanes);
+      for (uint16_t c : lanes) bad += c;
+      bad_lanes = _mm_setzero_si128();
+    }
   }
-  for (; i < n; ++i) dst[i] = half_to_float(load<uint16_t>(src + 2 * i));
+  if (stream) _mm_sfence();
+  alignas(16) uint16_t lanes[8];
+  _mm_store_si128(reinterpret_cast<__m128i*>(lanes), bad_lanes);
+  for (uint16_t c : lanes) bad += c;
+  for (; i < n; ++i) {
+    __m128i one = _mm_cvtsi32_si128(load<uint16_t>(src + 2 * i));
+    dst[i] = _mm256_cvtss_f32(Format::convert(one));
+    bad += (load<uint16_t>(src + 2 * i) & mask) == mask;
+  }
+  return bad;
 }
+
 #endif
 
-void decode_f16(const unsigned char* src, size_t n, float* dst) noexcept {
+size_t decode_bf16(const unsigned char* src, size_t n, float* dst) noexcept {
 #ifdef PARAMSCOPE_X86
-  if (cpu_features().f16c) return decode_f16_f16c(src, n, dst);
+  if (cpu_features().avx2) return decode16_avx2<Bf16ToF32>(src, n, dst);
 #endif
-  for (size_t i = 0; i < n; ++i) dst[i] = half_to_float(load<uint16_t>(src + 2 * i));
+  return decode_bf16_scalar(src, n, dst);
+}
+
+size_t decode_f16(const unsigned char* src, size_t n, float* dst) noexcept {
+#ifdef PARAMSCOPE_X86
+  if (cpu_features().avx2 && cpu_features().f16c) return decode16_avx2<F16ToF32>(src, n, dst);
+#endif
+  return decode_f16_scalar(src, n, dst);
 }
 
 template <typename T>
@@ -194,8 +266,8 @@ std::optional<DType> dtype_from_name(std::string_view name) noexcept {
 size_t decode_to_f32(DType dtype, const void* source, size_t n, float* dst) noexcept {
   const auto* src = static_cast<const unsigned char*>(source);
   switch (dtype) {
-    case DType::BF16: decode_bf16(src, n, dst); break;
-    case DType::F16: decode_f16(src, n, dst); break;
+    case DType::BF16: return decode_bf16(src, n, dst);
+    case DType::F16: return decode_f16(src, n, dst);
     case DType::F32: std::memcpy(dst, src, n * 4); break;
     case DType::F64: decode_cast<double>(src, n, dst); break;
     case DType::F8_E4M3:

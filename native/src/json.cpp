@@ -1,5 +1,7 @@
 #include "paramscope/json.hpp"
 
+#include <unordered_set>
+
 #include "paramscope/config.hpp"
 
 namespace paramscope::json {
@@ -54,7 +56,7 @@ class Parser {
       : text_(text), code_(code), file_(file) {}
 
   Value parse_document() {
-    Value v = parse_value(0);
+    Value v = parse_value(0, nullptr);
     skip_ws();
     if (pos_ != text_.size()) fail("unexpected bytes after the JSON value");
     return v;
@@ -79,13 +81,14 @@ class Parser {
     return false;
   }
 
-  Value parse_value(int depth) {
+  // `owner` is the key whose value this is (nullptr at the top level and in arrays), for messages.
+  Value parse_value(int depth, const std::string* owner) {
     if (depth > config::kMaxJsonDepth) fail("nesting deeper than " + std::to_string(config::kMaxJsonDepth));
     skip_ws();
     if (pos_ >= text_.size()) fail("unexpected end of input");
     Value v;
     char c = text_[pos_];
-    if (c == '{') { parse_object(v, depth); }
+    if (c == '{') { parse_object(v, depth, owner); }
     else if (c == '[') { parse_array(v, depth); }
     else if (c == '"') { v.kind = Kind::String; v.string = parse_string(); }
     else if (c == '-' || (c >= '0' && c <= '9')) { parse_number(v); }
@@ -102,22 +105,36 @@ class Parser {
     return {digits[u >> 4], digits[u & 15]};
   }
 
-  void parse_object(Value& v, int depth) {
+  void parse_object(Value& v, int depth, const std::string* owner) {
     v.kind = Kind::Object;
     ++pos_;
     skip_ws();
     if (pos_ < text_.size() && text_[pos_] == '}') { ++pos_; return; }
+    // Duplicate keys: a linear scan for the usual small objects, a hash set once an object is large
+    // (a header may hold a million keys; a scan per key would make parsing quadratic).
+    constexpr size_t kLinearScanLimit = 32;
+    std::unordered_set<std::string> seen;
     for (;;) {
       skip_ws();
       if (pos_ >= text_.size() || text_[pos_] != '"') fail("expected a string key");
       std::string key = parse_string();
-      for (const auto& m : v.members)
-        if (m.first == key)
-          throw Error(ErrorCode::DUPLICATE_KEY, "duplicate key \"" + key + "\" in " + file_, file_, key);
+      bool duplicate = false;
+      if (seen.empty() && v.members.size() < kLinearScanLimit) {
+        for (const auto& m : v.members) duplicate = duplicate || m.first == key;
+      } else {
+        if (seen.empty())
+          for (const auto& m : v.members) seen.insert(m.first);
+        duplicate = !seen.insert(key).second;
+      }
+      // In a safetensors header the owner of a nested object is the tensor it describes.
+      if (duplicate)
+        throw Error(ErrorCode::DUPLICATE_KEY,
+                    "duplicate key \"" + key + "\"" + (owner ? " inside \"" + *owner + "\"" : std::string()) + " in " + file_,
+                    file_, owner ? *owner : key);
       skip_ws();
       if (pos_ >= text_.size() || text_[pos_] != ':') fail("expected ':' after key \"" + key + "\"");
       ++pos_;
-      Value item = parse_value(depth + 1);
+      Value item = parse_value(depth + 1, &key);
       v.members.emplace_back(std::move(key), std::move(item));
       skip_ws();
       if (pos_ >= text_.size()) fail("unterminated object");
@@ -133,7 +150,7 @@ class Parser {
     skip_ws();
     if (pos_ < text_.size() && text_[pos_] == ']') { ++pos_; return; }
     for (;;) {
-      v.items.push_back(parse_value(depth + 1));
+      v.items.push_back(parse_value(depth + 1, nullptr));
       skip_ws();
       if (pos_ >= text_.size()) fail("unterminated array");
       if (text_[pos_] == ',') { ++pos_; continue; }

@@ -121,4 +121,18 @@ void MappedFile::advise_done(uint64_t offset, uint64_t length) const noexcept {
   if (end > start) ::madvise(map_ + start, end - start, MADV_DONTNEED);
 }
 
+void* allocate_pages(size_t bytes) noexcept {
+  if (bytes == 0) return nullptr;
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+#ifdef MADV_HUGEPAGE
+  ::madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+  return p;
+}
+
+void free_pages(void* pointer, size_t bytes) noexcept {
+  if (pointer) ::munmap(pointer, bytes);
+}
+
 }  // namespace paramscope

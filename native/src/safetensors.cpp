@@ -88,6 +88,9 @@ TensorInfo parse_entry(const std::string& name, const json::Value& entry, const 
 }  // namespace
 
 SafetensorsHeader parse_safetensors_header(std::string_view bytes, uint64_t file_size, const std::string& file) {
+  // Rule 3, for callers that pass a header without going through SafetensorsFile::open.
+  if (file_size < 8 || file_size - 8 < bytes.size())
+    fail(ErrorCode::HEADER_OUT_OF_BOUNDS, file, "", "header length " + std::to_string(bytes.size()) + " runs past the end of the " + std::to_string(file_size) + "-byte file");
   // Rule 4.
   size_t bad = json::find_invalid_utf8(bytes);
   if (bad != std::string_view::npos)
@@ -102,9 +105,15 @@ SafetensorsHeader parse_safetensors_header(std::string_view bytes, uint64_t file
   header.data_start = 8 + bytes.size();
   for (const auto& [name, value] : root.members) {
     if (name == "__metadata__") {
-      // Rule 7: a tensor entry under the reserved name, rather than a string map.
-      if (value.kind == json::Kind::Object && (value.find("data_offsets") || value.find("dtype")) &&
-          value.find("shape"))
+      // MLX writes "__metadata__": null when there is none; the reference reader reads null as absent.
+      if (value.kind == json::Kind::Null) continue;
+      // Rule 7: a tensor entry under the reserved name, rather than a string map. A string map is
+      // metadata whatever its keys ("dtype" and "shape" are fine metadata keys).
+      bool string_map = value.kind == json::Kind::Object &&
+                        std::all_of(value.members.begin(), value.members.end(),
+                                    [](const auto& member) { return member.second.kind == json::Kind::String; });
+      if (!string_map && value.kind == json::Kind::Object &&
+          (value.find("data_offsets") || value.find("dtype")) && value.find("shape"))
         fail(ErrorCode::INVALID_TENSOR_NAME, file, name, "a tensor may not be named __metadata__");
       if (value.kind != json::Kind::Object)
         fail(ErrorCode::INVALID_METADATA, file, "", "__metadata__ must be an object of strings, got " + value.describe());

@@ -92,4 +92,37 @@ TEST_CASE(unaligned_sources_decode_correctly) {
   for (int i = 0; i < 17; ++i) CHECK(out[i] == float(i) * 0.25f);
 }
 
+// Large outputs take the streaming-store path (unaligned head, vector body, scalar tail); every value
+// and the fused non-finite count must match a bit-level scalar reference.
+TEST_CASE(large_16bit_decodes_match_scalar_reference_on_every_path) {
+  const size_t n = (9u << 20) / 4 + 13;  // > 8 MiB of output, odd length
+  std::vector<uint16_t> storage(n + 1);
+  uint64_t state = 12345;
+  for (auto& v : storage) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    v = uint16_t(state >> 48);
+  }
+  for (size_t offset : {size_t(0), size_t(1)}) {  // offset 1: unaligned output start
+    std::vector<float> out(n + 8);
+    for (DType dtype : {DType::BF16, DType::F16}) {
+      const uint16_t* src = storage.data();
+      float* dst = out.data() + offset;
+      size_t bad = decode_to_f32(dtype, src, n, dst);
+      size_t expected_bad = 0, mismatches = 0;
+      for (size_t i = 0; i < n; ++i) {
+        float reference;
+        decode_to_f32(dtype, src + i, 1, &reference);  // n = 1 takes the scalar path
+        uint32_t a, b;
+        std::memcpy(&a, &reference, 4);
+        std::memcpy(&b, dst + i, 4);
+        mismatches += !(a == b || (std::isnan(reference) && std::isnan(dst[i])));
+        expected_bad += !std::isfinite(reference);
+      }
+      CHECK(mismatches == 0);
+      CHECK(bad == expected_bad);
+      CHECK(expected_bad > 0);
+    }
+  }
+}
+
 TEST_MAIN()

@@ -1,0 +1,45 @@
+/** The spectrum options shared by analyze, diff, lora and compare, parsed from command-line flags. */
+import type { SpectrumOptions } from '../engine';
+import { invalidArgument } from '../errors';
+
+export const spectrumFlags = `  --mode exact|truncated   all singular values, or the top --rank with error bounds (default: exact)
+  --rank <k>            truncated mode: how many singular values (default 64)
+  --tolerance <t>       truncated mode: iterate until every error bound <= t * sigma_i
+  --power-iterations <q>  truncated mode: power iterations (default 2)
+  --seed <n>            random start of the truncated solver (default fixed: runs are reproducible)
+  --threads <n>         threads for the math (default: all cores)
+  --memory-budget <b>   bytes one matrix may use, e.g. 512MiB, 4GiB (default 2GiB)`;
+
+export function parseBytes(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB|TiB)?$/i.exec(text.trim());
+  if (!match) invalidArgument('--memory-budget', 'a size like 512MiB or 4GiB', text);
+  const units: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
+  return Math.floor(Number(match[1]) * (units[(match[2] ?? 'b').toLowerCase()] ?? 1));
+}
+
+function integer(flag: string, text: unknown): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 0) invalidArgument(flag, 'a non-negative integer', text);
+  return value;
+}
+
+export function spectrumOptionsFrom(values: Record<string, unknown>): SpectrumOptions {
+  const options: SpectrumOptions = {};
+  if (values.mode !== undefined) options.mode = values.mode as SpectrumOptions['mode'];
+  const rank = integer('--rank', values.rank);
+  if (rank !== undefined) options.rank = rank;
+  if (values.tolerance !== undefined) {
+    const t = Number(values.tolerance);
+    if (!Number.isFinite(t)) invalidArgument('--tolerance', 'a number', values.tolerance);
+    options.tolerance = t;
+  }
+  const seed = integer('--seed', values.seed);
+  if (seed !== undefined) options.seed = seed;
+  const q = integer('--power-iterations', values['power-iterations']);
+  if (q !== undefined) options.powerIterations = q;
+  const threads = integer('--threads', values.threads);
+  if (threads !== undefined) options.threads = threads;
+  if (values['memory-budget'] !== undefined) options.memoryBudget = parseBytes(String(values['memory-budget']));
+  return options;
+}

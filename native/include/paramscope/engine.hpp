@@ -1,0 +1,77 @@
+#pragma once
+// The engine: runs spectra over a list of matrix jobs on one compute thread with one thread budget,
+// prefetching the next job's bytes while the current one computes, and streams each result as it
+// finishes. Every engine in the process shares one compute lane (a process-wide lock per job), so two
+// analyses started at once take turns instead of oversubscribing the cores: BLAS gets the whole thread
+// budget and libuv's pool is never used for compute.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "paramscope/linop.hpp"
+#include "paramscope/metrics.hpp"
+#include "paramscope/spectrum.hpp"
+
+namespace paramscope {
+
+struct MatrixJob {
+  std::string name;
+  // Builds the operator when the job starts (so a job list holds no buffers until then).
+  std::function<std::unique_ptr<LinearOperator>()> make_operator;
+  // Asks the OS to bring the job's stored bytes into the page cache; runs on the prefetch thread.
+  std::function<void()> prefetch;
+  uint64_t stored_bytes = 0;  // for progress
+  // Metric settings that depend on what was stored (dtype precision, rounding-noise level), given the
+  // operator after its spectrum was computed. Defaults (f32 precision, no noise floor) when unset.
+  std::function<MetricsOptions(const LinearOperator&, const Spectrum&)> metrics_options;
+};
+
+enum class SpectrumMode { Exact, Truncated };
+
+struct EngineOptions {
+  SpectrumMode mode = SpectrumMode::Exact;
+  ExactOptions exact;
+  TruncatedOptions truncated;
+  uint64_t memory_budget = config::kDefaultMemoryBudget;
+  int threads = 0;  // BLAS threads for each job; 0: all hardware threads
+};
+
+struct JobResult {
+  size_t index = 0;  // position in the job list
+  std::string name;
+  uint64_t rows = 0, cols = 0;
+  Spectrum spectrum;
+  SpectralMetrics metrics;
+  double seconds = 0;
+  // Set when this job failed (the others still run): an ErrorCode name and its message.
+  std::string error_code, error_message;
+};
+
+struct EngineProgress {
+  size_t jobs_done = 0, jobs_total = 0;
+  uint64_t bytes_done = 0, bytes_total = 0;
+  double flops_done = 0;
+  std::string current;  // the job being computed
+};
+
+struct EngineCallbacks {
+  std::function<void(JobResult&&)> on_result;
+  // Called at most every `progress_interval_ms` and after each job.
+  std::function<void(const EngineProgress&)> on_progress;
+  uint32_t progress_interval_ms = 100;
+};
+
+// Runs every job in order on the calling thread (the addon calls it from its own std::thread). Returns
+// normally when all jobs ran (failed jobs are reported through on_result), or throws ABORTED when
+// `cancel` was set; jobs already reported stay reported.
+void run_engine(std::vector<MatrixJob>& jobs, const EngineOptions& options, const EngineCallbacks& callbacks,
+                const std::atomic<bool>& cancel);
+
+// A prefetch function for a byte range of a mapped file: madvise(WILLNEED) and a read of one byte per
+// page, so the page cache is warm when the compute thread streams it. A no-op for unmapped files.
+std::function<void()> prefetch_range(std::shared_ptr<const MappedFile> file, uint64_t offset, uint64_t length);
+
+}  // namespace paramscope

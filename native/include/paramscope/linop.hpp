@@ -1,0 +1,201 @@
+#pragma once
+// Matrices as operators streamed in row panels. A weight matrix is never required to be in memory: an
+// operator hands out consecutive row panels, widened to double, within a memory budget, and everything
+// else (A·X, Aᵀ·X, the Gram matrix, the Frobenius norm) is computed from those panels. Three operators:
+// a dense tensor W, the difference T − B of two tensors (decoded and subtracted panel by panel), and a
+// low-rank product s·B·A held in memory.
+//
+// Precision: panels and the blocks X, Y of apply/apply_t are double. Stored values (f32 or narrower) are
+// exact in double and the difference of two f32 values is exact in double whenever their exponents differ
+// by less than 29, so the matrix an operator presents is the stored matrix, not a rounded copy; products
+// then carry double rounding (~1e-16 relative), which keeps residual-based error estimates meaningful far
+// below f32 precision. The cost is the double GEMM rate (about half the f32 rate).
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "paramscope/checkpoint.hpp"
+#include "paramscope/config.hpp"
+
+namespace paramscope {
+
+// Cancellation and progress for long computations. `cancel` is polled between panels and between solver
+// iterations (Error ABORTED once it reads true); `on_progress` is called after every panel with running
+// totals for the whole call it was passed to.
+struct RunControl {
+  const std::atomic<bool>* cancel = nullptr;
+  std::function<void(uint64_t panels_done, double flops_done)> on_progress;
+
+  void check_cancelled() const;
+  void add_progress(uint64_t panels, double flops) const;
+
+ private:
+  mutable uint64_t panels_done_ = 0;
+  mutable double flops_done_ = 0;
+};
+
+// Decodes rows [row_begin, row_end) of a matrix into `dst`, row-major f32, (row_end − row_begin) · cols
+// floats. This is how the engine streams a (possibly BF16, memory-mapped) tensor: see checkpoint_row_source.
+using RowPanelSource = std::function<void(uint64_t row_begin, uint64_t row_end, float* dst)>;
+
+// Receives one row panel: rows [row_begin, row_end), row-major double with cols() values per row. The
+// pointer is valid only during the call.
+using RowPanelVisitor = std::function<void(uint64_t row_begin, uint64_t row_end, const double* panel)>;
+
+class LinearOperator {
+ public:
+  virtual ~LinearOperator() = default;
+
+  virtual uint64_t rows() const = 0;
+  virtual uint64_t cols() const = 0;
+
+  // Streams rows [row_begin, row_end) once as consecutive panels of at most `max_rows` rows. Throws
+  // NON_FINITE_INPUT (naming how many NaN/Inf values the rows hold) when a panel contains any.
+  virtual void for_each_row_panel(uint64_t row_begin, uint64_t row_end, uint64_t max_rows, const RowPanelVisitor& visit,
+                                  const RunControl& control) const = 0;
+
+  // Scratch bytes for_each_row_panel needs per panel row (decode buffers and the double panel); used to
+  // size panels within the memory budget.
+  virtual uint64_t bytes_per_panel_row() const = 0;
+
+  // Y = A·X and Y = Aᵀ·X for a block of b columns. X and Y are column-major: apply takes X cols()×b
+  // (leading dimension cols()) and writes Y rows()×b (leading dimension rows()); apply_t the reverse.
+  // One streaming pass over the matrix each; when `frobenius_squared_out` is not null, apply also stores
+  // ‖A‖_F² from the same pass (solvers get the exact norm without an extra pass).
+  virtual void apply(const double* x, uint64_t b, double* y, const RunControl& control,
+                     double* frobenius_squared_out = nullptr) const;
+  virtual void apply_t(const double* x, uint64_t b, double* y, const RunControl& control) const;
+
+  // ‖A‖_F², exact up to double rounding, in one streaming pass.
+  virtual double frobenius_squared(const RunControl& control) const;
+
+  // Bytes a computation over this operator may use for panels and its own work arrays.
+  uint64_t memory_budget() const noexcept { return memory_budget_; }
+  void set_memory_budget(uint64_t bytes) noexcept { memory_budget_ = bytes; }
+
+  // The largest panel (in rows) that fits in `bytes`; OUT_OF_MEMORY when not even one row fits.
+  uint64_t panel_rows_within(uint64_t bytes) const;
+
+  // A name for messages ("tensor model.embed_tokens.weight", "T − B of ...").
+  const std::string& label() const noexcept { return label_; }
+  void set_label(std::string label) { label_ = std::move(label); }
+
+  // Set by LowRankOp, whose spectrum has a closed route through its factors.
+  virtual const class LowRankOp* as_low_rank() const noexcept { return nullptr; }
+
+ private:
+  uint64_t memory_budget_ = config::kDefaultMemoryBudget;
+  std::string label_ = "matrix";
+};
+
+// A dense matrix whose rows come from a RowPanelSource (or from an in-memory row-major float array).
+class DenseOp : public LinearOperator {
+ public:
+  DenseOp(uint64_t rows, uint64_t cols, RowPanelSource source);
+  // Views `values` (rows·cols floats, row-major); the array must outlive the operator.
+  DenseOp(uint64_t rows, uint64_t cols, const float* values);
+
+  uint64_t rows() const override { return rows_; }
+  uint64_t cols() const override { return cols_; }
+  void for_each_row_panel(uint64_t row_begin, uint64_t row_end, uint64_t max_rows, const RowPanelVisitor& visit,
+                          const RunControl& control) const override;
+  uint64_t bytes_per_panel_row() const override { return cols_ * (sizeof(float) + sizeof(double)); }
+
+ private:
+  uint64_t rows_, cols_;
+  RowPanelSource source_;
+};
+
+// T − B for two matrices of the same shape whose rows come from two sources (their stored dtypes may
+// differ: each source decodes its own). The subtraction is done in double, panel by panel.
+class DiffOp : public LinearOperator {
+ public:
+  DiffOp(uint64_t rows, uint64_t cols, RowPanelSource tuned, RowPanelSource base);
+
+  uint64_t rows() const override { return rows_; }
+  uint64_t cols() const override { return cols_; }
+  void for_each_row_panel(uint64_t row_begin, uint64_t row_end, uint64_t max_rows, const RowPanelVisitor& visit,
+                          const RunControl& control) const override;
+  uint64_t bytes_per_panel_row() const override { return cols_ * (2 * sizeof(float) + sizeof(double)); }
+
+ private:
+  uint64_t rows_, cols_;
+  RowPanelSource tuned_, base_;
+};
+
+// s·B·A with B m×r and A r×n given row-major (the LoRA layout: lora_B is out×r, lora_A is r×in). Held in
+// memory in double; apply and apply_t go through the factors (O((m+n)·r·b) instead of O(m·n·b)).
+class LowRankOp : public LinearOperator {
+ public:
+  LowRankOp(uint64_t rows, uint64_t cols, uint64_t rank, const float* b_rows_by_rank, const float* a_rank_by_cols, double scale);
+
+  uint64_t rows() const override { return rows_; }
+  uint64_t cols() const override { return cols_; }
+  uint64_t rank() const noexcept { return rank_; }
+  double scale() const noexcept { return scale_; }
+  // Column-major copies of the factors: B is rows()×rank(), Aᵀ is cols()×rank().
+  const std::vector<double>& b_factor() const noexcept { return b_; }
+  const std::vector<double>& a_transposed_factor() const noexcept { return at_; }
+
+  void for_each_row_panel(uint64_t row_begin, uint64_t row_end, uint64_t max_rows, const RowPanelVisitor& visit,
+                          const RunControl& control) const override;
+  uint64_t bytes_per_panel_row() const override { return cols_ * sizeof(double); }
+  void apply(const double* x, uint64_t b, double* y, const RunControl& control,
+             double* frobenius_squared_out) const override;
+  void apply_t(const double* x, uint64_t b, double* y, const RunControl& control) const override;
+  // s²·Σ_ij (BᵀB)_ij (AAᵀ)_ij: exact through the r×r Gram matrices of the factors.
+  double frobenius_squared(const RunControl& control) const override;
+  const LowRankOp* as_low_rank() const noexcept override { return this; }
+
+ private:
+  uint64_t rows_, cols_, rank_;
+  std::vector<double> b_, at_;
+  double scale_;
+};
+
+// Another operator read once into memory as a row-major double matrix; later passes hand out pointers
+// into it without copying. Solvers use it when several passes are needed and the matrix fits the budget.
+class ResidentOp : public LinearOperator {
+ public:
+  explicit ResidentOp(const LinearOperator& source, const RunControl& control);
+
+  uint64_t rows() const override { return rows_; }
+  uint64_t cols() const override { return cols_; }
+  const double* data() const noexcept { return values_.data(); }
+  void for_each_row_panel(uint64_t row_begin, uint64_t row_end, uint64_t max_rows, const RowPanelVisitor& visit,
+                          const RunControl& control) const override;
+  uint64_t bytes_per_panel_row() const override { return 0; }
+
+ private:
+  uint64_t rows_, cols_;
+  std::vector<double> values_;
+};
+
+// A tensor of a checkpoint seen as a 2-D matrix: shape [d0, d1, ..., dk] becomes [d0, d1·…·dk] (a 1-D
+// tensor becomes one row; a scalar 1×1).
+struct MatrixShape {
+  uint64_t rows = 0, cols = 0;
+};
+MatrixShape matrix_shape(const TensorInfo& info) noexcept;
+
+// A RowPanelSource that decodes rows of `tensor` with Checkpoint::read_f32 (UNSUPPORTED_DTYPE for dtypes
+// without a decoder). Keeps the checkpoint alive.
+RowPanelSource checkpoint_row_source(std::shared_ptr<const Checkpoint> checkpoint, const CheckpointTensor& tensor);
+
+// The double-precision kernels shared by the operators and solvers: BLAS when OpenBLAS is loaded, else
+// Eigen. All matrices are column-major with explicit leading dimensions.
+namespace dense {
+// C = alpha·op(A)·op(B) + beta·C with C m×n and inner dimension k.
+void gemm(bool trans_a, bool trans_b, uint64_t m, uint64_t n, uint64_t k, double alpha, const double* a, uint64_t lda,
+          const double* b, uint64_t ldb, double beta, double* c, uint64_t ldc);
+// Lower triangle of C = alpha·op(A)·op(A)ᵀ + beta·C, C n×n, op(A) n×k (trans: A is k×n).
+void syrk_lower(bool trans, uint64_t n, uint64_t k, double alpha, const double* a, uint64_t lda, double beta, double* c,
+                uint64_t ldc);
+// Overwrites the m×n matrix A (m ≥ n) with the n orthonormal columns of its thin QR factor Q.
+void orthonormalize_columns(uint64_t m, uint64_t n, double* a, uint64_t lda);
+}  // namespace dense
+
+}  // namespace paramscope

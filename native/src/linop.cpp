@@ -1,0 +1,350 @@
+#include "paramscope/linop.hpp"
+
+#include <Eigen/Dense>
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <cstring>
+
+#include "paramscope/blas.hpp"
+#include "paramscope/dtype.hpp"
+#include "paramscope/error.hpp"
+
+namespace paramscope {
+
+void RunControl::check_cancelled() const {
+  if (cancel && cancel->load(std::memory_order_relaxed)) throw Error(ErrorCode::ABORTED, "the computation was cancelled");
+}
+
+void RunControl::add_progress(uint64_t panels, double flops) const {
+  panels_done_ += panels;
+  flops_done_ += flops;
+  if (panels && on_progress) on_progress(panels_done_, flops_done_);
+}
+
+namespace {
+
+// NON_FINITE_INPUT with the total count: after the first bad panel the remaining rows are only decoded
+// and counted, so the message can say how many values are bad (one corrupt value reads differently from
+// a diverged checkpoint).
+[[noreturn]] void throw_non_finite(const std::string& label, uint64_t first_row, uint64_t count) {
+  throw Error(ErrorCode::NON_FINITE_INPUT, label + " contains " + std::to_string(count) +
+                                               " NaN or infinite value(s), the first in row " +
+                                               std::to_string(first_row) + "; a spectrum needs finite input");
+}
+
+uint64_t first_non_finite_row(const float* values, uint64_t rows, uint64_t cols) {
+  for (uint64_t r = 0; r < rows; ++r)
+    if (count_non_finite(values + r * cols, cols)) return r;
+  return rows;
+}
+
+int as_blas_int(uint64_t value) {
+  if (value > static_cast<uint64_t>(INT_MAX))
+    throw Error(ErrorCode::INVALID_ARGUMENT, "a matrix dimension of " + std::to_string(value) + " exceeds the BLAS integer range");
+  return static_cast<int>(value);
+}
+
+using ConstMap = Eigen::Map<const Eigen::MatrixXd, 0, Eigen::OuterStride<>>;
+using MutableMap = Eigen::Map<Eigen::MatrixXd, 0, Eigen::OuterStride<>>;
+
+}  // namespace
+
+uint64_t LinearOperator::panel_rows_within(uint64_t bytes) const {
+  const uint64_t per_row = bytes_per_panel_row();
+  if (per_row == 0) return std::max<uint64_t>(rows(), 1);
+  const uint64_t fit = bytes / per_row;
+  if (fit == 0)
+    throw Error(ErrorCode::OUT_OF_MEMORY, "one row of " + label() + " needs " + std::to_string(per_row) +
+                                              " bytes of panel buffers, more than the " + std::to_string(bytes) +
+                                              " bytes left in the memory budget");
+  return std::min<uint64_t>(fit, std::max<uint64_t>(rows(), 1));
+}
+
+namespace {
+double sum_of_squares(const double* values, uint64_t count) {
+  double total = 0;
+  for (uint64_t i = 0; i < count; ++i) total += values[i] * values[i];
+  return total;
+}
+}  // namespace
+
+void LinearOperator::apply(const double* x, uint64_t b, double* y, const RunControl& control,
+                           double* frobenius_squared_out) const {
+  const uint64_t m = rows(), n = cols();
+  double frobenius = 0;
+  for_each_row_panel(0, m, panel_rows_within(memory_budget()), [&](uint64_t r0, uint64_t r1, const double* panel) {
+    // The row-major panel read column-major is its transpose (n × rows), hence the transposed operand.
+    dense::gemm(true, false, r1 - r0, b, n, 1.0, panel, n, x, n, 0.0, y + r0, m);
+    if (frobenius_squared_out) frobenius += sum_of_squares(panel, (r1 - r0) * n);
+    control.add_progress(0, 2.0 * double(r1 - r0) * double(n) * double(b));
+  }, control);
+  if (frobenius_squared_out) *frobenius_squared_out = frobenius;
+}
+
+void LinearOperator::apply_t(const double* x, uint64_t b, double* y, const RunControl& control) const {
+  const uint64_t m = rows(), n = cols();
+  std::fill(y, y + n * b, 0.0);
+  for_each_row_panel(0, m, panel_rows_within(memory_budget()), [&](uint64_t r0, uint64_t r1, const double* panel) {
+    dense::gemm(false, false, n, b, r1 - r0, 1.0, panel, n, x + r0, m, 1.0, y, n);
+    control.add_progress(0, 2.0 * double(r1 - r0) * double(n) * double(b));
+  }, control);
+}
+
+double LinearOperator::frobenius_squared(const RunControl& control) const {
+  double total = 0;
+  const uint64_t n = cols();
+  for_each_row_panel(0, rows(), panel_rows_within(memory_budget()), [&](uint64_t r0, uint64_t r1, const double* panel) {
+    total += sum_of_squares(panel, (r1 - r0) * n);
+  }, control);
+  return total;
+}
+
+// ---- DenseOp ----
+
+DenseOp::DenseOp(uint64_t rows, uint64_t cols, RowPanelSource source)
+    : rows_(rows), cols_(cols), source_(std::move(source)) {}
+
+DenseOp::DenseOp(uint64_t rows, uint64_t cols, const float* values)
+    : rows_(rows), cols_(cols), source_([values, cols](uint64_t r0, uint64_t r1, float* dst) {
+        std::memcpy(dst, values + r0 * cols, (r1 - r0) * cols * sizeof(float));
+      }) {}
+
+void DenseOp::for_each_row_panel(uint64_t row_begin, uint64_t row_end, uint64_t max_rows, const RowPanelVisitor& visit,
+                                 const RunControl& control) const {
+  max_rows = std::max<uint64_t>(1, std::min(max_rows, row_end - row_begin));
+  std::vector<float> decoded(max_rows * cols_);
+  std::vector<double> panel(max_rows * cols_);
+  for (uint64_t r0 = row_begin; r0 < row_end; r0 += max_rows) {
+    control.check_cancelled();
+    const uint64_t r1 = std::min(row_end, r0 + max_rows), count = (r1 - r0) * cols_;
+    source_(r0, r1, decoded.data());
+    if (uint64_t bad = count_non_finite(decoded.data(), count)) {
+      const uint64_t first = r0 + first_non_finite_row(decoded.data(), r1 - r0, cols_);
+      for (uint64_t s0 = r1; s0 < row_end; s0 += max_rows) {
+        const uint64_t s1 = std::min(row_end, s0 + max_rows);
+        source_(s0, s1, decoded.data());
+        bad += count_non_finite(decoded.data(), (s1 - s0) * cols_);
+      }
+      throw_non_finite(label(), first, bad);
+    }
+    std::copy(decoded.begin(), decoded.begin() + count, panel.begin());
+    visit(r0, r1, panel.data());
+    control.add_progress(1, 0);
+  }
+}
+
+// ---- DiffOp ----
+
+DiffOp::DiffOp(uint64_t rows, uint64_t cols, RowPanelSource tuned, RowPanelSource base)
+    : rows_(rows), cols_(cols), tuned_(std::move(tuned)), base_(std::move(base)) {}
+
+void DiffOp::for_each_row_panel(uint64_t row_begin, uint64_t row_end, uint64_t max_rows, const RowPanelVisitor& visit,
+                                const RunControl& control) const {
+  max_rows = std::max<uint64_t>(1, std::min(max_rows, row_end - row_begin));
+  std::vector<float> tuned(max_rows * cols_), base(max_rows * cols_);
+  std::vector<double> panel(max_rows * cols_);
+  for (uint64_t r0 = row_begin; r0 < row_end; r0 += max_rows) {
+    control.check_cancelled();
+    const uint64_t r1 = std::min(row_end, r0 + max_rows), count = (r1 - r0) * cols_;
+    tuned_(r0, r1, tuned.data());
+    base_(r0, r1, base.data());
+    // Either operand being NaN/Inf makes the difference meaningless (Inf − Inf is NaN, not 0).
+    if (count_non_finite(tuned.data(), count) + count_non_finite(base.data(), count)) {
+      uint64_t first = row_end, bad = 0;
+      for (uint64_t s0 = r0; s0 < row_end; s0 += max_rows) {
+        const uint64_t s1 = std::min(row_end, s0 + max_rows), n = (s1 - s0) * cols_;
+        if (s0 != r0) {
+          tuned_(s0, s1, tuned.data());
+          base_(s0, s1, base.data());
+        }
+        bad += count_non_finite(tuned.data(), n) + count_non_finite(base.data(), n);
+        if (first == row_end)
+          first = s0 + std::min(first_non_finite_row(tuned.data(), s1 - s0, cols_), first_non_finite_row(base.data(), s1 - s0, cols_));
+      }
+      throw_non_finite(label(), first, bad);
+    }
+    for (uint64_t i = 0; i < count; ++i) panel[i] = double(tuned[i]) - double(base[i]);
+    visit(r0, r1, panel.data());
+    control.add_progress(1, 0);
+  }
+}
+
+// ---- LowRankOp ----
+
+LowRankOp::LowRankOp(uint64_t rows, uint64_t cols, uint64_t rank, const float* b_rows_by_rank, const float* a_rank_by_cols,
+                     double scale)
+    : rows_(rows), cols_(cols), rank_(rank), b_(rows * rank), at_(cols * rank), scale_(scale) {
+  const uint64_t bad = count_non_finite(b_rows_by_rank, rows * rank) + count_non_finite(a_rank_by_cols, rank * cols) +
+                       (std::isfinite(scale) ? 0 : 1);
+  if (bad)
+    throw Error(ErrorCode::NON_FINITE_INPUT, "the low-rank factors (or the scale) of " + label() + " contain " +
+                                                 std::to_string(bad) + " NaN or infinite value(s)");
+  for (uint64_t i = 0; i < rows; ++i)
+    for (uint64_t j = 0; j < rank; ++j) b_[i + j * rows] = b_rows_by_rank[i * rank + j];
+  for (uint64_t j = 0; j < rank; ++j)
+    for (uint64_t c = 0; c < cols; ++c) at_[c + j * cols] = a_rank_by_cols[j * cols + c];
+}
+
+void LowRankOp::for_each_row_panel(uint64_t row_begin, uint64_t row_end, uint64_t max_rows, const RowPanelVisitor& visit,
+                                   const RunControl& control) const {
+  max_rows = std::max<uint64_t>(1, std::min(max_rows, row_end - row_begin));
+  std::vector<double> panel(max_rows * cols_);
+  for (uint64_t r0 = row_begin; r0 < row_end; r0 += max_rows) {
+    control.check_cancelled();
+    const uint64_t r1 = std::min(row_end, r0 + max_rows);
+    // Row-major rows of s·B·A are, read column-major, s·Aᵀ·B[r0:r1]ᵀ.
+    dense::gemm(false, true, cols_, r1 - r0, rank_, scale_, at_.data(), cols_, b_.data() + r0, rows_, 0.0, panel.data(), cols_);
+    visit(r0, r1, panel.data());
+    control.add_progress(1, 2.0 * double(r1 - r0) * double(cols_) * double(rank_));
+  }
+}
+
+void LowRankOp::apply(const double* x, uint64_t b, double* y, const RunControl& control,
+                      double* frobenius_squared_out) const {
+  control.check_cancelled();
+  if (frobenius_squared_out) *frobenius_squared_out = frobenius_squared(control);
+  std::vector<double> ax(rank_ * b);
+  dense::gemm(true, false, rank_, b, cols_, 1.0, at_.data(), cols_, x, cols_, 0.0, ax.data(), rank_);
+  dense::gemm(false, false, rows_, b, rank_, scale_, b_.data(), rows_, ax.data(), rank_, 0.0, y, rows_);
+  control.add_progress(1, 2.0 * double(rows_ + cols_) * double(rank_) * double(b));
+}
+
+void LowRankOp::apply_t(const double* x, uint64_t b, double* y, const RunControl& control) const {
+  control.check_cancelled();
+  std::vector<double> btx(rank_ * b);
+  dense::gemm(true, false, rank_, b, rows_, 1.0, b_.data(), rows_, x, rows_, 0.0, btx.data(), rank_);
+  dense::gemm(false, false, cols_, b, rank_, scale_, at_.data(), cols_, btx.data(), rank_, 0.0, y, cols_);
+  control.add_progress(1, 2.0 * double(rows_ + cols_) * double(rank_) * double(b));
+}
+
+double LowRankOp::frobenius_squared(const RunControl& control) const {
+  control.check_cancelled();
+  std::vector<double> gram_b(rank_ * rank_), gram_a(rank_ * rank_);
+  dense::gemm(true, false, rank_, rank_, rows_, 1.0, b_.data(), rows_, b_.data(), rows_, 0.0, gram_b.data(), rank_);
+  dense::gemm(true, false, rank_, rank_, cols_, 1.0, at_.data(), cols_, at_.data(), cols_, 0.0, gram_a.data(), rank_);
+  double total = 0;
+  for (uint64_t i = 0; i < rank_ * rank_; ++i) total += gram_b[i] * gram_a[i];
+  // Rounding can take a tiny true value below zero; a squared norm is not negative.
+  return std::max(0.0, scale_ * scale_ * total);
+}
+
+// ---- ResidentOp ----
+
+ResidentOp::ResidentOp(const LinearOperator& source, const RunControl& control)
+    : rows_(source.rows()), cols_(source.cols()) {
+  set_label(source.label());
+  set_memory_budget(source.memory_budget());
+  const uint64_t bytes = rows_ * cols_ * sizeof(double);
+  if (bytes > source.memory_budget())
+    throw Error(ErrorCode::OUT_OF_MEMORY, label() + " needs " + std::to_string(bytes) + " bytes in memory, more than the budget of " +
+                                              std::to_string(source.memory_budget()) + " bytes");
+  values_.resize(rows_ * cols_);
+  source.for_each_row_panel(0, rows_, source.panel_rows_within(source.memory_budget() - bytes), [&](uint64_t r0, uint64_t r1, const double* panel) {
+    std::copy(panel, panel + (r1 - r0) * cols_, values_.begin() + r0 * cols_);
+  }, control);
+}
+
+void ResidentOp::for_each_row_panel(uint64_t row_begin, uint64_t row_end, uint64_t max_rows, const RowPanelVisitor& visit,
+                                    const RunControl& control) const {
+  max_rows = std::max<uint64_t>(1, std::min(max_rows, row_end - row_begin));
+  for (uint64_t r0 = row_begin; r0 < row_end; r0 += max_rows) {
+    control.check_cancelled();
+    const uint64_t r1 = std::min(row_end, r0 + max_rows);
+    visit(r0, r1, values_.data() + r0 * cols_);
+    control.add_progress(1, 0);
+  }
+}
+
+// ---- checkpoint tensors as matrices ----
+
+MatrixShape matrix_shape(const TensorInfo& info) noexcept {
+  if (info.shape.empty()) return {1, 1};
+  if (info.shape.size() == 1) return {1, info.shape[0]};
+  return {info.shape[0], info.shape[0] ? info.numel / info.shape[0] : 0};
+}
+
+RowPanelSource checkpoint_row_source(std::shared_ptr<const Checkpoint> checkpoint, const CheckpointTensor& tensor) {
+  const bool single_row = tensor.info->shape.size() <= 1;
+  return [checkpoint = std::move(checkpoint), tensor, single_row](uint64_t r0, uint64_t r1, float* dst) {
+    // Scalars and vectors are one row; RowRange counts leading-dimension entries, so read them whole.
+    RowRange rows = single_row ? RowRange{} : RowRange{false, r0, r1};
+    checkpoint->read_f32(tensor, rows, dst);
+  };
+}
+
+// ---- dense kernels ----
+
+namespace dense {
+
+void gemm(bool trans_a, bool trans_b, uint64_t m, uint64_t n, uint64_t k, double alpha, const double* a, uint64_t lda,
+          const double* b, uint64_t ldb, double beta, double* c, uint64_t ldc) {
+  if (m == 0 || n == 0) return;
+  const blas::Backend& backend = blas::backend();
+  if (backend.fn.dgemm) {
+    backend.fn.dgemm(blas::ColMajor, trans_a ? blas::Trans : blas::NoTrans, trans_b ? blas::Trans : blas::NoTrans,
+                     as_blas_int(m), as_blas_int(n), as_blas_int(k), alpha, a, as_blas_int(std::max<uint64_t>(lda, 1)), b,
+                     as_blas_int(std::max<uint64_t>(ldb, 1)), beta, c, as_blas_int(ldc));
+    return;
+  }
+  MutableMap cm(c, m, n, Eigen::OuterStride<>(ldc));
+  // beta == 0 must overwrite, not scale: C may hold uninitialised memory (NaN · 0 is NaN).
+  if (beta == 0.0) cm.setZero();
+  else if (beta != 1.0) cm *= beta;
+  if (k == 0) return;
+  ConstMap am(a, trans_a ? k : m, trans_a ? m : k, Eigen::OuterStride<>(lda));
+  ConstMap bm(b, trans_b ? n : k, trans_b ? k : n, Eigen::OuterStride<>(ldb));
+  if (trans_a && trans_b) cm.noalias() += alpha * am.transpose() * bm.transpose();
+  else if (trans_a) cm.noalias() += alpha * am.transpose() * bm;
+  else if (trans_b) cm.noalias() += alpha * am * bm.transpose();
+  else cm.noalias() += alpha * am * bm;
+}
+
+void syrk_lower(bool trans, uint64_t n, uint64_t k, double alpha, const double* a, uint64_t lda, double beta, double* c,
+                uint64_t ldc) {
+  if (n == 0) return;
+  const blas::Backend& backend = blas::backend();
+  if (backend.fn.dsyrk) {
+    backend.fn.dsyrk(blas::ColMajor, blas::Lower, trans ? blas::Trans : blas::NoTrans, as_blas_int(n), as_blas_int(k), alpha, a,
+                     as_blas_int(std::max<uint64_t>(lda, 1)), beta, c, as_blas_int(ldc));
+    return;
+  }
+  MutableMap cm(c, n, n, Eigen::OuterStride<>(ldc));
+  if (beta == 0.0) cm.triangularView<Eigen::Lower>().setZero();
+  else if (beta != 1.0) cm.triangularView<Eigen::Lower>() *= beta;
+  if (k == 0) return;
+  ConstMap am(a, trans ? k : n, trans ? n : k, Eigen::OuterStride<>(lda));
+  if (trans) cm.selfadjointView<Eigen::Lower>().rankUpdate(am.transpose(), alpha);
+  else cm.selfadjointView<Eigen::Lower>().rankUpdate(am, alpha);
+}
+
+void orthonormalize_columns(uint64_t m, uint64_t n, double* a, uint64_t lda) {
+  if (n == 0) return;
+  const blas::Backend& backend = blas::backend();
+  if (backend.lapack) {
+    const int mi = as_blas_int(m), ni = as_blas_int(n), ld = as_blas_int(lda);
+    std::vector<double> tau(n);
+    int info = 0, lwork = -1;
+    double query = 0;
+    backend.fn.dgeqrf(&mi, &ni, a, &ld, tau.data(), &query, &lwork, &info);
+    lwork = std::max<int>(static_cast<int>(query), ni);
+    std::vector<double> work(lwork);
+    backend.fn.dgeqrf(&mi, &ni, a, &ld, tau.data(), work.data(), &lwork, &info);
+    if (info == 0) {
+      lwork = -1;
+      backend.fn.dorgqr(&mi, &ni, &ni, a, &ld, tau.data(), &query, &lwork, &info);
+      lwork = std::max<int>(static_cast<int>(query), ni);
+      work.resize(lwork);
+      backend.fn.dorgqr(&mi, &ni, &ni, a, &ld, tau.data(), work.data(), &lwork, &info);
+    }
+    if (info != 0) throw Error(ErrorCode::INTERNAL, "LAPACK QR returned info=" + std::to_string(info));
+    return;
+  }
+  MutableMap am(a, m, n, Eigen::OuterStride<>(lda));
+  Eigen::HouseholderQR<Eigen::MatrixXd> qr(am);
+  am = qr.householderQ() * Eigen::MatrixXd::Identity(m, n);
+}
+
+}  // namespace dense
+
+}  // namespace paramscope

@@ -1,0 +1,166 @@
+// The operators against dense products computed directly: apply/apply_t/Frobenius with panels forced
+// small, T − B fused subtraction across dtypes, the low-rank product, and a checkpoint tensor streamed
+// through checkpoint_row_source.
+#include <Eigen/Dense>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "paramscope/checkpoint.hpp"
+#include "paramscope/dtype.hpp"
+#include "paramscope/linop.hpp"
+#include "test_support.hpp"
+
+using namespace paramscope;
+
+namespace {
+
+std::vector<float> pattern(uint64_t count, double phase) {
+  std::vector<float> v(count);
+  for (uint64_t i = 0; i < count; ++i) v[i] = float(std::sin(0.37 * double(i) + phase) * (1 + 0.01 * double(i % 17)));
+  return v;
+}
+
+Eigen::MatrixXd as_matrix(const std::vector<float>& row_major, int rows, int cols) {
+  Eigen::MatrixXd m(rows, cols);
+  for (int i = 0; i < rows; ++i)
+    for (int j = 0; j < cols; ++j) m(i, j) = row_major[size_t(i) * cols + j];
+  return m;
+}
+
+// apply, apply_t and frobenius_squared of `op` against the dense matrix it should present.
+void check_operator(const LinearOperator& op, const Eigen::MatrixXd& expected) {
+  const int m = int(op.rows()), n = int(op.cols()), b = 3;
+  Eigen::MatrixXd x = as_matrix(pattern(n * b, 0.5), n, b), xt = as_matrix(pattern(m * b, 1.5), m, b);
+  Eigen::MatrixXd y(m, b), yt(n, b);
+  double frobenius = -1;
+  op.apply(x.data(), b, y.data(), RunControl{}, &frobenius);
+  op.apply_t(xt.data(), b, yt.data(), RunControl{});
+  const double scale = expected.norm() + 1;
+  CHECK((y - expected * x).norm() <= 1e-12 * scale * x.norm());
+  CHECK((yt - expected.transpose() * xt).norm() <= 1e-12 * scale * xt.norm());
+  CHECK_NEAR(frobenius, expected.squaredNorm(), 1e-12 * expected.squaredNorm());
+  CHECK_NEAR(op.frobenius_squared(RunControl{}), expected.squaredNorm(), 1e-12 * expected.squaredNorm());
+}
+
+}  // namespace
+
+TEST_CASE(dense_operator_matches_dense_products_with_small_panels) {
+  const int m = 37, n = 23;
+  std::vector<float> values = pattern(m * n, 0);
+  DenseOp op(m, n, values.data());
+  op.set_memory_budget(5 * op.bytes_per_panel_row());  // 5-row panels, the last one partial
+  check_operator(op, as_matrix(values, m, n));
+  CHECK(op.panel_rows_within(op.memory_budget()) == 5);
+}
+
+TEST_CASE(diff_operator_equals_dense_subtraction_across_dtypes) {
+  const int m = 29, n = 31;
+  std::vector<float> tuned = pattern(m * n, 0), base_f32 = pattern(m * n, 0.01);
+  // The base is stored as BF16 and decoded by its own source, as a base checkpoint would be.
+  std::vector<uint16_t> base_bf16(m * n);
+  encode_from_f32(DType::BF16, base_f32.data(), base_f32.size(), base_bf16.data());
+  std::vector<float> base_decoded(m * n);
+  decode_to_f32(DType::BF16, base_bf16.data(), base_bf16.size(), base_decoded.data());
+  DiffOp op(m, n, [&](uint64_t r0, uint64_t r1, float* dst) { std::copy(&tuned[r0 * n], &tuned[r1 * n], dst); },
+            [&](uint64_t r0, uint64_t r1, float* dst) { decode_to_f32(DType::BF16, &base_bf16[r0 * n], (r1 - r0) * n, dst); });
+  op.set_memory_budget(4 * op.bytes_per_panel_row());
+  check_operator(op, as_matrix(tuned, m, n) - as_matrix(base_decoded, m, n));
+}
+
+TEST_CASE(diff_operator_counts_non_finite_values_of_both_operands) {
+  const int m = 10, n = 4;
+  std::vector<float> tuned = pattern(m * n, 0), base = pattern(m * n, 1);
+  tuned[9] = NAN;
+  base[21] = INFINITY;
+  base[39] = NAN;
+  auto source = [n](const std::vector<float>& v) {
+    return [&v, n](uint64_t r0, uint64_t r1, float* dst) { std::copy(&v[r0 * n], &v[r1 * n], dst); };
+  };
+  DiffOp op(m, n, source(tuned), source(base));
+  op.set_memory_budget(3 * op.bytes_per_panel_row());
+  try {
+    op.frobenius_squared(RunControl{});
+    CHECK(false);
+  } catch (const Error& e) {
+    CHECK(e.code() == ErrorCode::NON_FINITE_INPUT);
+    CHECK(std::string(e.what()).find("3 NaN or infinite value(s), the first in row 2") != std::string::npos);
+  }
+}
+
+TEST_CASE(low_rank_operator_matches_its_dense_product) {
+  const int m = 40, n = 25, r = 4;
+  std::vector<float> b = pattern(m * r, 0.2), a = pattern(r * n, 0.9);
+  LowRankOp op(m, n, r, b.data(), a.data(), -1.5);
+  const Eigen::MatrixXd expected = -1.5 * as_matrix(b, m, r) * as_matrix(a, r, n);
+  check_operator(op, expected);
+  // Its row panels present the same matrix (the default, streaming apply path).
+  Eigen::MatrixXd from_panels(m, n);
+  op.for_each_row_panel(0, m, 7, [&](uint64_t r0, uint64_t r1, const double* panel) {
+    for (uint64_t i = r0; i < r1; ++i)
+      for (int j = 0; j < n; ++j) from_panels(i, j) = panel[(i - r0) * n + j];
+  }, RunControl{});
+  CHECK((from_panels - expected).norm() <= 1e-12 * expected.norm());
+  std::vector<float> bad = a;
+  bad[3] = NAN;
+  CHECK_THROWS_CODE(LowRankOp(m, n, r, b.data(), bad.data(), 1.0), NON_FINITE_INPUT);
+}
+
+TEST_CASE(resident_operator_is_the_source_in_memory) {
+  const int m = 13, n = 11;
+  std::vector<float> values = pattern(m * n, 2);
+  DenseOp source(m, n, values.data());
+  ResidentOp resident(source, RunControl{});
+  check_operator(resident, as_matrix(values, m, n));
+  source.set_memory_budget(m * n * 8 - 1);
+  CHECK_THROWS_CODE(ResidentOp(source, RunControl{}), OUT_OF_MEMORY);
+}
+
+TEST_CASE(panel_sizing_respects_the_budget) {
+  std::vector<float> values(10 * 1000, 1.0f);
+  DenseOp op(10, 1000, values.data());
+  CHECK(op.bytes_per_panel_row() == 1000 * 12);
+  CHECK(op.panel_rows_within(36000) == 3);
+  CHECK(op.panel_rows_within(1ULL << 30) == 10);
+  CHECK_THROWS_CODE(op.panel_rows_within(11999), OUT_OF_MEMORY);
+}
+
+TEST_CASE(checkpoint_tensors_stream_as_matrices) {
+  // A BF16 tensor of shape [6, 2, 5] (a 6×10 matrix) and an F32 vector of 10 (one row).
+  std::vector<float> w = pattern(60, 0.3), v = pattern(10, 0.7);
+  std::vector<uint16_t> w_bf16(60);
+  encode_from_f32(DType::BF16, w.data(), 60, w_bf16.data());
+  std::string header = R"({"w":{"dtype":"BF16","shape":[6,2,5],"data_offsets":[0,120]},)"
+                       R"("v":{"dtype":"F32","shape":[10],"data_offsets":[120,160]}})";
+  while (header.size() % 8) header += ' ';
+  const std::string path = (std::filesystem::temp_directory_path() / "paramscope-test-linop.safetensors").string();
+  {
+    std::ofstream out(path, std::ios::binary);
+    const uint64_t length = header.size();
+    out.write(reinterpret_cast<const char*>(&length), 8);
+    out.write(header.data(), header.size());
+    out.write(reinterpret_cast<const char*>(w_bf16.data()), 120);
+    out.write(reinterpret_cast<const char*>(v.data()), 40);
+  }
+  std::shared_ptr<const Checkpoint> checkpoint = Checkpoint::open(path, Checkpoint::Options{});
+  const CheckpointTensor& wt = checkpoint->get("w");
+  const MatrixShape shape = matrix_shape(*wt.info);
+  CHECK(shape.rows == 6 && shape.cols == 10);
+  DenseOp op(shape.rows, shape.cols, checkpoint_row_source(checkpoint, wt));
+  op.set_memory_budget(2 * op.bytes_per_panel_row());
+  std::vector<float> w_decoded(60);
+  decode_to_f32(DType::BF16, w_bf16.data(), 60, w_decoded.data());
+  check_operator(op, as_matrix(w_decoded, 6, 10));
+
+  const CheckpointTensor& vt = checkpoint->get("v");
+  const MatrixShape vshape = matrix_shape(*vt.info);
+  CHECK(vshape.rows == 1 && vshape.cols == 10);
+  DenseOp vop(vshape.rows, vshape.cols, checkpoint_row_source(checkpoint, vt));
+  check_operator(vop, as_matrix(v, 1, 10));
+  std::remove(path.c_str());
+}
+
+TEST_MAIN()
