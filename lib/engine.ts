@@ -15,10 +15,11 @@ export interface TensorSource {
 }
 
 /** One matrix to analyse: a stored tensor, the difference of two, or a low-rank product s·B·A. */
-export type MatrixJob =
+export type MatrixJob = (
   | { name: string; kind: 'dense'; source: TensorSource }
   | { name: string; kind: 'diff'; tuned: TensorSource; base: TensorSource; /** compare only the first `rows` rows */ rows?: number }
-  | { name: string; kind: 'lowrank'; rows: number; cols: number; rank: number; /** rows×rank, row-major */ b: Float32Array; /** rank×cols, row-major */ a: Float32Array; scale: number };
+  | { name: string; kind: 'lowrank'; rows: number; cols: number; rank: number; /** rows×rank, row-major */ b: Float32Array; /** rank×cols, row-major */ a: Float32Array; scale: number }
+) & { /** Singular vectors for this job (overrides SpectrumOptions.vectors). */ vectors?: boolean };
 
 export interface SpectrumOptions {
   /** 'exact': every singular value (Gram + LAPACK, or direct SVD). 'truncated': the top `rank` with error bounds. */
@@ -73,6 +74,9 @@ export interface SpectrumResult {
   passes: number;
   method: string;
   metrics: SpectrumMetrics;
+  /** For difference jobs: ‖W_tuned‖_F² and ‖W_base‖_F². */
+  tunedFrobeniusSquared?: number;
+  baseFrobeniusSquared?: number;
   vectorCount?: number;
   /** Column-major rows×vectorCount and cols×vectorCount, when vectors were requested. */
   u?: Float64Array;
@@ -121,8 +125,8 @@ export function engineOptions(options: SpectrumOptions): Record<string, unknown>
 function nativeJob(job: MatrixJob): Record<string, unknown> {
   const source = (s: TensorSource): { checkpoint: NativeCheckpoint; tensor: string } => ({ checkpoint: nativeHandleOf(s.checkpoint), tensor: s.tensor });
   switch (job.kind) {
-    case 'dense': return { name: job.name, kind: 'dense', source: source(job.source) };
-    case 'diff': return { name: job.name, kind: 'diff', tuned: source(job.tuned), base: source(job.base), ...(job.rows === undefined ? {} : { rows: job.rows }) };
+    case 'dense': return { name: job.name, kind: 'dense', source: source(job.source), vectors: job.vectors };
+    case 'diff': return { name: job.name, kind: 'diff', tuned: source(job.tuned), base: source(job.base), rows: job.rows, vectors: job.vectors };
     case 'lowrank': return { ...job };
   }
 }

@@ -109,10 +109,19 @@ MatrixJob make_job(Napi::Env env, Napi::Object spec, size_t index) {
       if (prefetch_tuned) prefetch_tuned();
       if (prefetch_base) prefetch_base();
     };
-    double epsilon = std::max(storage_epsilon(tuned.tensor.info->dtype), storage_epsilon(base.tensor.info->dtype));
-    job.metrics_options = [epsilon](const LinearOperator&, const Spectrum&) {
+    DType tuned_dtype = tuned.tensor.info->dtype, base_dtype = base.tensor.info->dtype;
+    job.metrics_options = [tuned_dtype, base_dtype](const LinearOperator& op, const Spectrum&) {
       MetricsOptions m;
-      m.dtype_epsilon = epsilon;
+      m.dtype_epsilon = std::max(storage_epsilon(tuned_dtype), storage_epsilon(base_dtype));
+      // Storage noise of a difference: the rounding of each stored operand, independent, so the variances
+      // add (conservative when the base was stored exactly and only the tuned side was rounded).
+      DiffOp::OperandNorms norms = static_cast<const DiffOp&>(op).operand_norms(RunControl{});
+      double entries = double(op.rows()) * double(op.cols());
+      if (entries > 0) {
+        double tuned_noise = rounding_noise_sigma(tuned_dtype, std::sqrt(norms.tuned_squared / entries));
+        double base_noise = rounding_noise_sigma(base_dtype, std::sqrt(norms.base_squared / entries));
+        m.noise_sigma = std::sqrt(tuned_noise * tuned_noise + base_noise * base_noise);
+      }
       return m;
     };
     job.make_operator = [tuned, base, rows, label = job.name] {
@@ -143,6 +152,7 @@ MatrixJob make_job(Napi::Env env, Napi::Object spec, size_t index) {
   } else {
     throw argument_error(env, what + ".kind must be 'dense', 'diff' or 'lowrank'");
   }
+  if (spec.Get("vectors").IsBoolean()) job.vectors = spec.Get("vectors").As<Napi::Boolean>().Value();
   return job;
 }
 

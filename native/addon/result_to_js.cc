@@ -85,6 +85,10 @@ Napi::Object result_to_js(Napi::Env env, const JobResult& r) {
   out.Set("passes", static_cast<double>(s.passes));
   out.Set("method", s.method);
   out.Set("metrics", metrics_to_js(env, r.metrics));
+  if (r.base_frobenius_squared >= 0) {
+    out.Set("tunedFrobeniusSquared", r.tuned_frobenius_squared);
+    out.Set("baseFrobeniusSquared", r.base_frobenius_squared);
+  }
   if (s.vector_count > 0) {
     out.Set("vectorCount", static_cast<double>(s.vector_count));
     out.Set("u", float64_array(env, s.u));

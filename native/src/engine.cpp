@@ -120,8 +120,16 @@ void run_engine(std::vector<MatrixJob>& jobs, const EngineOptions& options, cons
         op->set_memory_budget(options.memory_budget);
         result.rows = op->rows();
         result.cols = op->cols();
-        result.spectrum = options.mode == SpectrumMode::Exact ? exact_spectrum(*op, options.exact, control)
-                                                              : truncated_spectrum(*op, options.truncated, control);
+        ExactOptions exact = options.exact;
+        TruncatedOptions truncated = options.truncated;
+        if (job.vectors) exact.vectors = truncated.vectors = *job.vectors;
+        result.spectrum = options.mode == SpectrumMode::Exact ? exact_spectrum(*op, exact, control)
+                                                              : truncated_spectrum(*op, truncated, control);
+        if (const auto* diff = dynamic_cast<const DiffOp*>(op.get())) {
+          DiffOp::OperandNorms norms = diff->operand_norms(control);
+          result.tuned_frobenius_squared = norms.tuned_squared;
+          result.base_frobenius_squared = norms.base_squared;
+        }
         result.metrics = compute_metrics(result.spectrum, job.metrics_options ? job.metrics_options(*op, result.spectrum) : MetricsOptions{});
       } catch (const Error& e) {
         if (e.code() == ErrorCode::ABORTED) throw;

@@ -144,6 +144,8 @@ void DiffOp::for_each_row_panel(uint64_t row_begin, uint64_t row_end, uint64_t m
   max_rows = std::max<uint64_t>(1, std::min(max_rows, row_end - row_begin));
   std::vector<float> tuned(max_rows * cols_), base(max_rows * cols_);
   std::vector<double> panel(max_rows * cols_);
+  const bool whole_matrix = !norms_known_ && row_begin == 0 && row_end == rows_;
+  double tuned_squared = 0, base_squared = 0;
   for (uint64_t r0 = row_begin; r0 < row_end; r0 += max_rows) {
     control.check_cancelled();
     const uint64_t r1 = std::min(row_end, r0 + max_rows), count = (r1 - r0) * cols_;
@@ -165,9 +167,24 @@ void DiffOp::for_each_row_panel(uint64_t row_begin, uint64_t row_end, uint64_t m
       throw_non_finite(label(), first, bad);
     }
     for (uint64_t i = 0; i < count; ++i) panel[i] = double(tuned[i]) - double(base[i]);
+    if (whole_matrix) {
+      for (uint64_t i = 0; i < count; ++i) {
+        tuned_squared += double(tuned[i]) * double(tuned[i]);
+        base_squared += double(base[i]) * double(base[i]);
+      }
+    }
     visit(r0, r1, panel.data());
     control.add_progress(1, 0);
   }
+  if (whole_matrix) {
+    norms_ = {tuned_squared, base_squared};
+    norms_known_ = true;
+  }
+}
+
+DiffOp::OperandNorms DiffOp::operand_norms(const RunControl& control) const {
+  if (!norms_known_) for_each_row_panel(0, rows_, panel_rows_within(memory_budget()), [](uint64_t, uint64_t, const double*) {}, control);
+  return norms_;
 }
 
 // ---- LowRankOp ----

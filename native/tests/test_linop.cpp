@@ -69,6 +69,14 @@ TEST_CASE(diff_operator_equals_dense_subtraction_across_dtypes) {
             [&](uint64_t r0, uint64_t r1, float* dst) { decode_to_f32(DType::BF16, &base_bf16[r0 * n], (r1 - r0) * n, dst); });
   op.set_memory_budget(4 * op.bytes_per_panel_row());
   check_operator(op, as_matrix(tuned, m, n) - as_matrix(base_decoded, m, n));
+  // The operand norms were recorded during the passes above, and agree with a fresh DiffOp that has to
+  // make a pass of its own to find them.
+  DiffOp::OperandNorms recorded = op.operand_norms(RunControl{});
+  CHECK_NEAR(recorded.tuned_squared, as_matrix(tuned, m, n).squaredNorm(), 1e-12 * as_matrix(tuned, m, n).squaredNorm());
+  CHECK_NEAR(recorded.base_squared, as_matrix(base_decoded, m, n).squaredNorm(), 1e-12 * as_matrix(base_decoded, m, n).squaredNorm());
+  DiffOp fresh(m, n, [&](uint64_t r0, uint64_t r1, float* dst) { std::copy(&tuned[r0 * n], &tuned[r1 * n], dst); },
+               [&](uint64_t r0, uint64_t r1, float* dst) { decode_to_f32(DType::BF16, &base_bf16[r0 * n], (r1 - r0) * n, dst); });
+  CHECK(fresh.operand_norms(RunControl{}).base_squared == recorded.base_squared);
 }
 
 TEST_CASE(diff_operator_counts_non_finite_values_of_both_operands) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,9 @@ struct MatrixJob {
   // Asks the OS to bring the job's stored bytes into the page cache; runs on the prefetch thread.
   std::function<void()> prefetch;
   uint64_t stored_bytes = 0;  // for progress
+  // Overrides EngineOptions' `vectors` for this job (e.g. singular vectors only for the matrices whose
+  // directions are compared).
+  std::optional<bool> vectors;
   // Metric settings that depend on what was stored (dtype precision, rounding-noise level), given the
   // operator after its spectrum was computed. Defaults (f32 precision, no noise floor) when unset.
   std::function<MetricsOptions(const LinearOperator&, const Spectrum&)> metrics_options;
@@ -45,6 +49,8 @@ struct JobResult {
   uint64_t rows = 0, cols = 0;
   Spectrum spectrum;
   SpectralMetrics metrics;
+  // For T − B jobs: ‖T‖_F² and ‖B‖_F² (negative when not applicable).
+  double tuned_frobenius_squared = -1, base_frobenius_squared = -1;
   double seconds = 0;
   // Set when this job failed (the others still run): an ErrorCode name and its message.
   std::string error_code, error_message;

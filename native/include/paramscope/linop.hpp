@@ -121,9 +121,19 @@ class DiffOp : public LinearOperator {
                           const RunControl& control) const override;
   uint64_t bytes_per_panel_row() const override { return cols_ * (2 * sizeof(float) + sizeof(double)); }
 
+  // ‖T‖_F² and ‖B‖_F² of the two operands (for the relative update and the storage-noise level).
+  // Recorded for free during the first pass over all rows; computed with one extra pass if no
+  // computation has made one yet.
+  struct OperandNorms {
+    double tuned_squared = 0, base_squared = 0;
+  };
+  OperandNorms operand_norms(const RunControl& control) const;
+
  private:
   uint64_t rows_, cols_;
   RowPanelSource tuned_, base_;
+  mutable bool norms_known_ = false;
+  mutable OperandNorms norms_;
 };
 
 // s·B·A with B m×r and A r×n given row-major (the LoRA layout: lora_B is out×r, lora_A is r×in). Held in
