@@ -57,8 +57,8 @@ export interface DirectionAnalysis {
   updateVsBaseInputs: SubspaceComparison;
   /** Top left singular subspaces of ΔW and W_base (output directions). */
   updateVsBaseOutputs: SubspaceComparison;
-  /** Top left singular vectors of W_tuned against W_base's. */
-  intruders: IntruderAnalysis;
+  /** Top left singular vectors of W_tuned against W_base's (not for adapters: W_tuned is not formed). */
+  intruders?: IntruderAnalysis;
 }
 
 export interface PairResult {
@@ -72,6 +72,8 @@ export interface PairResult {
   tunedDtype: string;
   /** For a resized vocabulary: rows compared (the shared ones). */
   sharedRows?: number;
+  /** The largest rank ΔW could have when less than min(rows, cols): the LoRA rank r. */
+  rankCap?: number;
   seconds: number;
   spectrum?: SpectrumSummary;
   metrics?: SpectrumMetrics;
@@ -108,8 +110,14 @@ export interface DiffReport {
   schemaVersion: number;
   tool: { name: 'paramscope'; version: string };
   createdAt: string;
-  base: { path: string; tensors: number };
+  /** 'checkpoints': base vs tuned; 'adapter': a LoRA adapter's ΔW = s·B·A, with or without its base. */
+  kind: 'checkpoints' | 'adapter';
+  /** The base checkpoint (null for an adapter analysed without its base). */
+  base: { path: string; tensors: number } | null;
+  /** The tuned checkpoint, or the adapter file. */
   tuned: { path: string; tensors: number };
+  /** For kind 'adapter': what was read from the adapter. */
+  adapter?: { layout: string; modules: number; needsBase: boolean; notes: string[]; fullTensors: Array<{ tensor: string; kind: string; note: string }> };
   options: {
     mode: 'exact' | 'truncated';
     rank: number | null;
@@ -266,7 +274,7 @@ export function regimeInputs(pairs: PairResult[]): RegimeMatrix[] {
         name: p.name,
         layer: p.module.layer,
         moduleType: p.module.group,
-        rankCap: Math.min(p.rows, p.cols),
+        rankCap: p.rankCap ?? Math.min(p.rows, p.cols),
         energy: baseSquared > 0 ? signal / baseSquared : signal,
         values: spectrum.values,
         frobeniusSquared: spectrum.frobeniusSquared,
@@ -342,6 +350,7 @@ export async function diff(base: string | Checkpoint, tuned: string | Checkpoint
       schemaVersion: REPORT_SCHEMA_VERSION,
       tool: { name: 'paramscope', version: packageVersionSafe() },
       createdAt: new Date().toISOString(),
+      kind: 'checkpoints',
       base: { path: baseCkpt.path, tensors: baseCkpt.tensors.length },
       tuned: { path: tunedCkpt.path, tensors: tunedCkpt.tensors.length },
       options: {

@@ -21,3 +21,31 @@ export {
   type TensorsToWrite,
 } from './writer';
 export { buildInfo, type BuildInfo } from './build-info';
+export {
+  analyze,
+  analyzeCheckpoint,
+  planAnalysis,
+  type AnalyzeOptions,
+  type AnalysisReport,
+  type TensorAnalysis,
+  type SkippedTensor,
+  type SpectrumSummary,
+} from './analyze';
+export {
+  runSpectra,
+  type MatrixJob,
+  type SpectrumOptions,
+  type SpectrumResult,
+  type FailedSpectrum,
+  type SpectrumOutcome,
+  type EngineProgress,
+  type TensorSource,
+} from './engine';
+export { formatBounded, midpoint, bounds, type Bounded, type SpectrumMetrics, type PowerLawFit } from './metrics';
+export { classifyTensor, type ModuleInfo, type ModuleType, type Component } from './modules';
+export { diff, type DiffOptions, type DiffReport, type PairResult, type NoiseFloor, type DirectionAnalysis, type ModelSummary } from './diff';
+export { regimeVerdict, type RegimeVerdict, type RegimeMatrix } from './regime';
+export { pairCheckpoints, diffJobs, type PairingReport, type PairingEntry, type PairingFate, type RenameRule } from './pairing';
+export { openAdapter, loraJobs, type Adapter, type LoraModule, type LoraLayout } from './lora';
+export { analyzeAdapter, type AdapterOptions } from './lora-analysis';
+export { ensureExample, type ExamplePaths } from './example';
