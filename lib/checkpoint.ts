@@ -190,8 +190,9 @@ export class Checkpoint implements Disposable {
       if (!Array.isArray(rows) || rows.length !== 2 || !rows.every((r) => Number.isSafeInteger(r) && r >= 0))
         invalidArgument('read: rows', '[begin, end] of non-negative integers', rows);
     }
-    if (options.into !== undefined && (!(options.into instanceof Float32Array) || mode !== 'f32'))
-      invalidArgument('read: into', "a Float32Array (with as: 'f32')", options.into);
+    // Not over a SharedArrayBuffer: N-API cannot hand its memory to the decoder.
+    if (options.into !== undefined && (!(options.into instanceof Float32Array) || !(options.into.buffer instanceof ArrayBuffer) || mode !== 'f32'))
+      invalidArgument('read: into', "a Float32Array over an ArrayBuffer (with as: 'f32')", options.into);
     const info = this.tensor(name);
     return { info, mode, rows };
   }

@@ -97,7 +97,7 @@ export interface ModelSummary {
   layerEnergyGini: number;
   moduleEnergyEntropy: number;
   moduleEnergyGini: number;
-  /** Medians over matrices. */
+  /** Medians over the matrices changed beyond storage noise (untouched matrices would pull them to 0). */
   medianEnergyEffectiveRankRatio: number;
   medianStableRank: number;
   medianTopKEnergyShare: number;
@@ -245,17 +245,18 @@ function modelSummary(pairs: PairResult[], byLayer: GroupSummary[], byModule: Gr
   const update = ok.reduce((s, p) => s + (p.spectrum?.frobeniusSquared ?? 0), 0);
   const base = ok.reduce((s, p) => s + (p.baseNorm ?? 0) ** 2, 0);
   const above = ok.reduce((s, p) => s + (p.noise ? midpoint(p.noise.energyShareAbove) : 1) * (p.spectrum?.frobeniusSquared ?? 0), 0);
+  const changed = ok.filter((p) => !p.noise || midpoint(p.noise.directionsAbove) > 0);
   return {
     matrices: ok.length,
-    matricesWithSignal: ok.filter((p) => !p.noise || midpoint(p.noise.directionsAbove) > 0).length,
+    matricesWithSignal: changed.length,
     relativeUpdate: base > 0 ? Math.sqrt(update / base) : NaN,
     layerEnergyEntropy: normalizedEntropy(byLayer.map((g) => g.energy)),
     layerEnergyGini: gini(byLayer.map((g) => g.energy)),
     moduleEnergyEntropy: normalizedEntropy(byModule.map((g) => g.energy)),
     moduleEnergyGini: gini(byModule.map((g) => g.energy)),
-    medianEnergyEffectiveRankRatio: median(ok.map((p) => midpoint((p.metrics as SpectrumMetrics).energyEffectiveRankRatio))),
-    medianStableRank: median(ok.map((p) => (p.metrics as SpectrumMetrics).stableRank)),
-    medianTopKEnergyShare: median(ok.map((p) => midpoint((p.metrics as SpectrumMetrics).topKEnergyShare))),
+    medianEnergyEffectiveRankRatio: median(changed.map((p) => midpoint((p.metrics as SpectrumMetrics).energyEffectiveRankRatio))),
+    medianStableRank: median(changed.map((p) => (p.metrics as SpectrumMetrics).stableRank)),
+    medianTopKEnergyShare: median(changed.map((p) => midpoint((p.metrics as SpectrumMetrics).topKEnergyShare))),
     energyShareAboveNoise: update > 0 ? above / update : 0,
   };
 }

@@ -7,7 +7,7 @@ import { toJson } from '../report/json';
 import { formatShape, renderTable } from './format';
 import type { CommandContext } from './main';
 import { ProgressBar } from './progress';
-import { spectrumFlags, spectrumOptionsFrom } from './spectrum-flags';
+import { spectrumFlagOptions, spectrumFlags, spectrumOptionsFrom } from './spectrum-flags';
 
 export const analyzeUsage = `Usage: paramscope analyze <checkpoint> [options]
 
@@ -27,8 +27,7 @@ Example: paramscope analyze model.safetensors --mode truncated --rank 32 --inclu
 export async function analyzeCommand(ctx: CommandContext): Promise<number> {
   const { positionals, values } = ctx.parse(
     {
-      mode: { type: 'string' }, rank: { type: 'string' }, tolerance: { type: 'string' }, seed: { type: 'string' },
-      'power-iterations': { type: 'string' }, threads: { type: 'string' }, 'memory-budget': { type: 'string' },
+      ...spectrumFlagOptions,
       include: { type: 'string', multiple: true }, exclude: { type: 'string', multiple: true },
       json: { type: 'boolean' }, csv: { type: 'boolean' }, 'no-mmap': { type: 'boolean' },
     },

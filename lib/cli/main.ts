@@ -10,6 +10,9 @@ import { doctorCommand } from './doctor';
 import { inspectCommand } from './inspect';
 import { demoCommand } from './demo';
 import { analyzeCommand } from './analyze';
+import { diffCommand } from './diff';
+import { loraCommand } from './lora';
+import { compareCommand } from './compare';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -32,6 +35,9 @@ const commands: Record<string, { run: (ctx: CommandContext) => Promise<number>; 
   demo: { run: demoCommand, summary: 'run paramscope on a small bundled example and show what it reports' },
   inspect: { run: inspectCommand, summary: 'list the tensors of a checkpoint with totals per dtype and shard' },
   analyze: { run: analyzeCommand, summary: 'singular-value spectra and rank metrics of every weight matrix' },
+  diff: { run: diffCommand, summary: 'what a fine-tune changed: spectra of ΔW, noise floor, directions, regime verdict' },
+  lora: { run: loraCommand, summary: 'the footprint of a LoRA adapter (with or without its base)' },
+  compare: { run: compareCommand, summary: 'rank several fine-tunes of one base from concentrated to dispersed' },
   doctor: { run: doctorCommand, summary: 'show the BLAS backend, SIMD level, threads and versions in use' },
 };
 

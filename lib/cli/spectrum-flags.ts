@@ -10,6 +10,11 @@ export const spectrumFlags = `  --mode exact|truncated   all singular values, or
   --threads <n>         threads for the math (default: all cores)
   --memory-budget <b>   bytes one matrix may use, e.g. 512MiB, 4GiB (default 2GiB)`;
 
+export const spectrumFlagOptions = {
+  mode: { type: 'string' }, rank: { type: 'string' }, tolerance: { type: 'string' }, seed: { type: 'string' },
+  'power-iterations': { type: 'string' }, threads: { type: 'string' }, 'memory-budget': { type: 'string' },
+} as const;
+
 export function parseBytes(text: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB|TiB)?$/i.exec(text.trim());
   if (!match) invalidArgument('--memory-budget', 'a size like 512MiB or 4GiB', text);

@@ -423,7 +423,7 @@ describe('mutation fuzzing of the reader in child processes', () => {
     expect(crash.detail).toContain('SIGSEGV');
     expect(crash.inFlight).toBe(7);
     expect(crash.results.map((r) => r.index)).toEqual([1]);
-    const hang = await runChild(crasher, 'hang', process.env, 500);
+    const hang = await runChild(crasher, 'hang', process.env, 3000);
     expect(hang.failure).toBe('hang');
     expect(hang.inFlight).toBe(7);
   });

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Checkpoint, openCheckpoint, openCheckpointSync, ParamscopeError } from '../../lib/index';
+import { type Checkpoint, openCheckpoint, openCheckpointSync, ParamscopeError, type ReadOptions } from '../../lib/index';
 import { f32Bytes, f64Bytes, headerText, safetensorsBytes, type TensorSpec, u16Bytes, validFile } from '../fixtures/generate-malformed';
 import { temporaryDirectory } from '../helpers/paths';
 
@@ -38,6 +38,10 @@ function settleWithin<T>(promise: Promise<T>, ms: number, what: string): Promise
 }
 
 const bytesOf = (view: ArrayBufferView) => Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+// read/readSync with `as` decided at run time (the public overloads want it known statically).
+type AnyReadOptions = Omit<ReadOptions, 'as'> & { as?: 'f32' | 'raw' };
+const readAny = (ckpt: Checkpoint, name: string, options: AnyReadOptions) => ckpt.read(name, options as ReadOptions & { as: 'raw' });
+const readAnySync = (ckpt: Checkpoint, name: string, options: Omit<AnyReadOptions, 'signal'>) => ckpt.readSync(name, options as ReadOptions & { as: 'raw' });
 const MODES = [
   { label: 'mmap', mmap: true },
   { label: 'pread', mmap: false },
@@ -165,11 +169,11 @@ describe('a file that changes after it was opened', () => {
     fs.truncateSync(target, size - 3);  // cuts into the last tensor only
     for (const name of ['u8', 'm']) {
       for (const as of ['f32', 'raw'] as const) {
-        const error = await failure(ckpt.read(name, { as }));
+        const error = await failure(readAny(ckpt, name, { as }));
         expect(error.code, `${name} as ${as}`).toBe('FILE_CHANGED');
         expect(error.file).toBe(target);
         expect(error.message).toContain('changed size');
-        expect((await failure(() => ckpt.readSync(name, { as }))).code).toBe('FILE_CHANGED');
+        expect((await failure(() => readAnySync(ckpt, name, { as }))).code).toBe('FILE_CHANGED');
       }
     }
     expect((await failure(ckpt.read('m', { rows: [0, 1] }))).code).toBe('FILE_CHANGED');
@@ -230,15 +234,15 @@ describe('mmap and pread give the same results', () => {
     expect(plain.tensors).toEqual(mapped.tensors);
     for (const t of mapped.tensors) {
       for (const as of ['f32', 'raw'] as const) {
-        const a = await mapped.read(t.name, { as });
-        const b = await plain.read(t.name, { as });
+        const a = await readAny(mapped, t.name, { as });
+        const b = await readAny(plain, t.name, { as });
         expect(bytesOf(b.data), `${t.name} ${as}`).toEqual(bytesOf(a.data));
         expect(b.nonFinite).toBe(a.nonFinite);
         expect(b.shape).toEqual(a.shape);
         expect(b.zeroCopy).toBe(false);
         if (t.shape.length > 0 && (t.shape[0] ?? 0) >= 2) {
-          const ra = await mapped.read(t.name, { as, rows: [1, 2] });
-          const rb = await plain.read(t.name, { as, rows: [1, 2] });
+          const ra = await readAny(mapped, t.name, { as, rows: [1, 2] });
+          const rb = await readAny(plain, t.name, { as, rows: [1, 2] });
           expect(bytesOf(rb.data)).toEqual(bytesOf(ra.data));
         }
       }
@@ -425,6 +429,44 @@ describe('zero-copy views', () => {
   });
 });
 
+describe('reading into a caller-supplied array (into)', () => {
+  it.each(MODES)('decodes into the given array, at its offset, leaving the rest untouched ($label)', async ({ mmap }) => {
+    const target = alignedFile(`into-${mmap}.safetensors`, TENSORS);
+    const ckpt = await openCheckpoint(target, { mmap });
+    const backing = new Float32Array(32).fill(-99);
+    const into = backing.subarray(3, 30);
+    const m = await ckpt.read('m', { into });
+    expect(m.zeroCopy).toBe(false);
+    expect(m.data.buffer).toBe(backing.buffer);
+    expect(m.data.byteOffset).toBe(into.byteOffset);
+    expect([...m.data]).toEqual(MATRIX);
+    expect(backing[2]).toBe(-99);
+    expect(backing[15]).toBe(-99);
+    const bf = ckpt.readSync('bf', { into, rows: [1, 3] });
+    expect([...bf.data]).toEqual([3, 4, -1, 0]);
+    expect(bf.data.byteOffset).toBe(into.byteOffset);
+    expect([...backing.subarray(3, 7)]).toEqual([3, 4, -1, 0]);
+    ckpt.close();
+  });
+
+  it('wrong destinations are INVALID_ARGUMENT, never a bare Error', async () => {
+    const target = alignedFile('into-bad.safetensors', TENSORS);
+    const ckpt = await openCheckpoint(target);
+    const cases: Array<[string, AnyReadOptions]> = [
+      ['too small', { into: new Float32Array(11) }],
+      ['not a Float32Array', { into: new Float64Array(12) as unknown as Float32Array }],
+      ['with as: raw', { as: 'raw', into: new Float32Array(12) }],
+      ['over a SharedArrayBuffer', { into: new Float32Array(new SharedArrayBuffer(64)) }],
+    ];
+    for (const [what, options] of cases) {
+      const error = await failure(readAny(ckpt, 'm', options));
+      expect(error.code, what).toBe('INVALID_ARGUMENT');
+      expect((await failure(() => readAnySync(ckpt, 'm', options))).code, `${what} (sync)`).toBe('INVALID_ARGUMENT');
+    }
+    ckpt.close();
+  });
+});
+
 describe('close and dispose', () => {
   it('reads after close() fail with CLOSED; metadata stays readable; close() twice is harmless', async () => {
     const target = alignedFile('close.safetensors', TENSORS);
@@ -433,10 +475,10 @@ describe('close and dispose', () => {
     ckpt.close();
     expect(ckpt.closed).toBe(true);
     for (const as of ['f32', 'raw'] as const) {
-      const error = await failure(ckpt.read('m', { as }));
+      const error = await failure(readAny(ckpt, 'm', { as }));
       expect(error.code).toBe('CLOSED');
       expect(error.file).toBe(target);
-      expect((await failure(() => ckpt.readSync('m', { as }))).code).toBe('CLOSED');
+      expect((await failure(() => readAnySync(ckpt, 'm', { as }))).code).toBe('CLOSED');
     }
     expect(ckpt.tensors.map((t) => t.name)).toEqual(TENSORS.map((t) => t.name));
     expect(ckpt.tensor('m').shape).toEqual([4, 3]);

@@ -1,0 +1,150 @@
+/** Shared pieces of the human-readable reports (Markdown, HTML): number formats, orderings, grids. */
+import type { GroupSummary } from '../aggregate';
+import type { DiffReport, PairResult } from '../diff';
+import { type Bounded, bounds, formatBounded, midpoint } from '../metrics';
+
+export const DIAGNOSTIC_SENTENCE = 'This is a diagnostic of the update\'s shape, not a benchmark score.';
+
+/** Canonical order of module groups in tables and plots: attention, MLP, then the rest alphabetically. */
+const MODULE_ORDER = ['embedding', 'q', 'k', 'v', 'qkv', 'o', 'gate', 'up', 'gate_up', 'down', 'router', 'norm', 'lm_head'];
+
+export function moduleRank(group: string): number {
+  const i = MODULE_ORDER.indexOf(group);
+  return i >= 0 ? i : MODULE_ORDER.length;
+}
+
+export function compareModules(a: string, b: string): number {
+  return moduleRank(a) - moduleRank(b) || a.localeCompare(b);
+}
+
+/** Group summaries ordered for display: layers numerically, modules canonically, others by key. */
+export function orderedGroups(groups: readonly GroupSummary[], kind: 'layer' | 'module' | 'other'): GroupSummary[] {
+  const copy = [...groups];
+  if (kind === 'layer') return copy.sort((a, b) => Number(a.key) - Number(b.key));
+  if (kind === 'module') return copy.sort((a, b) => compareModules(a.key, b.key));
+  return copy.sort((a, b) => a.key.localeCompare(b.key));
+}
+
+/** A number for humans: 3 significant digits, plain for moderate magnitudes, exponent otherwise. */
+export function fmt(x: number | null | undefined, digits = 3): string {
+  if (x === null || x === undefined) return '–';
+  if (!Number.isFinite(x)) return Number.isNaN(x) ? 'NaN' : x > 0 ? '∞' : '−∞';
+  if (x === 0) return '0';
+  const a = Math.abs(x);
+  if (a >= 1e5 || a < 1e-3) return Number(x.toPrecision(digits)).toExponential();
+  if (Number.isInteger(x) && a < 1e5) return String(x);
+  return x.toPrecision(digits).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '');
+}
+
+export function pct(x: number | null | undefined, digits = 1): string {
+  if (x === null || x === undefined || !Number.isFinite(x)) return '–';
+  return `${(100 * x).toFixed(digits)}%`;
+}
+
+/** A bounded value: "0.123" when exact, "0.101–0.145" when an interval. */
+export function fmtBounded(v: Bounded | null | undefined, digits = 3): string {
+  if (v === null || v === undefined) return '–';
+  if (typeof v === 'number') return fmt(v, digits);
+  const [lo, hi] = bounds(v);
+  return Math.abs(hi - lo) <= 1e-12 * Math.max(1, Math.abs(hi)) ? fmt(lo, digits) : `${fmt(lo, digits)}–${fmt(hi, digits)}`;
+}
+
+export function fmtBoundedPct(v: Bounded | null | undefined): string {
+  if (v === null || v === undefined) return '–';
+  const [lo, hi] = bounds(v);
+  return Math.abs(hi - lo) < 5e-4 ? pct(lo) : `${pct(lo)}–${pct(hi)}`;
+}
+
+export function fmtRange(range: readonly [number, number], digits = 3): string {
+  return Math.abs(range[1] - range[0]) < 5 * 10 ** -(digits + 1) ? range[0].toFixed(digits) : `${range[0].toFixed(digits)}–${range[1].toFixed(digits)}`;
+}
+
+export { formatBounded, midpoint };
+
+/** Σ‖ΔW‖_F² over the analysed pairs. */
+export function totalUpdateEnergy(report: DiffReport): number {
+  return report.pairs.reduce((s, p) => s + (p.spectrum?.frobeniusSquared ?? 0), 0);
+}
+
+export function updateEnergy(p: PairResult): number {
+  return p.spectrum?.frobeniusSquared ?? 0;
+}
+
+/** Pairs ordered by update energy, largest first (failed pairs last). */
+export function byUpdateEnergy(pairs: readonly PairResult[]): PairResult[] {
+  return [...pairs].sort((a, b) => updateEnergy(b) - updateEnergy(a));
+}
+
+/** True when the pair's update has at least one singular value above the storage-noise edge (or no floor is known). */
+export function hasSignal(p: PairResult): boolean {
+  if (!p.spectrum || p.spectrum.frobeniusSquared <= 0) return false;
+  if (!p.noise) return true;
+  return bounds(p.noise.directionsAbove)[1] > 0;
+}
+
+export interface GridCell {
+  layer: number;
+  module: string;
+  pairs: PairResult[];
+  /** Σ‖ΔW‖_F² of the cell's matrices. */
+  energy: number;
+  energyShare: number;
+  /** Energy-weighted mean of the matrices' energy effective-rank ratio, lo and hi. */
+  effRankRatio: [number, number] | null;
+  signal: boolean;
+}
+
+export interface LayerModuleGrid {
+  layers: number[];
+  modules: string[];
+  cells: Map<string, GridCell>;
+  /** Pairs outside the blocks (no layer index): embeddings, lm_head, … */
+  outside: PairResult[];
+}
+
+export const gridKey = (layer: number, module: string) => `${layer}\u0000${module}`;
+
+/** Matrices arranged by layer × module group (several matrices per cell for experts or vision/language towers). */
+export function layerModuleGrid(report: DiffReport): LayerModuleGrid {
+  const total = totalUpdateEnergy(report);
+  const cells = new Map<string, GridCell>();
+  const outside: PairResult[] = [];
+  const layers = new Set<number>();
+  const modules = new Set<string>();
+  for (const p of report.pairs) {
+    if (p.module.layer === null) {
+      outside.push(p);
+      continue;
+    }
+    layers.add(p.module.layer);
+    modules.add(p.module.group);
+    const key = gridKey(p.module.layer, p.module.group);
+    const cell = cells.get(key) ?? { layer: p.module.layer, module: p.module.group, pairs: [], energy: 0, energyShare: 0, effRankRatio: null, signal: false };
+    cell.pairs.push(p);
+    cells.set(key, cell);
+  }
+  for (const cell of cells.values()) {
+    cell.energy = cell.pairs.reduce((s, p) => s + updateEnergy(p), 0);
+    cell.energyShare = total > 0 ? cell.energy / total : 0;
+    cell.signal = cell.pairs.some(hasSignal);
+    const withMetrics = cell.pairs.filter((p) => p.metrics);
+    if (withMetrics.length) {
+      // Weighted by energy; plain mean when the cell has no energy at all.
+      const weights = withMetrics.map((p) => (cell.energy > 0 ? updateEnergy(p) / cell.energy : 1 / withMetrics.length));
+      const lo = withMetrics.reduce((s, p, i) => s + bounds(p.metrics!.energyEffectiveRankRatio)[0] * (weights[i] as number), 0);
+      const hi = withMetrics.reduce((s, p, i) => s + bounds(p.metrics!.energyEffectiveRankRatio)[1] * (weights[i] as number), 0);
+      cell.effRankRatio = [lo, hi];
+    }
+  }
+  return {
+    layers: [...layers].sort((a, b) => a - b),
+    modules: [...modules].sort(compareModules),
+    cells,
+    outside,
+  };
+}
+
+/** "exact" or "truncated (top 64)". */
+export function modeText(report: DiffReport): string {
+  return report.options.mode === 'exact' ? 'exact (all singular values)' : `truncated (top ${report.options.rank ?? '?'} singular values; tail-dependent metrics are bounds)`;
+}

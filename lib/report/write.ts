@@ -1,0 +1,119 @@
+/**
+ * Writes a diff report in any of its formats, all or nothing: every report is rendered in memory, written
+ * to a temporary file beside its target (fsynced), then renamed into place. Files that a target path
+ * already held are moved aside first and put back if anything fails, so after a failure none of the new
+ * files remain and the old ones are intact; an interrupted run leaves at most hidden temporary files
+ * (`.<name>.paramscope-<pid>-<random>.tmp`), never a partial report under the requested name.
+ *
+ * @example
+ * await writeReports(report, { json: 'out/report.json', html: 'out/report.html' });
+ */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import type { DiffReport } from '../diff';
+import { invalidArgument, ParamscopeError } from '../errors';
+import { diffToCsv } from './diff-csv';
+import { toHtml } from './html';
+import { toMarkdown } from './markdown';
+import { serializeReport } from './schema';
+
+export interface ReportPaths {
+  json?: string;
+  csv?: string;
+  markdown?: string;
+  html?: string;
+}
+
+export type ReportFormat = keyof ReportPaths;
+
+const RENDERERS: Record<ReportFormat, (r: DiffReport) => string> = {
+  json: (r) => serializeReport(r),
+  csv: diffToCsv,
+  markdown: toMarkdown,
+  html: (r) => toHtml(r),
+};
+
+/** Renders one format of a report. */
+export function renderReport(report: DiffReport, format: ReportFormat): string {
+  return RENDERERS[format](report);
+}
+
+function tempPath(target: string, tag: string): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.paramscope-${process.pid}-${randomBytes(4).toString('hex')}.${tag}`);
+}
+
+async function writeDurably(file: string, text: string): Promise<void> {
+  const handle = await fs.open(file, 'wx', 0o644);
+  try {
+    await handle.writeFile(text, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.lstat(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Writes the requested formats (absolute or relative paths; missing parent directories are an error).
+ * Returns the written paths, resolved. Throws WRITE_FAILED (nothing new left behind) or INVALID_ARGUMENT.
+ */
+export async function writeReports(report: DiffReport, paths: ReportPaths): Promise<Record<ReportFormat, string | undefined>> {
+  const jobs: Array<{ format: ReportFormat; target: string; text: string; temp: string; backup?: string; placed?: boolean }> = [];
+  const seen = new Set<string>();
+  for (const format of Object.keys(RENDERERS) as ReportFormat[]) {
+    const p = paths[format];
+    if (p === undefined) continue;
+    if (typeof p !== 'string' || p.length === 0) invalidArgument(`${format} report path`, 'a non-empty string', p);
+    const target = path.resolve(p);
+    if (seen.has(target)) invalidArgument(`${format} report path`, 'a path not used by another format', p);
+    seen.add(target);
+    jobs.push({ format, target, text: renderReport(report, format), temp: tempPath(target, 'tmp') });
+  }
+  const written: Record<ReportFormat, string | undefined> = { json: undefined, csv: undefined, markdown: undefined, html: undefined };
+  if (jobs.length === 0) return written;
+
+  let current = jobs[0] as (typeof jobs)[number];
+  try {
+    // 1. Every report to its temporary file.
+    for (const job of jobs) {
+      current = job;
+      await writeDurably(job.temp, job.text);
+    }
+    // 2. Move any old file aside, then the new one into place.
+    for (const job of jobs) {
+      current = job;
+      if (await exists(job.target)) {
+        const stat = await fs.stat(job.target);
+        if (stat.isDirectory()) throw Object.assign(new Error(`is a directory`), { code: 'EISDIR' });
+        job.backup = tempPath(job.target, 'old');
+        await fs.rename(job.target, job.backup);
+      }
+      await fs.rename(job.temp, job.target);
+      job.placed = true;
+    }
+  } catch (error) {
+    // Undo: remove what was placed, restore what was moved aside, delete the temporaries.
+    for (const job of jobs) {
+      if (job.placed) await fs.rm(job.target, { force: true }).catch(() => undefined);
+      if (job.backup) await fs.rename(job.backup, job.target).catch(() => undefined);
+      await fs.rm(job.temp, { force: true }).catch(() => undefined);
+    }
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ParamscopeError(`cannot write the ${current.format} report to ${current.target}: ${reason}; no report was written`, { code: 'WRITE_FAILED', file: current.target, cause: error });
+  }
+  // 3. Success: drop the old files.
+  for (const job of jobs) {
+    if (job.backup) await fs.rm(job.backup, { force: true }).catch(() => undefined);
+    written[job.format] = job.target;
+  }
+  return written;
+}
