@@ -1,4 +1,5 @@
 /** --json / --out for commands that produce a DiffReport. */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DiffReport } from '../diff';
 import { reportDocument } from '../report/schema';
@@ -18,6 +19,7 @@ export async function emitReport(ctx: CommandContext, report: DiffReport, values
   const dir = path.resolve(values.out);
   const file = (name: string) => path.join(dir, basename ? `${basename}.${name}` : name);
   const paths = { json: file('report.json'), csv: file('pairs.csv'), markdown: file('summary.md'), html: file('report.html') };
+  fs.mkdirSync(dir, { recursive: true });
   await writeReports(report, paths);
   return Object.values(paths);
 }

@@ -18,7 +18,8 @@ import { mdEscape, toMarkdown } from '../../lib/report/markdown';
 import { REPORT_JSON_SCHEMA, reportDocument, reportSchemaText, serializeReport, updateSchemaDoc } from '../../lib/report/schema';
 import { renderReport, writeReports } from '../../lib/report/write';
 import { validate } from '../helpers/json-schema';
-import { repoRoot, temporaryDirectory } from '../helpers/paths';
+import { analyzeAdapter } from '../../lib/lora-analysis';
+import { noteSkippedWithoutShared, realFixturesDir, repoRoot, temporaryDirectory } from '../helpers/paths';
 
 const tmp = temporaryDirectory('paramscope-reports-');
 let concentrated: DiffReport;
@@ -331,4 +332,17 @@ describe('writeReports', () => {
     expect((e as ParamscopeError).code).toBe('INVALID_ARGUMENT');
     expect(fs.readdirSync(dir)).toEqual([]);
   });
+});
+
+noteSkippedWithoutShared('reports of real LoRA adapters');
+describe.skipIf(!realFixturesDir)('reports of real LoRA adapters (../shared/fixtures/real)', () => {
+  for (const file of ['trl-kto-lora-gpt2/checkpoint-500/adapter_model.safetensors', 'peft-lora-roberta-mrpc/checkpoint-230/adapter_model.safetensors', 'mlx-lora-minicpm/adapters.safetensors']) {
+    it(`${file}: the JSON validates and every format renders`, async () => {
+      const report = await analyzeAdapter(path.join(realFixturesDir as string, file));
+      expect(validate(reportDocument(report), REPORT_JSON_SCHEMA, { closed: true })).toEqual([]);
+      expect(parseCsv(diffToCsv(report)).length - 1).toBe(report.pairs.length);
+      expect(toMarkdown(report)).toContain(`**${report.verdict.label}**`);
+      expect(toHtml(report)).toContain('data-plot="score"');
+    });
+  }
 });
