@@ -13,7 +13,7 @@ try {
   let sumOfSquares = 0;
   for (const v of decoded.data) sumOfSquares += v * v;
   console.log(`${first.name} ${first.dtype} [${first.shape}]: ‖W‖_F = ${Math.sqrt(sumOfSquares).toFixed(4)}`);
-  const raw = await ckpt.read(first.name, { as: 'raw', rows: [0, 1] }); // first row, stored bits
+  const raw = await ckpt.read(first.name, { as: 'raw', rows: [0, 1], zeroCopy: true }); // first row, stored bits
   console.log(`first row as stored: ${raw.data.constructor.name}(${raw.data.length}), zero-copy: ${raw.zeroCopy}`);
 } finally {
   ckpt.close();

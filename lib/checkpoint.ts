@@ -7,7 +7,7 @@
  * import { openCheckpoint } from 'paramscope';
  * await using ckpt = await openCheckpoint('model.safetensors');   // or: const ckpt = ...; ckpt.close()
  * const { data } = await ckpt.read('lm_head.weight');             // Float32Array
- * const raw = await ckpt.read('lm_head.weight', { as: 'raw' });   // Uint16Array of BF16 bits, zero-copy
+ * const raw = await ckpt.read('lm_head.weight', { as: 'raw', zeroCopy: true }); // BF16 bits, a view of the file
  */
 import { DTYPES, type Dtype, type RawArray, rawView } from './dtypes';
 import { abortError, invalidArgument, ParamscopeError } from './errors';
@@ -52,6 +52,14 @@ export interface ReadOptions {
    * allocating, and page-faulting, a fresh output each time.
    */
   into?: Float32Array;
+  /**
+   * Serve the stored bytes as a view of the memory-mapped file instead of a copy when they can be used
+   * as they are (raw reads, and F32 read as f32) and are aligned for their type (default false). The
+   * view keeps the file mapped while it lives and costs no copy; but if another process truncates the
+   * file while the view is alive, touching the view faults (SIGBUS) — use it only on files nothing else
+   * writes. Writing into a view changes this process's memory, never the file.
+   */
+  zeroCopy?: boolean;
   signal?: AbortSignal;
 }
 
@@ -61,7 +69,7 @@ export interface TensorData<T> {
   /** Shape of what was read (the leading dimension shortened when `rows` was given). */
   shape: readonly number[];
   data: T;
-  /** True when `data` is a view of the mapped file rather than a copy. The file stays mapped while it lives. */
+  /** True when `data` is a view of the mapped file (only with `zeroCopy: true`). The file stays mapped while it lives. */
   zeroCopy: boolean;
   /** NaN and ±Inf values among the decoded floats (0 for raw reads). */
   nonFinite: number;
@@ -142,7 +150,7 @@ export class Checkpoint implements Disposable {
   async read(name: string, options: ReadOptions = {}): Promise<TensorData<Float32Array | RawArray>> {
     const request = this.#request(name, options);
     if (options.signal?.aborted) throw abortError(options.signal);
-    const result = await this.#handle().read(name, request.mode, request.rows?.[0], request.rows?.[1], options.into);
+    const result = await this.#handle().read(name, request.mode, request.rows?.[0], request.rows?.[1], options.into, options.zeroCopy === true);
     if (options.signal?.aborted) throw abortError(options.signal);
     return this.#wrap(request, result);
   }
@@ -152,7 +160,7 @@ export class Checkpoint implements Disposable {
   readSync(name: string, options: Omit<ReadOptions, 'signal'> & { as: 'raw' }): TensorData<RawArray>;
   readSync(name: string, options: Omit<ReadOptions, 'signal'> = {}): TensorData<Float32Array | RawArray> {
     const request = this.#request(name, options);
-    const result = this.#handle().readSync(name, request.mode, request.rows?.[0], request.rows?.[1], options.into);
+    const result = this.#handle().readSync(name, request.mode, request.rows?.[0], request.rows?.[1], options.into, options.zeroCopy === true);
     return this.#wrap(request, result);
   }
 
@@ -191,6 +199,7 @@ export class Checkpoint implements Disposable {
         invalidArgument('read: rows', '[begin, end] of non-negative integers', rows);
     }
     // Not over a SharedArrayBuffer: N-API cannot hand its memory to the decoder.
+    if (options.zeroCopy !== undefined && typeof options.zeroCopy !== 'boolean') invalidArgument('read: zeroCopy', 'a boolean', options.zeroCopy);
     if (options.into !== undefined && (!(options.into instanceof Float32Array) || !(options.into.buffer instanceof ArrayBuffer) || mode !== 'f32'))
       invalidArgument('read: into', "a Float32Array over an ArrayBuffer (with as: 'f32')", options.into);
     const info = this.tensor(name);

@@ -20,6 +20,7 @@ import { classifyTensor, type ModuleInfo, relativeDepth } from './modules';
 import { diffJobs, pairCheckpoints, type PairingEntry, type PairingFate, type PairingReport, type RenameRule, vectorChanges, type VectorChange } from './pairing';
 import { type RegimeMatrix, regimeVerdict, type RegimeVerdict } from './regime';
 import type { SpectrumSummary } from './analyze';
+import { packageVersion } from './build-info';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
@@ -293,8 +294,7 @@ function depthBucket(p: { module: ModuleInfo }, layerCount: number): string | nu
 
 export function packageVersionSafe(): string {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (require('./build-info') as typeof import('./build-info')).packageVersion();
+    return packageVersion();
   } catch {
     return 'unknown';
   }

@@ -49,3 +49,8 @@ export { pairCheckpoints, diffJobs, type PairingReport, type PairingEntry, type 
 export { openAdapter, loraJobs, type Adapter, type LoraModule, type LoraLayout } from './lora';
 export { analyzeAdapter, type AdapterOptions } from './lora-analysis';
 export { ensureExample, type ExamplePaths } from './example';
+export { writeReports, renderReport, type ReportPaths, type ReportFormat } from './report/write';
+export { serializeReport, reportDocument, REPORT_JSON_SCHEMA } from './report/schema';
+export { toHtml } from './report/html';
+export { toMarkdown } from './report/markdown';
+export { diffToCsv } from './report/diff-csv';

@@ -43,8 +43,8 @@ export interface NativeReadResult {
 
 export interface NativeCheckpoint {
   describe(): NativeDescription;
-  read(name: string, mode: 'f32' | 'raw', rowBegin?: number, rowEnd?: number, into?: Float32Array): Promise<NativeReadResult>;
-  readSync(name: string, mode: 'f32' | 'raw', rowBegin?: number, rowEnd?: number, into?: Float32Array): NativeReadResult;
+  read(name: string, mode: 'f32' | 'raw', rowBegin?: number, rowEnd?: number, into?: Float32Array, zeroCopy?: boolean): Promise<NativeReadResult>;
+  readSync(name: string, mode: 'f32' | 'raw', rowBegin?: number, rowEnd?: number, into?: Float32Array, zeroCopy?: boolean): NativeReadResult;
   close(): void;
 }
 

@@ -127,7 +127,10 @@ function spectraSection(report: DiffReport): string {
   let yMax = 0, maxLen = 1;
   for (const p of drawn) {
     yMax = Math.max(yMax, p.spectrum!.values[0] as number);
-    maxLen = Math.max(maxLen, p.spectrum!.values.length);
+    const values = p.spectrum!.values;
+    let last = values.length;
+    while (last > 1 && !((values[last - 1] as number) > 0)) last--; // exact zeros (e.g. beyond a LoRA rank) are not drawn
+    maxLen = Math.max(maxLen, last);
   }
   let yMin = Infinity;
   for (const p of drawn) {
@@ -140,7 +143,7 @@ function spectraSection(report: DiffReport): string {
   const panels = order.map((group, gi) => spectrumPanel(group, groups.get(group) as PairResult[], gi, [1, Math.max(2, maxLen)], [yMin, yMax], layerCount));
   const truncated = report.options.mode === 'truncated';
   return `<section id="spectra" aria-labelledby="spectra-h"><h2 id="spectra-h">Singular-value spectra of ΔW per module type</h2>
-<p class="lede">One line per matrix: singular value σᵢ of ΔW against its index i, both on log scales. Steep early drop = a few dominant directions (concentrated); a long flat shoulder = many directions (dispersed). The dashed line is the storage-noise edge: values below it are indistinguishable from bf16/fp16 rounding of the two checkpoints. Line colour = module type; darker lines are deeper layers.${truncated ? ` Truncated mode: only the top ${report.options.rank ?? 'k'} values are known.` : ''}${skipped ? ` ${skipped} matri${skipped === 1 ? 'x' : 'ces'} with ΔW = 0 (or failed) are not drawn.` : ''}</p>
+<p class="lede">One line per matrix: singular value σᵢ of ΔW against its index i, both on log scales. Steep early drop = a few dominant directions (concentrated); a long flat shoulder = many directions (dispersed).${drawn.some((p) => p.noise) ? ' The dashed line is the storage-noise edge: values below it are indistinguishable from the rounding of the two checkpoints to their storage dtypes.' : ''} Line colour = module type; darker lines are deeper layers.${truncated ? ` Truncated mode: only the top ${report.options.rank ?? 'k'} values are known.` : ''}${skipped ? ` ${skipped} matri${skipped === 1 ? 'x' : 'ces'} with ΔW = 0 (or failed) are not drawn.` : ''}</p>
 <div class="panels">${panels.join('\n')}</div></section>`;
 }
 
@@ -203,7 +206,8 @@ function heatmap(grid: LayerModuleGrid, spec: HeatmapSpec): string {
   const cellW = Math.max(6, Math.min(52, Math.floor(660 / Math.max(1, L))));
   const cellH = 24;
   const left = 86, top = 28, legendW = 110;
-  const width = left + L * cellW + legendW, height = top + M * cellH + 46;
+  const barHeight = Math.max(110, M * cellH - 12);
+  const width = left + L * cellW + legendW, height = Math.max(top + M * cellH + 46, top + 12 + barHeight + 16);
   const parts = [
     svgOpen(spec.id, width, height, spec.title, spec.desc, spec.plot),
     `<defs><pattern id="${spec.id}-hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#f2f2f2"/><line x1="0" y1="0" x2="0" y2="6" stroke="#bbb" stroke-width="2"/></pattern></defs>`,
@@ -229,9 +233,9 @@ function heatmap(grid: LayerModuleGrid, spec: HeatmapSpec): string {
   grid.layers.forEach((layer, col) => {
     if (col % every === 0 || col === L - 1) parts.push(`<text class="tick-label" x="${left + col * cellW + (cellW - 1) / 2}" y="${top + M * cellH + 14}" text-anchor="middle">${layer}</text>`);
   });
-  parts.push(`<text class="axis-label" x="${left + (L * cellW) / 2}" y="${height - 6}" text-anchor="middle">layer</text>`);
+  parts.push(`<text class="axis-label" x="${left + (L * cellW) / 2}" y="${top + M * cellH + 34}" text-anchor="middle">layer</text>`);
   parts.push(`<text class="axis-label" x="${left - 6}" y="${top - 10}" text-anchor="end">module</text>`);
-  parts.push(colourBar(spec.id, left + L * cellW + 22, top + 12, Math.max(60, M * cellH - 12), spec.range, spec.legend, spec.format));
+  parts.push(colourBar(spec.id, left + L * cellW + 22, top + 12, barHeight, spec.range, spec.legend, spec.format));
   parts.push('</svg>');
   return parts.join('');
 }

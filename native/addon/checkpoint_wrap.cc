@@ -147,7 +147,8 @@ class CheckpointWrap : public Napi::ObjectWrap<CheckpointWrap> {
       const MappedFile& file = ckpt.shards()[request.tensor.shard]->file();
       size_t alignment = std::max<size_t>(1, dt.bits / 8);
       bool has_destination = info.Length() > 4 && info[4].IsTypedArray();
-      if (same_bytes && !has_destination && file.is_mapped() && request.range.length > 0) {
+      bool zero_copy_asked = info.Length() > 5 && info[5].IsBoolean() && info[5].As<Napi::Boolean>().Value();
+      if (zero_copy_asked && same_bytes && !has_destination && file.is_mapped() && request.range.length > 0) {
         const unsigned char* p = file.mapped_range(request.range.offset, request.range.length);
         if (reinterpret_cast<uintptr_t>(p) % alignment == 0) request.zero_copy = p;
       }
@@ -283,7 +284,7 @@ class CheckpointWrap : public Napi::ObjectWrap<CheckpointWrap> {
     CapturedError error_;
   };
 
-  // read(name, mode, rowBegin?, rowEnd?, into?)
+  // read(name, mode, rowBegin?, rowEnd?, into?, zeroCopy?)
   Napi::Value read(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     ReadRequest request = make_request(info);

@@ -52,8 +52,8 @@ namespace {
 
 class Parser {
  public:
-  Parser(std::string_view text, ErrorCode code, const std::string& file)
-      : text_(text), code_(code), file_(file) {}
+  Parser(std::string_view text, ErrorCode code, ErrorCode size_code, const std::string& file)
+      : text_(text), code_(code), size_code_(size_code), file_(file) {}
 
   Value parse_document() {
     Value v = parse_value(0, nullptr);
@@ -84,6 +84,10 @@ class Parser {
   // `owner` is the key whose value this is (nullptr at the top level and in arrays), for messages.
   Value parse_value(int depth, const std::string* owner) {
     if (depth > config::kMaxJsonDepth) fail("nesting deeper than " + std::to_string(config::kMaxJsonDepth));
+    if (++values_ > config::kMaxJsonValues)
+      throw Error(size_code_, file_ + ": JSON holds more than " + std::to_string(config::kMaxJsonValues) +
+                                  " values (at byte " + std::to_string(pos_) + "), more than any real checkpoint header",
+                  file_);
     skip_ws();
     if (pos_ >= text_.size()) fail("unexpected end of input");
     Value v;
@@ -260,14 +264,20 @@ class Parser {
 
   std::string_view text_;
   ErrorCode code_;
+  ErrorCode size_code_;
   const std::string& file_;
   size_t pos_ = 0;
+  uint64_t values_ = 0;
 };
 
 }  // namespace
 
 Value parse(std::string_view text, ErrorCode syntax_code, const std::string& file) {
-  return Parser(text, syntax_code, file).parse_document();
+  return Parser(text, syntax_code, syntax_code, file).parse_document();
+}
+
+Value parse(std::string_view text, ErrorCode syntax_code, ErrorCode size_code, const std::string& file) {
+  return Parser(text, syntax_code, size_code, file).parse_document();
 }
 
 }  // namespace paramscope::json

@@ -96,7 +96,7 @@ SafetensorsHeader parse_safetensors_header(std::string_view bytes, uint64_t file
   if (bad != std::string_view::npos)
     fail(ErrorCode::HEADER_NOT_UTF8, file, "", "header is not valid UTF-8 (first bad byte at header offset " + std::to_string(bad) + ")");
   // Rules 5 and 6 (syntax, duplicate keys).
-  json::Value root = json::parse(bytes, ErrorCode::HEADER_INVALID_JSON, file);
+  json::Value root = json::parse(bytes, ErrorCode::HEADER_INVALID_JSON, ErrorCode::HEADER_TOO_LARGE, file);
   if (root.kind != json::Kind::Object)
     fail(ErrorCode::HEADER_INVALID_JSON, file, "", "header must be a JSON object, got " + root.describe());
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "paramscope/checkpoint.hpp"
+#include "paramscope/config.hpp"
 #include "paramscope/json.hpp"
 #include "paramscope/safetensors.hpp"
 #include "test_support.hpp"
@@ -401,6 +402,16 @@ TEST_CASE(utf8_validation_offsets) {
   CHECK(find_invalid_utf8("abc\xe2\x82") == 3);                             // cut at the end
   CHECK(find_invalid_utf8("\xc3\x28") == 0);                                // bad continuation
   CHECK(find_invalid_utf8(std::string_view("a\0b", 3)) == ok);              // NUL is valid UTF-8
+}
+
+// A header of millions of tiny values would cost gigabytes as a parsed tree: refused by count.
+TEST_CASE(json_value_count_is_bounded) {
+  std::string many = "[";
+  for (uint64_t i = 0; i <= config::kMaxJsonValues; ++i) many += i ? ",0" : "0";
+  many += "]";
+  CHECK_THROWS_CODE(json::parse(many, ErrorCode::HEADER_INVALID_JSON, ErrorCode::HEADER_TOO_LARGE, "f"), HEADER_TOO_LARGE);
+  std::string header = "{\"a\":{\"dtype\":\"F32\",\"shape\":" + many + ",\"data_offsets\":[0,0]}}";
+  CHECK_THROWS_CODE(parse_safetensors_header(header, 8 + header.size(), "f"), HEADER_TOO_LARGE);
 }
 
 TEST_MAIN()

@@ -24,6 +24,10 @@ inline constexpr unsigned long long kMaxHeaderBytes = 100'000'000ULL;
 inline constexpr unsigned long long kMaxIndexBytes = 64ULL << 20;
 // Nesting limit of the header JSON parser, so hostile input cannot exhaust the stack.
 inline constexpr int kMaxJsonDepth = 64;
+// Most JSON values one header may hold. The parsed tree costs ~100 bytes a value, so a 100 MB header of
+// one-digit numbers would otherwise take gigabytes; 2 M values (~200 MB) is ten times what a shard
+// header with 100,000 tensors needs.
+inline constexpr uint64_t kMaxJsonValues = 2'000'000;
 // Default memory budget of one analysis job (bytes).
 inline constexpr unsigned long long kDefaultMemoryBudget = 2ULL << 30;
 }  // namespace paramscope::config

@@ -34,8 +34,10 @@ struct Value {
 };
 
 // Parses `text` as one JSON value. Syntax errors throw Error(syntax_code) naming `file` and the byte
-// offset; a repeated key in one object throws Error(DUPLICATE_KEY) naming the key.
+// offset; a repeated key in one object throws Error(DUPLICATE_KEY) naming the key; more than
+// config::kMaxJsonValues values throw Error(size_code) (default: syntax_code).
 Value parse(std::string_view text, ErrorCode syntax_code, const std::string& file);
+Value parse(std::string_view text, ErrorCode syntax_code, ErrorCode size_code, const std::string& file);
 
 // Validates UTF-8 (no overlongs, no surrogates, max U+10FFFF). Returns the offset of the first bad
 // byte, or npos when valid.
