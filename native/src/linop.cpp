@@ -53,11 +53,12 @@ using MutableMap = Eigen::Map<Eigen::MatrixXd, 0, Eigen::OuterStride<>>;
 uint64_t LinearOperator::panel_rows_within(uint64_t bytes) const {
   const uint64_t per_row = bytes_per_panel_row();
   if (per_row == 0) return std::max<uint64_t>(rows(), 1);
-  const uint64_t fit = bytes / per_row;
-  if (fit == 0)
+  if (bytes < per_row)
     throw Error(ErrorCode::OUT_OF_MEMORY, "one row of " + label() + " needs " + std::to_string(per_row) +
                                               " bytes of panel buffers, more than the " + std::to_string(bytes) +
                                               " bytes left in the memory budget");
+  // Panels are capped (config::kMaxPanelBytes) for prompt cancellation, but hold at least one row.
+  const uint64_t fit = std::max<uint64_t>(1, std::min<uint64_t>(bytes, config::kMaxPanelBytes) / per_row);
   return std::min<uint64_t>(fit, std::max<uint64_t>(rows(), 1));
 }
 

@@ -28,6 +28,9 @@ inline constexpr int kMaxJsonDepth = 64;
 // one-digit numbers would otherwise take gigabytes; 2 M values (~200 MB) is ten times what a shard
 // header with 100,000 tensors needs.
 inline constexpr uint64_t kMaxJsonValues = 2'000'000;
+// Largest row panel a streaming pass decodes at once, whatever the budget: small enough that a panel
+// takes tens of milliseconds (cancellation is checked between panels) and stays near the caches.
+inline constexpr unsigned long long kMaxPanelBytes = 64ULL << 20;
 // Default memory budget of one analysis job (bytes).
 inline constexpr unsigned long long kDefaultMemoryBudget = 2ULL << 30;
 }  // namespace paramscope::config
