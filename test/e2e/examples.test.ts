@@ -19,7 +19,21 @@ describe('examples/', () => {
     const out = run('read-tensors.mjs', [base]);
     expect(out).toContain('38 tensors');
     expect(out).toMatch(/model\.embed_tokens\.weight BF16 \[1024,256\]: ‖W‖_F = \d+\.\d{4}/);
-    expect(out).toContain('Uint16Array(256)');
+    expect(out).toContain('Uint16Array(256), zero-copy: true');
+  });
+
+  it('analyze-spectra.mjs streams MLP spectra with bounds', () => {
+    const { base } = ensureExample(dir);
+    const lines = run('analyze-spectra.mjs', [base]).trim().split('\n');
+    expect(lines).toHaveLength(12); // 4 layers × gate/up/down
+    expect(lines[0]).toMatch(/^model\.layers\.0\.mlp\.gate_proj\.weight \[688×256\] σ₁=\d\.\d{3} stable rank=\d+\.\d eff\. rank ratio=\[/);
+  });
+
+  it('diff-verdict.mjs prints the verdict of the dispersed fine-tune', () => {
+    const { base, dispersed } = ensureExample(dir);
+    const out = run('diff-verdict.mjs', [base, dispersed]);
+    expect(out).toMatch(/^dispersed \(score 0\.\d\d, confidence (high|medium)\)/);
+    expect(out).toMatch(/28\/29 matrices above bf16 noise/);
   });
 
   it('write-and-read.cjs round-trips through CommonJS', () => {
