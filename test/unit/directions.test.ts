@@ -54,7 +54,13 @@ describe('subspaces and intruders', () => {
   });
 
   it('random baseline: high dimension makes random vectors intruders, low dimension does not', () => {
-    expect(randomIntruderProbability(4096, 16, 0.5)).toBe(1);
+    expect(randomIntruderProbability(4096, 16, 0.5)).toBeCloseTo(1, 12);
     expect(randomIntruderProbability(2, 2, 0.5)).toBe(0); // in R² some coordinate is ≥ 1/√2
+    // The large-n formula and sampling agree where they meet: n = 64, k = 8, threshold 0.2.
+    const formula = randomIntruderProbability(64, 8, 0.2);
+    const sampled = randomIntruderProbability(63, 8, 0.2, 20000);
+    expect(Math.abs(formula - sampled)).toBeLessThan(0.03);
+    expect(formula).toBeGreaterThan(0.2);
+    expect(formula).toBeLessThan(0.9);
   });
 });
