@@ -306,13 +306,14 @@ export function aggregatePairs(pairs: PairResult[]): DiffReport['aggregates'] & 
   const layerCount = Math.max(0, ...pairs.map((p) => (p.module.layer ?? -1) + 1));
   const byLayer = summarizeGroups(items, (p) => (p.module.layer === null ? null : String(p.module.layer)));
   const byModule = summarizeGroups(items, (p) => p.module.group);
+  const model = modelSummary(pairs, byLayer, byModule);
   return {
     byLayer,
     byModule,
     byDepth: summarizeGroups(items, (p) => depthBucket(p, layerCount)),
     byComponent: summarizeGroups(items, (p) => (p.module.expert !== null ? `${p.module.component}/experts` : p.module.component)),
-    model: modelSummary(pairs, byLayer, byModule),
-    verdict: regimeVerdict(regimeInputs(pairs)),
+    model,
+    verdict: regimeVerdict(regimeInputs(pairs), model.energyShareAboveNoise),
   };
 }
 
@@ -341,7 +342,8 @@ export async function diff(base: string | Checkpoint, tuned: string | Checkpoint
       throw new ParamscopeError(`no matrix pairs to compare between ${baseCkpt.path} and ${tunedCkpt.path}`, { code: 'EMPTY_PAIRING', file: tunedCkpt.path });
     const entries = new Map(pairing.entries.map((e) => [e.name, e]));
     const pairs: PairResult[] = [];
-    for await (const outcome of runSpectra(jobs, options)) pairs.push(pairResult(outcome, entries.get(outcome.name) as PairingEntry));
+    const mode = options.mode ?? 'truncated';
+    for await (const outcome of runSpectra(jobs, { ...options, mode })) pairs.push(pairResult(outcome, entries.get(outcome.name) as PairingEntry));
     const dirs = resolveDirections(options.directions ?? 'auto', baseCkpt);
     if (dirs.enabled) await analyzeDirections(pairing, pairs, directionRank, threshold, options);
     const vectors = await vectorChanges(pairing, { signal: options.signal });
@@ -355,8 +357,8 @@ export async function diff(base: string | Checkpoint, tuned: string | Checkpoint
       base: { path: baseCkpt.path, tensors: baseCkpt.tensors.length },
       tuned: { path: tunedCkpt.path, tensors: tunedCkpt.tensors.length },
       options: {
-        mode: options.mode ?? 'truncated',
-        rank: (options.mode ?? 'truncated') === 'truncated' ? (options.rank ?? 64) : null,
+        mode,
+        rank: mode === 'truncated' ? (options.rank ?? 64) : null,
         directions: { enabled: dirs.enabled, rank: directionRank, reason: dirs.reason },
       },
       pairing: {

@@ -12,13 +12,15 @@
  *  - many-layer evidence: a per-matrix measure is aggregated across every matrix, weighted by how much of
  *    the update it carries, and the spread across matrices is a measure of its own.
  *
- * Score = 0.5·D + 0.3·L + 0.2·C in [0, 1] (0 concentrated, 1 dispersed), where
- *  D (directional spread): per matrix, log(r_sig) / log(R) with r_sig the energy effective rank of the
- *    signal singular values and R the rank the update could have had (min(m, n), or the LoRA rank r);
+ * Score = 0.75·D + 0.15·L + 0.10·C in [0, 1] (0 concentrated, 1 dispersed), where
+ *  D (directional spread): per matrix, √(r_sig / R) with r_sig the energy effective rank of the signal
+ *    singular values and R the rank the update could have had (min(m, n), or the LoRA rank r);
  *    averaged with weights equal to each matrix's share of the update energy;
  *  L (layer/module spread): normalised entropy of the matrices' shares of the update energy;
  *  C (coverage): the fraction of matrices whose update rises above the storage-noise floor at all.
- * Labels: < 0.35 concentrated, > 0.65 dispersed, else mixed. docs/regime.md explains each choice.
+ * Labels: < 0.35 concentrated, > 0.65 dispersed, else mixed; 'indeterminate' when less than half of the
+ * update's energy rises above the storage-noise floor (the shape of what is hidden cannot be read), and
+ * 'no-signal' when nothing does. docs/regime.md explains each choice.
  */
 import { normalizedEntropy } from './aggregate';
 
@@ -48,7 +50,7 @@ export interface RegimeVerdict {
   score: number;
   /** The score's range over what truncated spectra leave unknown (equal to score when exact). */
   scoreRange: [number, number];
-  label: 'concentrated' | 'mixed' | 'dispersed' | 'no-signal';
+  label: 'concentrated' | 'mixed' | 'dispersed' | 'indeterminate' | 'no-signal';
   components: { directionalSpread: [number, number]; layerSpread: number; coverage: number };
   /** The matrices carrying most of the update, with their directional spread. */
   drivers: Array<{ name: string; energyShare: number; directionalSpread: [number, number] }>;
@@ -57,7 +59,10 @@ export interface RegimeVerdict {
   confidenceNote: string;
 }
 
-export const REGIME_WEIGHTS = { D: 0.5, L: 0.3, C: 0.2 } as const;
+// D dominates: a full fine-tune touches every matrix whatever its data, so L and C separate regimes
+// mainly for partial updates (frozen layers, adapters on some modules); the number of directions per
+// matrix is what tells narrow from broad data in every case.
+export const REGIME_WEIGHTS = { D: 0.75, L: 0.15, C: 0.1 } as const;
 export const REGIME_THRESHOLDS = { concentrated: 0.35, dispersed: 0.65 } as const;
 
 /** Energy effective rank exp(H(σᵢ²/Σσ²)) of the signal values, as bounds over the unknown tail. */
@@ -87,11 +92,19 @@ export function signalEffectiveRank(m: RegimeMatrix): [number, number] {
 function directionalSpread(m: RegimeMatrix): [number, number] {
   if (m.rankCap <= 1) return [0, 0];
   const [lo, hi] = signalEffectiveRank(m);
-  const scale = (r: number) => (r <= 1 ? 0 : Math.min(1, Math.log(r) / Math.log(m.rankCap)));
+  // √ of the effective-rank ratio: 0 for one direction, 1 for all; rank 8 of 2048 reads 0.06, a quarter
+  // of the directions 0.5 — the two regimes differ by orders of magnitude in rank.
+  const scale = (r: number) => (r <= 1 ? 0 : Math.min(1, Math.sqrt(r / m.rankCap)));
   return [scale(lo), scale(hi)];
 }
 
-export function regimeVerdict(matrices: readonly RegimeMatrix[]): RegimeVerdict {
+/**
+ * @param matrices one entry per compared matrix
+ * @param energyShareAboveNoise share of the whole update's energy above the storage-noise floor (1 when
+ *   there is no noise floor): when most of the update sits below it, what is left is not a fair sample
+ *   of the update's shape (a dispersed update of tiny entries is the first to vanish in bf16 rounding).
+ */
+export function regimeVerdict(matrices: readonly RegimeMatrix[], energyShareAboveNoise = 1): RegimeVerdict {
   const withSignal = matrices.filter((m) => m.values.length > 0 && (m.values[0] as number) > m.noiseEdge && m.energy > 0);
   const coverage = matrices.length ? withSignal.length / matrices.length : 0;
   const totalEnergy = withSignal.reduce((s, m) => s + m.energy, 0);
@@ -113,7 +126,8 @@ export function regimeVerdict(matrices: readonly RegimeMatrix[]): RegimeVerdict 
   const score = (d: number) => REGIME_WEIGHTS.D * d + REGIME_WEIGHTS.L * layerSpread + REGIME_WEIGHTS.C * coverage;
   const range: [number, number] = [score(dLo), score(dHi)];
   const mid = (range[0] + range[1]) / 2;
-  const label = mid < REGIME_THRESHOLDS.concentrated ? 'concentrated' : mid > REGIME_THRESHOLDS.dispersed ? 'dispersed' : 'mixed';
+  const label: RegimeVerdict['label'] = energyShareAboveNoise < 0.5 ? 'indeterminate'
+    : mid < REGIME_THRESHOLDS.concentrated ? 'concentrated' : mid > REGIME_THRESHOLDS.dispersed ? 'dispersed' : 'mixed';
 
   const order = withSignal.map((m, i) => ({ m, i })).sort((a, b) => (shares[b.i] as number) - (shares[a.i] as number));
   const drivers = order.slice(0, 5).map(({ m, i }) => ({ name: m.name, energyShare: shares[i] as number, directionalSpread: spreads[i] as [number, number] }));
@@ -123,7 +137,7 @@ export function regimeVerdict(matrices: readonly RegimeMatrix[]): RegimeVerdict 
   const topLayers = [...layers].sort((a, b) => b[1] - a[1]).slice(0, 3);
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   const evidence: RegimeEvidence[] = [
-    { metric: 'D', text: `energy-weighted directional spread ${dLo.toFixed(3)}${dHi > dLo + 1e-3 ? `–${dHi.toFixed(3)}` : ''} (0: one direction per matrix, 1: all directions used)` },
+    { metric: 'D', text: `energy-weighted directional spread ${dLo.toFixed(3)}${dHi > dLo + 1e-3 ? `–${dHi.toFixed(3)}` : ''} (√ of the effective-rank ratio of the signal: 0 one direction per matrix, 1 all directions used evenly)` },
     { metric: 'L', text: `the 3 matrices with the largest updates carry ${pct(topShare)} of the update energy; energy entropy across ${matrices.length} matrices ${layerSpread.toFixed(3)}` },
     { metric: 'C', text: `${withSignal.length} of ${matrices.length} matrices (${pct(coverage)}) changed by more than storage rounding` },
   ];
@@ -139,6 +153,10 @@ export function regimeVerdict(matrices: readonly RegimeMatrix[]): RegimeVerdict 
   if (width > 0.1) { confidence = confidence === 'high' ? 'medium' : 'low'; notes.push(`truncated spectra leave the score within ±${(width / 2).toFixed(2)}; use --mode exact or a larger --rank`); }
   if (disagreement > 0.6) { confidence = confidence === 'high' ? 'medium' : 'low'; notes.push('the components disagree (e.g. few matrices updated, but each in many directions)'); }
   if (nearThreshold) { confidence = confidence === 'high' ? 'medium' : confidence; notes.push('the score is near a label threshold'); }
+  if (energyShareAboveNoise < 0.5) {
+    confidence = 'low';
+    notes.push(`only ${pct(energyShareAboveNoise)} of the update energy is above the storage-noise floor: the rest is indistinguishable from rounding, and a dispersed update of small entries is what rounding hides first`);
+  }
   return {
     score: mid, scoreRange: range, label,
     components: { directionalSpread: [dLo, dHi], layerSpread, coverage },

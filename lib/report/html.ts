@@ -26,7 +26,7 @@ export interface HtmlOptions {
   title?: string;
 }
 
-const LABEL_COLOURS: Record<RegimeVerdict['label'], string> = { concentrated: '#2b5d9b', mixed: '#5c5c5c', dispersed: '#b4541a', 'no-signal': '#777' };
+const LABEL_COLOURS: Record<RegimeVerdict['label'], string> = { concentrated: '#2b5d9b', mixed: '#5c5c5c', dispersed: '#b4541a', indeterminate: '#8a6d00', 'no-signal': '#777' };
 
 const basename = (p: string) => p.replace(/[/\\]+$/, '').split(/[/\\]/).pop() ?? p;
 

@@ -225,9 +225,9 @@ const driver = obj<RegimeVerdict['drivers'][number]>('A matrix carrying much of 
 });
 
 const verdict = obj<RegimeVerdict>('The regime verdict (lib/regime.ts, docs/regime.md): a diagnostic of the update\'s shape, not a benchmark score.', {
-  score: num('0 = concentrated … 1 = dispersed: 0.5·D + 0.3·L + 0.2·C (midpoint of scoreRange).'),
+  score: num('0 = concentrated … 1 = dispersed: 0.75·D + 0.15·L + 0.10·C (midpoint of scoreRange).'),
   scoreRange: range('[lo, hi] of the score over what truncated spectra leave unknown (lo = hi in exact mode).'),
-  label: oneOfStrings(['concentrated', 'mixed', 'dispersed', 'no-signal'], 'score < 0.35 concentrated, > 0.65 dispersed, else mixed; no-signal when no matrix rises above the storage noise.'),
+  label: oneOfStrings(['concentrated', 'mixed', 'dispersed', 'indeterminate', 'no-signal'], 'score < 0.35 concentrated, > 0.65 dispersed, else mixed; indeterminate when less than half of the update energy is above the storage-noise floor; no-signal when no matrix rises above it.'),
   components: ref('verdictComponents', 'The three components of the score.'),
   drivers: arrayOf(ref('driver'), 'Up to 5 matrices with the largest shares of the update energy.'),
   evidence: arrayOf(ref('evidence'), 'Statements behind the score.'),

@@ -27,3 +27,39 @@ describe('aggregation', () => {
     expect(gini([0, 0, 0, 4])).toBeCloseTo(0.75, 12);
   });
 });
+
+import { regimeVerdict, type RegimeMatrix } from '../../lib/regime';
+
+describe('regime verdict', () => {
+  // A matrix whose signal has `rank` equal singular values of size `value` above a noise edge of 1.
+  const matrix = (name: string, layer: number, rank: number, value: number, cap = 256): RegimeMatrix => ({
+    name, layer, moduleType: 'q', rankCap: cap, energy: rank * value * value,
+    values: new Float64Array(Array.from({ length: cap }, (_, i) => (i < rank ? value : 0.5))),
+    frobeniusSquared: rank * value * value + (cap - rank) * 0.25, noiseEdge: 1,
+  });
+
+  it('few directions in few matrices is concentrated; many in all is dispersed', () => {
+    const narrow = regimeVerdict([matrix('a', 0, 2, 10), ...Array.from({ length: 7 }, (_, i) => matrix(`z${i}`, i + 1, 0, 0))]);
+    expect(narrow.label).toBe('concentrated');
+    expect(narrow.components.directionalSpread[0]).toBeCloseTo(Math.sqrt(2 / 256), 12);
+    expect(narrow.components.coverage).toBeCloseTo(1 / 8, 12);
+    const broad = regimeVerdict(Array.from({ length: 8 }, (_, i) => matrix(`m${i}`, i, 200, 3)));
+    expect(broad.label).toBe('dispersed');
+    expect(broad.components.layerSpread).toBeCloseTo(1, 12);
+    expect(broad.score).toBeCloseTo(0.75 * Math.sqrt(200 / 256) + 0.15 + 0.1, 12);
+  });
+
+  it('a low-rank update of every matrix still reads concentrated (D dominates)', () => {
+    const everywhere = regimeVerdict(Array.from({ length: 12 }, (_, i) => matrix(`m${i}`, i, 4, 10, 2048)));
+    expect(everywhere.label).toBe('concentrated');
+  });
+
+  it('is indeterminate with low confidence when most energy is below the noise floor, and no-signal when all is', () => {
+    const hidden = regimeVerdict(Array.from({ length: 8 }, (_, i) => matrix(`m${i}`, i, 3, 2)), 0.2);
+    expect(hidden.label).toBe('indeterminate');
+    expect(hidden.confidence).toBe('low');
+    expect(hidden.confidenceNote).toContain('20.0% of the update energy');
+    const none = regimeVerdict([matrix('a', 0, 0, 0)]);
+    expect(none.label).toBe('no-signal');
+  });
+});
