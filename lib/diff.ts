@@ -292,12 +292,15 @@ function depthBucket(p: { module: ModuleInfo }, layerCount: number): string | nu
   return `${(bucket * 20).toString().padStart(2, '0')}-${bucket * 20 + 20}%`;
 }
 
-export function packageVersionSafe(): string {
+/** The fields every report starts with. */
+export function reportHeader(kind: DiffReport['kind']): Pick<DiffReport, 'schema' | 'schemaVersion' | 'tool' | 'createdAt' | 'kind'> {
+  let version = 'unknown';
   try {
-    return packageVersion();
+    version = packageVersion();
   } catch {
-    return 'unknown';
+    // A report is still worth writing without the version (package.json unreadable).
   }
+  return { schema: 'paramscope.diff', schemaVersion: REPORT_SCHEMA_VERSION, tool: { name: 'paramscope', version }, createdAt: new Date().toISOString(), kind };
 }
 
 /** Builds the aggregates and verdict of a set of pair results (shared by diff and the LoRA route). */
@@ -349,11 +352,7 @@ export async function diff(base: string | Checkpoint, tuned: string | Checkpoint
     const vectors = await vectorChanges(pairing, { signal: options.signal });
     const { verdict, ...aggregates } = aggregatePairs(pairs);
     return {
-      schema: 'paramscope.diff',
-      schemaVersion: REPORT_SCHEMA_VERSION,
-      tool: { name: 'paramscope', version: packageVersionSafe() },
-      createdAt: new Date().toISOString(),
-      kind: 'checkpoints',
+      ...reportHeader('checkpoints'),
       base: { path: baseCkpt.path, tensors: baseCkpt.tensors.length },
       tuned: { path: tunedCkpt.path, tensors: tunedCkpt.tensors.length },
       options: {

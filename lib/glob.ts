@@ -5,18 +5,22 @@
  * @example globToRegExp('model.layers.*.mlp.{up,down}_proj.weight')
  */
 export function globToRegExp(glob: string): RegExp {
+  return new RegExp(`^${globPattern(glob)}$`);
+}
+
+/** The regular-expression source of a glob; with `capture`, each `*` and `?` is a capturing group. */
+export function globPattern(glob: string, capture = false): string {
   let pattern = '';
   let inBraces = false;
   for (const ch of glob) {
-    if (ch === '*') pattern += '.*';
-    else if (ch === '?') pattern += '.';
+    if (ch === '*') pattern += capture ? '(.*?)' : '.*';
+    else if (ch === '?') pattern += capture ? '(.)' : '.';
     else if (ch === '{' && !inBraces) { pattern += '(?:'; inBraces = true; }
     else if (ch === '}' && inBraces) { pattern += ')'; inBraces = false; }
     else if (ch === ',' && inBraces) pattern += '|';
     else pattern += ch.replace(/[.+^$()|[\]\\]/g, '\\$&');
   }
-  if (inBraces) pattern += '\\{';
-  return new RegExp(`^${pattern}$`);
+  return inBraces ? pattern + '\\{' : pattern;
 }
 
 /** A predicate for names: included by any include glob (all when none) and by no exclude glob. */

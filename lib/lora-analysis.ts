@@ -11,7 +11,7 @@
 import type { SpectrumSummary } from './analyze';
 import { type Checkpoint, openCheckpoint } from './checkpoint';
 import { compareSubspaces } from './directions';
-import { aggregatePairs, type DiffReport, packageVersionSafe, type PairResult, REPORT_SCHEMA_VERSION } from './diff';
+import { aggregatePairs, type DiffReport, type PairResult, reportHeader } from './diff';
 import { isFailed, type MatrixJob, runSpectra, type SpectrumOptions, type SpectrumOutcome } from './engine';
 import { ParamscopeError } from './errors';
 import { type Adapter, type LoraModule, loraJobs, openAdapter, type OpenAdapterOptions } from './lora';
@@ -99,11 +99,7 @@ export async function analyzeAdapter(adapterPath: string, options: AdapterOption
     const pairs: PairResult[] = adapter.modules.map((m) => pairFor(m, outcomes.get(m.name) as SpectrumOutcome, baseOutcomes.get(m.name)));
     const { verdict, ...aggregates } = aggregatePairs(pairs);
     return {
-      schema: 'paramscope.diff',
-      schemaVersion: REPORT_SCHEMA_VERSION,
-      tool: { name: 'paramscope', version: packageVersionSafe() },
-      createdAt: new Date().toISOString(),
-      kind: 'adapter',
+      ...reportHeader('adapter'),
       base: base ? { path: base.path, tensors: base.tensors.length } : null,
       tuned: { path: adapter.path, tensors: adapter.modules.length },
       adapter: {

@@ -23,7 +23,7 @@ import type { Checkpoint, TensorInfo } from './checkpoint';
 import { DECODABLE_DTYPES, FLOAT_DTYPES, type Dtype } from './dtypes';
 import type { MatrixJob } from './engine';
 import { invalidArgument, ParamscopeError } from './errors';
-import { nameFilter } from './glob';
+import { globPattern, nameFilter } from './glob';
 
 /** `[from, to]`: a prefix rule (`from` has no `*`, `?` or `{`), or a glob rule whose `*`/`?` captures fill the `*`/`?` of `to` in order. */
 export type RenameRule = readonly [from: string, to: string];
@@ -243,21 +243,10 @@ function isGlob(pattern: string): boolean {
   return /[*?{]/.test(pattern);
 }
 
-/** Like lib/glob.ts's globToRegExp, but `*` and `?` capture so a rename can reuse what they matched. */
+/** A glob whose `*` and `?` capture, so a rename can reuse what they matched. */
 function globWithCaptures(glob: string): RegExp {
-  let pattern = '';
-  let inBraces = false;
-  for (const ch of glob) {
-    if (ch === '*') pattern += '(.*?)';
-    else if (ch === '?') pattern += '(.)';
-    else if (ch === '{' && !inBraces) { pattern += '(?:'; inBraces = true; }
-    else if (ch === '}' && inBraces) { pattern += ')'; inBraces = false; }
-    else if (ch === ',' && inBraces) pattern += '|';
-    else pattern += ch.replace(/[.+^$()|[\]\\]/g, '\\$&');
-  }
-  if (inBraces) pattern += '\\{';
   // The final group is the tail that the rule does not mention: it is kept, so 'h.*.attn.' works like a prefix.
-  return new RegExp(`^${pattern}(.*)$`);
+  return new RegExp(`^${globPattern(glob, true)}(.*)$`);
 }
 
 /** Tuned tensors under their renamed names; two tensors renamed to one name is a user error. */
