@@ -82,6 +82,22 @@ function layout(tensors: TensorsToWrite, metadata: Record<string, string> | unde
   return { header: Buffer.concat([prefix, Buffer.from(json)]), entries: data };
 }
 
+// One write call takes at most 2 GiB - 1 bytes; large tensors go out in pieces.
+const WRITE_CHUNK_BYTES = 1 << 30;
+
+function* chunks(bytes: Uint8Array): Generator<Uint8Array> {
+  for (let at = 0; at < bytes.byteLength; at += WRITE_CHUNK_BYTES) yield bytes.subarray(at, Math.min(bytes.byteLength, at + WRITE_CHUNK_BYTES));
+}
+
+// write(2) may write less than asked; loop until every byte is out.
+async function writeAll(handle: fs.promises.FileHandle, bytes: Uint8Array): Promise<void> {
+  for (let done = 0; done < bytes.byteLength; ) done += (await handle.write(bytes, done, bytes.byteLength - done)).bytesWritten;
+}
+
+function writeAllSync(fd: number, bytes: Uint8Array): void {
+  for (let done = 0; done < bytes.byteLength; ) done += fs.writeSync(fd, bytes, done, bytes.byteLength - done);
+}
+
 function temporaryPath(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
 }
@@ -99,8 +115,8 @@ export async function writeSafetensors(target: string, tensors: TensorsToWrite, 
   let handle: fs.promises.FileHandle | undefined;
   try {
     handle = await fs.promises.open(temporary, 'wx');
-    await handle.write(header);
-    for (const entry of entries) if (entry.bytes.byteLength > 0) await handle.write(entry.bytes);
+    await writeAll(handle, header);
+    for (const entry of entries) for (const chunk of chunks(entry.bytes)) await writeAll(handle, chunk);
     await handle.sync();
     await handle.close();
     handle = undefined;
@@ -120,8 +136,8 @@ export function writeSafetensorsSync(target: string, tensors: TensorsToWrite, me
   let fd: number | undefined;
   try {
     fd = fs.openSync(temporary, 'wx');
-    fs.writeSync(fd, header);
-    for (const entry of entries) if (entry.bytes.byteLength > 0) fs.writeSync(fd, entry.bytes);
+    writeAllSync(fd, header);
+    for (const entry of entries) for (const chunk of chunks(entry.bytes)) writeAllSync(fd, chunk);
     fs.closeSync(fd);
     fd = undefined;
     fs.renameSync(temporary, target);
