@@ -117,7 +117,7 @@ function trials(state, ctx) {
       note: 'Float32Array.prototype.set into a buffer faulted in beforehand: the plain copy of the output bytes, the baseline of every ratio',
       setup: () => {
         const ckpt = openCheckpointSync(state.file);
-        const src = ckpt.readSync('decode.f32').data;
+        const src = ckpt.readSync('decode.f32', { zeroCopy: true }).data;
         const dst = new Float32Array(src.length);
         dst.fill(1);
         return { ckpt, src, dst };
