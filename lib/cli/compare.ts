@@ -42,7 +42,7 @@ export async function compareCommand(ctx: CommandContext): Promise<number> {
       progress.clear();
     }
   }
-  const order = reports.map((r, i) => i).sort((a, b) => (reports[a] as DiffReport).verdict.score - (reports[b] as DiffReport).verdict.score);
+  const order = reports.map((_, i) => i).sort((a, b) => (reports[a] as DiffReport).verdict.score - (reports[b] as DiffReport).verdict.score);
   if (values.json) {
     ctx.out(toJson({ schema: 'paramscope.compare', schemaVersion: 1, base, ranking: order.map((i) => ({ name: names[i], path: tuned[i], report: reportDocument(reports[i] as DiffReport) })) }));
   } else {

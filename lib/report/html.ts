@@ -327,7 +327,6 @@ function effRankByLayerPlot(grid: LayerModuleGrid, floor: number): string {
   const L = grid.layers.length;
   const x = linearScale([grid.layers[0] as number, grid.layers[L - 1] as number], [a.x0 + 10, a.x1 - 10]);
   const y = logScale([floor, 1], [a.y1, a.y0]);
-  const xTicks = grid.layers.filter((_, i) => i % Math.max(1, Math.ceil(L / 16)) === 0);
   const parts = [
     svgOpen('plot-depth-effrank', frame.width, frame.height, 'Energy effective-rank ratio of ΔW by layer', `Energy effective-rank ratio of ΔW per layer, one line per module type (${grid.modules.join(', ')}); hollow markers: update below the storage-noise floor.`, 'depth-effrank'),
     axes(frame, x, y, { xLabel: 'layer', yLabel: 'energy eff. rank / min(m, n) (log)' }),
