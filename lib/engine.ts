@@ -35,6 +35,12 @@ export interface SpectrumOptions {
   maxIterations?: number;
   /** Seed of the random start (same seed, same machine and threads → identical output). */
   seed?: number;
+  /**
+   * Truncated mode: products in 'f32' (default: sgemm on the matrix held in single precision, about
+   * twice as fast; error bounds include f32 rounding, ~6e-8·(m+n)·‖A‖_F) or 'f64' (bounds down to
+   * double rounding, for tight tolerances on small singular values).
+   */
+  precision?: 'f32' | 'f64';
   /** Also return singular vectors (exact mode then uses the direct SVD). */
   vectors?: boolean;
   /** Exact mode: 'gram' (fast, values only), 'direct' (SVD), or 'auto' (default). */
@@ -111,6 +117,8 @@ export function engineOptions(options: SpectrumOptions): Record<string, unknown>
   if (typeof tolerance !== 'number' || !(tolerance >= 0) || tolerance >= 1) invalidArgument('tolerance', 'a number in [0, 1)', tolerance);
   if (!positiveInteger(maxIterations)) invalidArgument('maxIterations', 'a positive integer', maxIterations);
   if (!Number.isSafeInteger(seed) || seed < 0) invalidArgument('seed', 'a non-negative integer', seed);
+  const precision = options.precision ?? 'f32';
+  if (precision !== 'f32' && precision !== 'f64') invalidArgument('precision', "'f32' or 'f64'", precision);
   const exactRoute = options.exactRoute ?? 'auto';
   if (!['auto', 'gram', 'direct'].includes(exactRoute)) invalidArgument('exactRoute', "'auto', 'gram' or 'direct'", exactRoute);
   const memoryBudget = options.memoryBudget ?? 2 ** 31;
@@ -119,7 +127,7 @@ export function engineOptions(options: SpectrumOptions): Record<string, unknown>
   if (!Number.isSafeInteger(threads) || threads < 0) invalidArgument('threads', 'a non-negative integer (0: all cores)', threads);
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) invalidArgument('signal', 'an AbortSignal', options.signal);
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') invalidArgument('onProgress', 'a function', options.onProgress);
-  return { mode, rank, oversampling, powerIterations, tolerance, maxIterations, seed, vectors: Boolean(options.vectors), exactRoute, memoryBudget, threads };
+  return { mode, rank, oversampling, powerIterations, tolerance, maxIterations, seed, precision, vectors: Boolean(options.vectors), exactRoute, memoryBudget, threads };
 }
 
 function nativeJob(job: MatrixJob): Record<string, unknown> {

@@ -6,6 +6,7 @@ export const spectrumFlags = `  --mode exact|truncated   all singular values, or
   --rank <k>            truncated mode: how many singular values (default 64)
   --tolerance <t>       truncated mode: iterate until every error bound <= t * sigma_i
   --power-iterations <q>  truncated mode: power iterations (default 2)
+  --precision f32|f64   truncated mode: arithmetic of the products (default f32: faster; f64: tighter bounds)
   --seed <n>            random start of the truncated solver (default fixed: runs are reproducible)
   --threads <n>         threads for the math (default: all cores)
   --memory-budget <b>   bytes one matrix may use, e.g. 512MiB, 4GiB (default 2GiB)`;
@@ -13,6 +14,7 @@ export const spectrumFlags = `  --mode exact|truncated   all singular values, or
 export const spectrumFlagOptions = {
   mode: { type: 'string' }, rank: { type: 'string' }, tolerance: { type: 'string' }, seed: { type: 'string' },
   'power-iterations': { type: 'string' }, threads: { type: 'string' }, 'memory-budget': { type: 'string' },
+  precision: { type: 'string' },
 } as const;
 
 export function parseBytes(text: string): number {
@@ -45,6 +47,7 @@ export function spectrumOptionsFrom(values: Record<string, unknown>): SpectrumOp
   if (q !== undefined) options.powerIterations = q;
   const threads = integer('--threads', values.threads);
   if (threads !== undefined) options.threads = threads;
+  if (values.precision !== undefined) options.precision = values.precision as SpectrumOptions['precision'];
   if (values['memory-budget'] !== undefined) options.memoryBudget = parseBytes(String(values['memory-budget']));
   return options;
 }

@@ -172,6 +172,8 @@ EngineOptions parse_options(Napi::Env env, Napi::Value value) {
   options.truncated.tolerance = number("tolerance", 0);
   options.truncated.max_iterations = static_cast<uint32_t>(number("maxIterations", 50));
   options.truncated.seed = static_cast<uint64_t>(number("seed", 0x5EED));
+  std::string precision = o.Get("precision").IsString() ? o.Get("precision").As<Napi::String>().Utf8Value() : "f32";
+  options.truncated.single_precision = precision != "f64";
   bool vectors = o.Get("vectors").IsBoolean() && o.Get("vectors").As<Napi::Boolean>().Value();
   options.truncated.vectors = vectors;
   options.exact.vectors = vectors;

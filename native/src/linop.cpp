@@ -274,6 +274,69 @@ void ResidentOp::for_each_row_panel(uint64_t row_begin, uint64_t row_end, uint64
   }
 }
 
+ResidentF32Op::ResidentF32Op(const LinearOperator& source, const RunControl& control)
+    : rows_(source.rows()), cols_(source.cols()) {
+  set_label(source.label());
+  set_memory_budget(source.memory_budget());
+  const uint64_t bytes = rows_ * cols_ * sizeof(float);
+  if (bytes > source.memory_budget())
+    throw Error(ErrorCode::OUT_OF_MEMORY, label() + " needs " + std::to_string(bytes) + " bytes in memory, more than the budget of " +
+                                              std::to_string(source.memory_budget()) + " bytes");
+  values_.resize(rows_ * cols_);
+  double frobenius = 0;
+  source.for_each_row_panel(0, rows_, source.panel_rows_within(source.memory_budget() - bytes), [&](uint64_t r0, uint64_t r1, const double* panel) {
+    const uint64_t count = (r1 - r0) * cols_;
+    float* out = values_.data() + r0 * cols_;
+    for (uint64_t i = 0; i < count; ++i) {
+      out[i] = static_cast<float>(panel[i]);
+      frobenius += panel[i] * panel[i];
+    }
+  }, control);
+  frobenius_squared_ = frobenius;
+}
+
+void ResidentF32Op::for_each_row_panel(uint64_t row_begin, uint64_t row_end, uint64_t max_rows, const RowPanelVisitor& visit,
+                                       const RunControl& control) const {
+  max_rows = std::max<uint64_t>(1, std::min(max_rows, row_end - row_begin));
+  std::vector<double> panel(max_rows * cols_);
+  for (uint64_t r0 = row_begin; r0 < row_end; r0 += max_rows) {
+    control.check_cancelled();
+    const uint64_t r1 = std::min(row_end, r0 + max_rows), count = (r1 - r0) * cols_;
+    const float* in = values_.data() + r0 * cols_;
+    for (uint64_t i = 0; i < count; ++i) panel[i] = in[i];
+    visit(r0, r1, panel.data());
+    control.add_progress(1, 0);
+  }
+}
+
+namespace {
+std::vector<float> to_float(const double* x, uint64_t count) {
+  std::vector<float> out(count);
+  for (uint64_t i = 0; i < count; ++i) out[i] = static_cast<float>(x[i]);
+  return out;
+}
+}  // namespace
+
+void ResidentF32Op::apply(const double* x, uint64_t b, double* y, const RunControl& control, double* frobenius_squared_out) const {
+  control.check_cancelled();
+  const std::vector<float> xf = to_float(x, cols_ * b);
+  std::vector<float> yf(rows_ * b);
+  // The row-major matrix read column-major is Aᵀ (cols × rows): Y = (Aᵀ)ᵀ·X.
+  dense::sgemm(true, false, rows_, b, cols_, values_.data(), cols_, xf.data(), cols_, yf.data(), rows_);
+  for (uint64_t i = 0; i < rows_ * b; ++i) y[i] = yf[i];
+  if (frobenius_squared_out) *frobenius_squared_out = frobenius_squared_;
+  control.add_progress(1, 2.0 * double(rows_) * double(cols_) * double(b));
+}
+
+void ResidentF32Op::apply_t(const double* x, uint64_t b, double* y, const RunControl& control) const {
+  control.check_cancelled();
+  const std::vector<float> xf = to_float(x, rows_ * b);
+  std::vector<float> yf(cols_ * b);
+  dense::sgemm(false, false, cols_, b, rows_, values_.data(), cols_, xf.data(), rows_, yf.data(), cols_);
+  for (uint64_t i = 0; i < cols_ * b; ++i) y[i] = yf[i];
+  control.add_progress(1, 2.0 * double(rows_) * double(cols_) * double(b));
+}
+
 // ---- checkpoint tensors as matrices ----
 
 MatrixShape matrix_shape(const TensorInfo& info) noexcept {
@@ -294,6 +357,28 @@ RowPanelSource checkpoint_row_source(std::shared_ptr<const Checkpoint> checkpoin
 // ---- dense kernels ----
 
 namespace dense {
+
+void sgemm(bool trans_a, bool trans_b, uint64_t m, uint64_t n, uint64_t k, const float* a, uint64_t lda, const float* b,
+           uint64_t ldb, float* c, uint64_t ldc) {
+  if (m == 0 || n == 0) return;
+  const blas::Backend& backend = blas::backend();
+  if (backend.fn.sgemm) {
+    backend.fn.sgemm(blas::ColMajor, trans_a ? blas::Trans : blas::NoTrans, trans_b ? blas::Trans : blas::NoTrans,
+                     as_blas_int(m), as_blas_int(n), as_blas_int(k), 1.0f, a, as_blas_int(std::max<uint64_t>(lda, 1)), b,
+                     as_blas_int(std::max<uint64_t>(ldb, 1)), 0.0f, c, as_blas_int(ldc));
+    return;
+  }
+  using ConstMapF = Eigen::Map<const Eigen::MatrixXf, 0, Eigen::OuterStride<>>;
+  Eigen::Map<Eigen::MatrixXf, 0, Eigen::OuterStride<>> cm(c, m, n, Eigen::OuterStride<>(ldc));
+  cm.setZero();
+  if (k == 0) return;
+  ConstMapF am(a, trans_a ? k : m, trans_a ? m : k, Eigen::OuterStride<>(std::max<uint64_t>(lda, 1)));
+  ConstMapF bm(b, trans_b ? n : k, trans_b ? k : n, Eigen::OuterStride<>(std::max<uint64_t>(ldb, 1)));
+  if (trans_a && trans_b) cm.noalias() += am.transpose() * bm.transpose();
+  else if (trans_a) cm.noalias() += am.transpose() * bm;
+  else if (trans_b) cm.noalias() += am * bm.transpose();
+  else cm.noalias() += am * bm;
+}
 
 void gemm(bool trans_a, bool trans_b, uint64_t m, uint64_t n, uint64_t k, double alpha, const double* a, uint64_t lda,
           const double* b, uint64_t ldb, double beta, double* c, uint64_t ldc) {

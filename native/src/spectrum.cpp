@@ -345,13 +345,18 @@ Spectrum truncated_spectrum(const LinearOperator& op, const TruncatedOptions& op
   if (work_bytes >= op.memory_budget()) throw_out_of_memory(op, "the randomized solver's work arrays", work_bytes);
   // Every pass after the first reads the matrix again: keep it in memory when it fits beside the work
   // arrays, so a BF16 tensor is decoded once instead of 2·q + 3 times.
-  std::unique_ptr<ResidentOp> resident;
+  std::unique_ptr<LinearOperator> resident;
   const LinearOperator* a = &op;
-  const bool streams_panels = !op.as_low_rank() && !dynamic_cast<const ResidentOp*>(&op);
-  if (streams_panels && m * n * sizeof(double) + work_bytes <= op.memory_budget()) {
-    resident = std::make_unique<ResidentOp>(op, control);
+  const bool streams_panels = !op.as_low_rank() && !dynamic_cast<const ResidentOp*>(&op) && !dynamic_cast<const ResidentF32Op*>(&op);
+  const uint64_t element_bytes = options.single_precision ? sizeof(float) : sizeof(double);
+  bool products_in_f32 = false;
+  if (streams_panels && m * n * element_bytes + work_bytes <= op.memory_budget()) {
+    if (options.single_precision) resident = std::make_unique<ResidentF32Op>(op, control);
+    else resident = std::make_unique<ResidentOp>(op, control);
+    products_in_f32 = options.single_precision;
     a = resident.get();
   }
+  if (products_in_f32) result.method = "randomized-f32";
 
   std::vector<double> q(m * l), y(m * l), u(m * l), w(n * l), p(n * l), v(n * l), z(n * l);
   GaussianStream gaussian(options.seed);
@@ -360,7 +365,8 @@ Spectrum truncated_spectrum(const LinearOperator& op, const TruncatedOptions& op
   result.passes = 1;
 
   std::vector<double> residual_u(k), residual_v(k);
-  const double rounding_floor = kUnitRoundoff * double(m + n) * std::sqrt(result.frobenius_squared);
+  const double unit_roundoff = products_in_f32 ? std::numeric_limits<float>::epsilon() / 2 : kUnitRoundoff;
+  const double rounding_floor = unit_roundoff * double(m + n) * std::sqrt(result.frobenius_squared);
   for (uint32_t iteration = 0;; ++iteration) {
     control.check_cancelled();
     q = y;

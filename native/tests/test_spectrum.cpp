@@ -192,6 +192,24 @@ TEST_CASE(truncated_top_k_is_accurate_and_its_error_bounds_hold) {
   }
 }
 
+// Single-precision products: the same accuracy where f32 suffices, and error bounds that still hold
+// because they carry f32's rounding floor.
+TEST_CASE(truncated_single_precision_products_keep_their_bounds) {
+  for (const TestMatrix& t : families()) {
+    DenseOp op(t.rows, t.cols, t.values.data());
+    TruncatedOptions options;
+    options.rank = 12;
+    options.single_precision = true;
+    Spectrum s = truncated_spectrum(op, options);
+    const Eigen::VectorXd ref = reference_values(t);
+    CHECK(s.method == "randomized-f32");
+    CHECK_NEAR(s.frobenius_squared, ref.squaredNorm(), 1e-10 * ref.squaredNorm());
+    for (size_t i = 0; i < s.values.size(); ++i) CHECK(std::abs(s.values[i] - ref(i)) <= s.error_bounds[i]);
+    const bool decaying = t.name.rfind("gaussian", 0) != 0;
+    CHECK(std::abs(s.values[0] - ref(0)) <= (decaying ? 1e-5 : 1e-1) * ref(0));
+  }
+}
+
 TEST_CASE(truncated_is_deterministic_for_a_seed) {
   const TestMatrix t = families()[2];
   DenseOp op(t.rows, t.cols, t.values.data());
