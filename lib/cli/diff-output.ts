@@ -31,7 +31,7 @@ export function largestUpdatesTable(report: DiffReport, limit = 15): string {
       formatBounded(p.metrics?.stableRank),
       formatBounded(p.metrics?.energyEffectiveRankRatio),
       p.noise ? formatBounded(p.noise.directionsAbove) : '-',
-      p.noise ? formatBounded(typeof p.noise.energyShareAbove === 'number' ? p.noise.energyShareAbove : p.noise.energyShareAbove) : '-',
+      p.noise ? formatBounded(p.noise.energyShareAbove) : '-',
       p.directions ? p.directions.updateVsBaseInputs.similarity.toFixed(3) : '-',
       p.directions?.intruders ? String(p.directions.intruders.intruders.length) : '-',
     ]);

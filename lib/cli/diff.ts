@@ -47,12 +47,12 @@ export const diffFlagOptions = {
   'no-mmap': { type: 'boolean' },
 } as const;
 
-export function printReport(ctx: CommandContext, report: DiffReport): void {
-  const quiet = Boolean(ctx.argv.includes('--json'));
-  const say = quiet ? ctx.err : ctx.out;
+/** The human summary: on stdout, or on stderr when stdout carries --json; the matrix table is optional. */
+export function printReport(ctx: CommandContext, report: DiffReport, options: { json: boolean; table: boolean }): void {
+  const say = options.json ? ctx.err : ctx.out;
   say(`${report.base ? report.base.path : '(no base)'} → ${report.tuned.path}`);
   for (const line of pairingLines(report)) say(line);
-  if (!quiet) ctx.out('\n' + largestUpdatesTable(report) + '\n');
+  if (options.table) say('\n' + largestUpdatesTable(report) + '\n');
   for (const line of summaryLines(report)) say(line);
   for (const line of verdictLines(report)) say(line);
 }
@@ -96,7 +96,7 @@ export async function diffCommand(ctx: CommandContext): Promise<number> {
   } finally {
     progress.clear();
   }
-  printReport(ctx, report);
+  printReport(ctx, report, { json: Boolean(values.json), table: !values.json });
   const written = await emitReport(ctx, report, values);
   if (written.length) ctx.err(`report written: ${written.join(', ')}`);
   return 0;

@@ -54,7 +54,7 @@ export async function loraCommand(ctx: CommandContext): Promise<number> {
         ) + '\n',
     );
   }
-  printReport({ ...ctx, argv: values.json ? ['--json'] : [] }, { ...report, pairs: values.json ? report.pairs : [] } as DiffReport);
+  printReport(ctx, report, { json: Boolean(values.json), table: false }); // its own module table is above
   const written = await emitReport(ctx, report, values);
   if (written.length) ctx.err(`report written: ${written.join(', ')}`);
   return 0;

@@ -5,24 +5,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openCheckpoint, openCheckpointSync, ParamscopeError } from '../../lib/index';
+import { openCheckpoint, openCheckpointSync } from '../../lib/index';
 import { f32Bytes, i32Bytes, type TensorSpec, u16Bytes, validFile } from '../fixtures/generate-malformed';
+import { failure } from '../helpers/failure';
 import { temporaryDirectory } from '../helpers/paths';
 
 const tmp = temporaryDirectory('paramscope-multi-');
 afterAll(() => tmp.cleanup());
 let counter = 0;
 
-async function failure(action: Promise<unknown> | (() => unknown)): Promise<ParamscopeError> {
-  try {
-    if (typeof action === 'function') action();
-    else await action;
-  } catch (error) {
-    if (error instanceof ParamscopeError) return error;
-    throw new Error(`expected a ParamscopeError, got ${String(error)}`);
-  }
-  throw new Error('expected a failure, but it succeeded');
-}
 
 const SHARD1: TensorSpec[] = [
   { name: 'model.embed.weight', dtype: 'F32', shape: [2, 2], bytes: f32Bytes([1, 2, 3, 4]) },

@@ -17,6 +17,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '../../lib/example';
 import { DTYPES, writeSafetensorsSync } from '../../lib/index';
 import type { ChildResult } from '../fixtures/fuzz-child';
 import { f32Bytes, f64Bytes, headerText, safetensorsBytes, type TensorSpec, u16Bytes, validFile } from '../fixtures/generate-malformed';
@@ -33,21 +34,11 @@ const STALL_MS = 15_000;
 // ---------------------------------------------------------------------------------------------------
 // Deterministic randomness: every iteration has its own generator, so one can be regenerated alone.
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Rng {
   readonly next: () => number;
   constructor(seed: number, iteration: number) {
-    this.next = mulberry32(Math.imul(seed, 0x9e3779b1) ^ Math.imul(iteration + 1, 0x85ebca6b));
+    this.next = seededRandom(Math.imul(seed, 0x9e3779b1) ^ Math.imul(iteration + 1, 0x85ebca6b));
   }
   int(n: number): number {
     return Math.floor(this.next() * n);

@@ -9,24 +9,15 @@ import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Checkpoint, openCheckpoint, openCheckpointSync, ParamscopeError, type ReadOptions } from '../../lib/index';
+import { type Checkpoint, openCheckpoint, openCheckpointSync, type ReadOptions } from '../../lib/index';
 import { f32Bytes, f64Bytes, headerText, safetensorsBytes, type TensorSpec, u16Bytes, validFile } from '../fixtures/generate-malformed';
+import { failure } from '../helpers/failure';
 import { temporaryDirectory } from '../helpers/paths';
 
 const tmp = temporaryDirectory('paramscope-edge-');
 afterAll(() => tmp.cleanup());
 const file = (name: string) => path.join(tmp.dir, name);
 
-async function failure(action: Promise<unknown> | (() => unknown)): Promise<ParamscopeError> {
-  try {
-    if (typeof action === 'function') action();
-    else await action;
-  } catch (error) {
-    if (error instanceof ParamscopeError) return error;
-    throw new Error(`expected a ParamscopeError, got ${String(error)}`);
-  }
-  throw new Error('expected a failure, but it succeeded');
-}
 
 /** Rejects if the promise has not settled after `ms`: a hang becomes a failure with a message, not a stuck run. */
 function settleWithin<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {

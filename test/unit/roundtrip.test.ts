@@ -21,6 +21,7 @@ import {
   writeSafetensors,
   writeSafetensorsSync,
 } from '../../lib/index';
+import { seededRandom } from '../../lib/example';
 import { temporaryDirectory } from '../helpers/paths';
 
 const tmp = temporaryDirectory('paramscope-roundtrip-');
@@ -114,17 +115,6 @@ function mismatches(actual: Float32Array, expected: number[], label: (i: number)
 const nonFiniteCount = (values: number[]) => values.filter((v) => !Number.isFinite(v)).length;
 const bytesOf = (view: ArrayBufferView) => Buffer.from(view.buffer, view.byteOffset, view.byteLength);
 
-/** A seeded generator (mulberry32) for test data. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function randomBytes(n: number, next: () => number): Uint8Array {
   return Uint8Array.from({ length: n }, () => Math.floor(next() * 256));
 }
@@ -170,7 +160,7 @@ function checkLayout(bytes: Buffer): ParsedFile {
 
 describe('round trip of every dtype', () => {
   // Mixed element sizes in an order that would misalign wider types if written as given.
-  const next = random(20240607);
+  const next = seededRandom(20240607);
   const order: Dtype[] = [...DTYPES].sort((a, b) => DTYPE_BITS[a] - DTYPE_BITS[b]);
   const tensors: Array<[string, TensorToWrite]> = [];
   for (const dtype of order) {
