@@ -193,8 +193,8 @@ async function analyzeDirections(pairing: PairingReport, results: PairResult[], 
   }
   if (jobs.length === 0) return;
   const outcomes = new Map<string, SpectrumOutcome>();
-  const { onProgress, signal, threads, memoryBudget, seed } = options;
-  for await (const o of runSpectra(jobs, { mode: 'truncated', rank, vectors: true, onProgress, signal, threads, memoryBudget, seed }))
+  const { onProgress, signal, threads, parallelMatrices, memoryBudget, seed } = options;
+  for await (const o of runSpectra(jobs, { mode: 'truncated', rank, vectors: true, onProgress, signal, threads, parallelMatrices, memoryBudget, seed }))
     outcomes.set(o.name, o);
   for (const p of targets) {
     const update = outcomes.get(`${p.name}#update`), base = outcomes.get(`${p.name}#base`), tuned = outcomes.get(`${p.name}#tuned`);

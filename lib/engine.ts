@@ -45,10 +45,18 @@ export interface SpectrumOptions {
   vectors?: boolean;
   /** Exact mode: 'gram' (fast, values only), 'direct' (SVD), or 'auto' (default). */
   exactRoute?: 'auto' | 'gram' | 'direct';
-  /** Bytes one job may use for panels and work arrays (default 2 GiB). */
+  /**
+   * Bytes for panels, resident matrices and work arrays (default 2 GiB), shared equally by the matrices
+   * computed at once: a matrix that does not fit its share is streamed from the file on every pass.
+   */
   memoryBudget?: number;
   /** Threads for the math (default: all cores). */
   threads?: number;
+  /**
+   * How many matrices are computed at once (default: one per thread, each with single-threaded BLAS;
+   * a lone matrix gets every thread). 1 gives every thread to one matrix at a time.
+   */
+  parallelMatrices?: number;
   signal?: AbortSignal;
   onProgress?: (progress: EngineProgress) => void;
 }
@@ -125,9 +133,11 @@ export function engineOptions(options: SpectrumOptions): Record<string, unknown>
   if (!positiveInteger(memoryBudget)) invalidArgument('memoryBudget', 'a positive number of bytes', memoryBudget);
   const threads = options.threads ?? 0;
   if (!Number.isSafeInteger(threads) || threads < 0) invalidArgument('threads', 'a non-negative integer (0: all cores)', threads);
+  const parallelMatrices = options.parallelMatrices ?? 0;
+  if (!Number.isSafeInteger(parallelMatrices) || parallelMatrices < 0) invalidArgument('parallelMatrices', 'a non-negative integer (0: one per thread)', parallelMatrices);
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) invalidArgument('signal', 'an AbortSignal', options.signal);
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') invalidArgument('onProgress', 'a function', options.onProgress);
-  return { mode, rank, oversampling, powerIterations, tolerance, maxIterations, seed, precision, vectors: Boolean(options.vectors), exactRoute, memoryBudget, threads };
+  return { mode, rank, oversampling, powerIterations, tolerance, maxIterations, seed, precision, vectors: Boolean(options.vectors), exactRoute, memoryBudget, threads, parallelMatrices };
 }
 
 function nativeJob(job: MatrixJob): Record<string, unknown> {

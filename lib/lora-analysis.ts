@@ -87,8 +87,8 @@ export async function analyzeAdapter(adapterPath: string, options: AdapterOption
     if (base && baseNames.size > 0) {
       const wantDirections = options.directions ?? true;
       const jobs: MatrixJob[] = [...baseNames].map(([module, tensor]) => ({ kind: 'dense', name: module, source: { checkpoint: base, tensor } }));
-      const { onProgress, signal, threads, memoryBudget, seed } = options;
-      for await (const o of runSpectra(jobs, { mode: 'truncated', rank: directionRank, vectors: wantDirections, onProgress, signal, threads, memoryBudget, seed }))
+      const { onProgress, signal, threads, parallelMatrices, memoryBudget, seed } = options;
+      for await (const o of runSpectra(jobs, { mode: 'truncated', rank: directionRank, vectors: wantDirections, onProgress, signal, threads, parallelMatrices, memoryBudget, seed }))
         baseOutcomes.set(o.name, o);
       if (wantDirections) {
         const vectorJobs: MatrixJob[] = loraJobs(adapter).filter((j) => baseNames.has(j.name)).map((j) => ({ ...j, vectors: true }));

@@ -9,12 +9,13 @@ export const spectrumFlags = `  --mode exact|truncated   all singular values, or
   --precision f32|f64   truncated mode: arithmetic of the products (default f32: faster; f64: tighter bounds)
   --seed <n>            random start of the truncated solver (default fixed: runs are reproducible)
   --threads <n>         threads for the math (default: all cores)
-  --memory-budget <b>   bytes one matrix may use, e.g. 512MiB, 4GiB (default 2GiB)`;
+  --parallel-matrices <n>  matrices computed at once (default: one per thread; 1: all threads on one)
+  --memory-budget <b>   bytes for the matrices computed at once, e.g. 512MiB, 4GiB (default 2GiB)`;
 
 export const spectrumFlagOptions = {
   mode: { type: 'string' }, rank: { type: 'string' }, tolerance: { type: 'string' }, seed: { type: 'string' },
   'power-iterations': { type: 'string' }, threads: { type: 'string' }, 'memory-budget': { type: 'string' },
-  precision: { type: 'string' },
+  precision: { type: 'string' }, 'parallel-matrices': { type: 'string' },
 } as const;
 
 export function parseBytes(text: string): number {
@@ -47,6 +48,8 @@ export function spectrumOptionsFrom(values: Record<string, unknown>): SpectrumOp
   if (q !== undefined) options.powerIterations = q;
   const threads = integer('--threads', values.threads);
   if (threads !== undefined) options.threads = threads;
+  const parallel = integer('--parallel-matrices', values['parallel-matrices']);
+  if (parallel !== undefined) options.parallelMatrices = parallel;
   if (values.precision !== undefined) options.precision = values.precision as SpectrumOptions['precision'];
   if (values['memory-budget'] !== undefined) options.memoryBudget = parseBytes(String(values['memory-budget']));
   return options;

@@ -181,6 +181,7 @@ EngineOptions parse_options(Napi::Env env, Napi::Value value) {
   options.exact.route = route == "gram" ? ExactRoute::Gram : route == "direct" ? ExactRoute::Direct : ExactRoute::Auto;
   options.memory_budget = static_cast<uint64_t>(number("memoryBudget", double(config::kDefaultMemoryBudget)));
   options.threads = static_cast<int>(number("threads", 0));
+  options.lanes = static_cast<int>(number("parallelMatrices", 0));
   return options;
 }
 

@@ -2,11 +2,15 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <exception>
+#include <map>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 #include "paramscope/blas.hpp"
 #include "paramscope/error.hpp"
+#include "paramscope/workspace.hpp"
 
 namespace paramscope {
 
@@ -14,11 +18,45 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The process-wide compute lane (see engine.hpp).
-std::mutex& compute_lane() {
-  static std::mutex lane;
-  return lane;
-}
+// The process-wide gate of engine jobs (see engine.hpp). A job asks for `threads` cores and a BLAS thread
+// count; it waits while the running jobs use a different BLAS count or the cores are taken, and a job
+// that needs a different count is served before newcomers that match the current one.
+class JobGate {
+ public:
+  static JobGate& instance() {
+    static JobGate gate;
+    return gate;
+  }
+  void enter(int blas_threads, int threads, int budget) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    budget = std::max(budget, threads);
+    const bool needs_change = blas_threads != current_blas_;
+    if (needs_change) ++waiting_for_change_;
+    changed_.wait(lock, [&] {
+      if (busy_threads_ == 0) return true;
+      return blas_threads == current_blas_ && busy_threads_ + threads <= budget && (needs_change || waiting_for_change_ == 0);
+    });
+    if (needs_change) --waiting_for_change_;
+    if (busy_threads_ == 0 && current_blas_ != blas_threads) {
+      blas::set_threads(blas_threads);
+      current_blas_ = blas_threads;
+    }
+    busy_threads_ += threads;
+  }
+  void leave(int threads) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      busy_threads_ -= threads;
+    }
+    changed_.notify_all();
+  }
+  static int hardware_threads() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  int busy_threads_ = 0, current_blas_ = 0, waiting_for_change_ = 0;
+};
 
 // Runs prefetch functions one at a time on a background thread, a job ahead of the compute thread.
 class Prefetcher {
@@ -78,75 +116,167 @@ std::function<void()> prefetch_range(std::shared_ptr<const MappedFile> file, uin
   };
 }
 
-void run_engine(std::vector<MatrixJob>& jobs, const EngineOptions& options, const EngineCallbacks& callbacks,
-                const std::atomic<bool>& cancel) {
-  EngineProgress progress;
-  progress.jobs_total = jobs.size();
-  for (const auto& job : jobs) progress.bytes_total += job.stored_bytes;
-  Clock::time_point last_report = Clock::now();
-  const auto interval = std::chrono::milliseconds(callbacks.progress_interval_ms);
-  auto report = [&](bool force) {
-    if (!callbacks.on_progress) return;
-    Clock::time_point now = Clock::now();
-    if (!force && now - last_report < interval) return;
-    last_report = now;
-    callbacks.on_progress(progress);
-  };
+namespace {
 
-  Prefetcher prefetcher;
-  if (!jobs.empty()) prefetcher.request(jobs[0].prefetch);
-  for (size_t i = 0; i < jobs.size(); ++i) {
-    if (cancel.load()) throw Error(ErrorCode::ABORTED, "the analysis was cancelled");
-    MatrixJob& job = jobs[i];
+// What the lanes of one run_engine call share.
+class EngineRun {
+ public:
+  EngineRun(std::vector<MatrixJob>& jobs, const EngineOptions& options, const EngineCallbacks& callbacks,
+            const std::atomic<bool>& cancel, int lanes)
+      : jobs_(jobs), options_(options), callbacks_(callbacks), cancel_(cancel), in_flight_flops_(lanes, 0.0) {
+    progress_.jobs_total = jobs.size();
+    for (const auto& job : jobs) progress_.bytes_total += job.stored_bytes;
+    const int threads = options.threads > 0 ? options.threads : JobGate::hardware_threads();
+    lane_threads_ = std::max(1, threads / lanes);
+    thread_budget_ = std::max(threads, JobGate::hardware_threads());
+    lane_budget_ = std::max<uint64_t>(1, options.memory_budget / uint64_t(lanes));
+    if (!jobs.empty()) prefetcher_.request(jobs[0].prefetch);
+  }
+
+  // One lane: takes the next job until none is left, the run is cancelled or another lane failed.
+  void lane(int lane_index) {
+    try {
+      BufferCache cache(lane_budget_);
+      BufferCache::Scope use_cache(cache);
+      for (;;) {
+        size_t i;
+        {
+          std::lock_guard<std::mutex> lock(mutex_);
+          if (failure_ || next_job_ >= jobs_.size()) return;
+          i = next_job_++;
+          progress_.current = jobs_[i].name;
+          if (i + 1 < jobs_.size()) prefetcher_.request(jobs_[i + 1].prefetch);
+        }
+        if (cancel_.load()) throw Error(ErrorCode::ABORTED, "the analysis was cancelled");
+        JobResult result = run_job(i, lane_index);
+        finish(i, lane_index, std::move(result));
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!failure_) failure_ = std::current_exception();
+    }
+  }
+
+  void rethrow_failure() {
+    if (failure_) std::rethrow_exception(failure_);
+  }
+
+ private:
+  JobResult run_job(size_t i, int lane_index) {
+    MatrixJob& job = jobs_[i];
     JobResult result;
     result.index = i;
     result.name = job.name;
-    progress.current = job.name;
-    double flops_before = progress.flops_done;
     RunControl control;
-    control.cancel = &cancel;
+    control.cancel = &cancel_;
     control.on_progress = [&](uint64_t, double flops) {
-      progress.flops_done = flops_before + flops;
+      std::lock_guard<std::mutex> lock(mutex_);
+      in_flight_flops_[lane_index] = flops;
       report(false);
     };
-    {
-      std::lock_guard<std::mutex> lane(compute_lane());
-      // Set per job: another engine may have run in between with a different budget.
-      blas::set_threads(options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
-      if (i + 1 < jobs.size()) prefetcher.request(jobs[i + 1].prefetch);
-      Clock::time_point start = Clock::now();
-      try {
-        std::unique_ptr<LinearOperator> op = job.make_operator();
-        op->set_memory_budget(options.memory_budget);
-        result.rows = op->rows();
-        result.cols = op->cols();
-        ExactOptions exact = options.exact;
-        TruncatedOptions truncated = options.truncated;
-        if (job.vectors) exact.vectors = truncated.vectors = *job.vectors;
-        result.spectrum = options.mode == SpectrumMode::Exact ? exact_spectrum(*op, exact, control)
-                                                              : truncated_spectrum(*op, truncated, control);
-        if (const auto* diff = dynamic_cast<const DiffOp*>(op.get())) {
-          DiffOp::OperandNorms norms = diff->operand_norms(control);
-          result.tuned_frobenius_squared = norms.tuned_squared;
-          result.base_frobenius_squared = norms.base_squared;
-        }
-        result.metrics = compute_metrics(result.spectrum, job.metrics_options ? job.metrics_options(*op, result.spectrum) : MetricsOptions{});
-      } catch (const Error& e) {
-        if (e.code() == ErrorCode::ABORTED) throw;
-        result.error_code = error_code_name(e.code());
-        result.error_message = e.what();
-      } catch (const std::bad_alloc&) {
-        result.error_code = "OUT_OF_MEMORY";
-        result.error_message = "out of memory computing the spectrum of " + job.name;
+    // Truncated products are split by this lane's threads with BLAS single-threaded (engine.hpp); exact
+    // routes leave the threads to BLAS.
+    const bool truncated = options_.mode == SpectrumMode::Truncated;
+    JobGate::instance().enter(truncated ? 1 : lane_threads_, lane_threads_, thread_budget_);
+    dense::set_split_threads(truncated ? lane_threads_ : 1);
+    Clock::time_point start = Clock::now();
+    try {
+      std::unique_ptr<LinearOperator> op = job.make_operator();
+      op->set_memory_budget(lane_budget_);
+      result.rows = op->rows();
+      result.cols = op->cols();
+      ExactOptions exact = options_.exact;
+      TruncatedOptions truncated_options = options_.truncated;
+      if (job.vectors) exact.vectors = truncated_options.vectors = *job.vectors;
+      result.spectrum = truncated ? truncated_spectrum(*op, truncated_options, control) : exact_spectrum(*op, exact, control);
+      if (const auto* diff = dynamic_cast<const DiffOp*>(op.get())) {
+        DiffOp::OperandNorms norms = diff->operand_norms(control);
+        result.tuned_frobenius_squared = norms.tuned_squared;
+        result.base_frobenius_squared = norms.base_squared;
       }
-      result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+      result.metrics = compute_metrics(result.spectrum, job.metrics_options ? job.metrics_options(*op, result.spectrum) : MetricsOptions{});
+    } catch (const Error& e) {
+      if (e.code() == ErrorCode::ABORTED) {
+        dense::set_split_threads(1);
+        JobGate::instance().leave(lane_threads_);
+        throw;
+      }
+      result.error_code = error_code_name(e.code());
+      result.error_message = e.what();
+    } catch (const std::bad_alloc&) {
+      result.error_code = "OUT_OF_MEMORY";
+      result.error_message = "out of memory computing the spectrum of " + job.name;
     }
-    progress.jobs_done = i + 1;
-    progress.bytes_done += job.stored_bytes;
+    dense::set_split_threads(1);
+    JobGate::instance().leave(lane_threads_);
+    result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     job.make_operator = nullptr;  // release what the job captured as soon as it is done
-    if (callbacks.on_result) callbacks.on_result(std::move(result));
+    return result;
+  }
+
+  // Records a finished job and hands every result that is next in job order to on_result.
+  void finish(size_t i, int lane_index, JobResult&& result) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    done_flops_ += in_flight_flops_[lane_index];
+    in_flight_flops_[lane_index] = 0;
+    progress_.jobs_done += 1;
+    progress_.bytes_done += jobs_[i].stored_bytes;
+    finished_.emplace(i, std::move(result));
+    while (!finished_.empty() && finished_.begin()->first == next_result_) {
+      if (callbacks_.on_result) callbacks_.on_result(std::move(finished_.begin()->second));
+      finished_.erase(finished_.begin());
+      ++next_result_;
+    }
     report(true);
   }
+
+  // Called with mutex_ held.
+  void report(bool force) {
+    if (!callbacks_.on_progress) return;
+    Clock::time_point now = Clock::now();
+    if (!force && now - last_report_ < std::chrono::milliseconds(callbacks_.progress_interval_ms)) return;
+    last_report_ = now;
+    progress_.flops_done = done_flops_;
+    for (double f : in_flight_flops_) progress_.flops_done += f;
+    callbacks_.on_progress(progress_);
+  }
+
+  std::vector<MatrixJob>& jobs_;
+  const EngineOptions& options_;
+  const EngineCallbacks& callbacks_;
+  const std::atomic<bool>& cancel_;
+  int lane_threads_ = 1, thread_budget_ = 1;
+  uint64_t lane_budget_ = 0;
+  Prefetcher prefetcher_;
+
+  std::mutex mutex_;  // guards everything below
+  size_t next_job_ = 0, next_result_ = 0;
+  std::map<size_t, JobResult> finished_;
+  EngineProgress progress_;
+  double done_flops_ = 0;
+  std::vector<double> in_flight_flops_;
+  Clock::time_point last_report_ = Clock::now();
+  std::exception_ptr failure_;
+};
+
+}  // namespace
+
+void run_engine(std::vector<MatrixJob>& jobs, const EngineOptions& options, const EngineCallbacks& callbacks,
+                const std::atomic<bool>& cancel) {
+  const int threads = options.threads > 0 ? options.threads : JobGate::hardware_threads();
+  const int lanes = static_cast<int>(std::max<size_t>(1, std::min<size_t>(options.lanes > 0 ? options.lanes : threads, jobs.size())));
+  EngineRun run(jobs, options, callbacks, cancel, lanes);
+  std::vector<std::thread> others;
+  for (int lane = 1; lane < lanes; ++lane) {
+    try {
+      others.emplace_back([&run, lane] { run.lane(lane); });
+    } catch (const std::system_error&) {
+      break;  // fewer lanes than asked for: the ones running take every job
+    }
+  }
+  run.lane(0);
+  for (std::thread& t : others) t.join();
+  run.rethrow_failure();
 }
 
 }  // namespace paramscope

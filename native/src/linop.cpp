@@ -5,10 +5,14 @@
 #include <climits>
 #include <cmath>
 #include <cstring>
+#include <exception>
+#include <system_error>
+#include <thread>
 
 #include "paramscope/blas.hpp"
 #include "paramscope/dtype.hpp"
 #include "paramscope/error.hpp"
+#include "paramscope/kernels.hpp"
 
 namespace paramscope {
 
@@ -101,6 +105,24 @@ double LinearOperator::frobenius_squared(const RunControl& control) const {
   return total;
 }
 
+double LinearOperator::copy_to_f32(float* dst, const RunControl& control) const {
+  const uint64_t n = cols(), reserved = rows() * n * sizeof(float);
+  double total = 0;
+  for_each_row_panel(0, rows(), panel_rows_within(memory_budget() > reserved ? memory_budget() - reserved : 0), [&](uint64_t r0, uint64_t r1, const double* panel) {
+    const uint64_t count = (r1 - r0) * n;
+    float* out = dst + r0 * n;
+    for (uint64_t i = 0; i < count; ++i) out[i] = static_cast<float>(panel[i]);
+    total += sum_of_squares(panel, count);
+  }, control);
+  return total;
+}
+
+namespace {
+// Rows per block of copy_to_f32: about 128 KiB of f32, so a block decoded into the destination is still
+// in L2 when the next kernel reads it back (and a difference's two operands fit there together).
+uint64_t cache_block_rows(uint64_t cols) { return std::max<uint64_t>(1, (uint64_t(32) << 10) / std::max<uint64_t>(cols, 1)); }
+}  // namespace
+
 // ---- DenseOp ----
 
 DenseOp::DenseOp(uint64_t rows, uint64_t cols, RowPanelSource source)
@@ -133,6 +155,22 @@ void DenseOp::for_each_row_panel(uint64_t row_begin, uint64_t row_end, uint64_t 
     visit(r0, r1, panel.data());
     control.add_progress(1, 0);
   }
+}
+
+double DenseOp::copy_to_f32(float* dst, const RunControl& control) const {
+  const uint64_t block = cache_block_rows(cols_);
+  double total = 0;
+  for (uint64_t r0 = 0; r0 < rows_; r0 += block) {
+    control.check_cancelled();
+    const uint64_t r1 = std::min(rows_, r0 + block);
+    float* out = dst + r0 * cols_;
+    source_(r0, r1, out);
+    total += kernels::sum_of_squares(out, (r1 - r0) * cols_);
+    control.add_progress(1, 0);
+  }
+  // NaN/Inf make the sum non-finite (kernels.hpp); the panel route then reports where and how many.
+  if (!std::isfinite(total)) for_each_row_panel(0, rows_, panel_rows_within(memory_budget()), [](uint64_t, uint64_t, const double*) {}, control);
+  return total;
 }
 
 // ---- DiffOp ----
@@ -181,6 +219,26 @@ void DiffOp::for_each_row_panel(uint64_t row_begin, uint64_t row_end, uint64_t m
     norms_ = {tuned_squared, base_squared};
     norms_known_ = true;
   }
+}
+
+double DiffOp::copy_to_f32(float* dst, const RunControl& control) const {
+  const uint64_t block = cache_block_rows(cols_);
+  std::vector<float> base(std::min(block, std::max<uint64_t>(rows_, 1)) * cols_);
+  kernels::DifferenceSums sums;
+  for (uint64_t r0 = 0; r0 < rows_; r0 += block) {
+    control.check_cancelled();
+    const uint64_t r1 = std::min(rows_, r0 + block);
+    float* out = dst + r0 * cols_;
+    tuned_(r0, r1, out);
+    base_(r0, r1, base.data());
+    kernels::subtract(out, base.data(), out, (r1 - r0) * cols_, sums);
+    control.add_progress(1, 0);
+  }
+  if (!std::isfinite(sums.tuned_squared) || !std::isfinite(sums.base_squared))
+    for_each_row_panel(0, rows_, panel_rows_within(memory_budget()), [](uint64_t, uint64_t, const double*) {}, control);
+  norms_ = {sums.tuned_squared, sums.base_squared};
+  norms_known_ = true;
+  return sums.difference_squared;
 }
 
 DiffOp::OperandNorms DiffOp::operand_norms(const RunControl& control) const {
@@ -282,17 +340,8 @@ ResidentF32Op::ResidentF32Op(const LinearOperator& source, const RunControl& con
   if (bytes > source.memory_budget())
     throw Error(ErrorCode::OUT_OF_MEMORY, label() + " needs " + std::to_string(bytes) + " bytes in memory, more than the budget of " +
                                               std::to_string(source.memory_budget()) + " bytes");
-  values_.resize(rows_ * cols_);
-  double frobenius = 0;
-  source.for_each_row_panel(0, rows_, source.panel_rows_within(source.memory_budget() - bytes), [&](uint64_t r0, uint64_t r1, const double* panel) {
-    const uint64_t count = (r1 - r0) * cols_;
-    float* out = values_.data() + r0 * cols_;
-    for (uint64_t i = 0; i < count; ++i) {
-      out[i] = static_cast<float>(panel[i]);
-      frobenius += panel[i] * panel[i];
-    }
-  }, control);
-  frobenius_squared_ = frobenius;
+  values_ = Buffer<float>(rows_ * cols_);
+  frobenius_squared_ = source.copy_to_f32(values_.data(), control);
 }
 
 void ResidentF32Op::for_each_row_panel(uint64_t row_begin, uint64_t row_end, uint64_t max_rows, const RowPanelVisitor& visit,
@@ -310,8 +359,8 @@ void ResidentF32Op::for_each_row_panel(uint64_t row_begin, uint64_t row_end, uin
 }
 
 namespace {
-std::vector<float> to_float(const double* x, uint64_t count) {
-  std::vector<float> out(count);
+Buffer<float> to_float(const double* x, uint64_t count) {
+  Buffer<float> out(count);
   for (uint64_t i = 0; i < count; ++i) out[i] = static_cast<float>(x[i]);
   return out;
 }
@@ -319,8 +368,8 @@ std::vector<float> to_float(const double* x, uint64_t count) {
 
 void ResidentF32Op::apply(const double* x, uint64_t b, double* y, const RunControl& control, double* frobenius_squared_out) const {
   control.check_cancelled();
-  const std::vector<float> xf = to_float(x, cols_ * b);
-  std::vector<float> yf(rows_ * b);
+  const Buffer<float> xf = to_float(x, cols_ * b);
+  Buffer<float> yf(rows_ * b);
   // The row-major matrix read column-major is Aᵀ (cols × rows): Y = (Aᵀ)ᵀ·X.
   dense::sgemm(true, false, rows_, b, cols_, values_.data(), cols_, xf.data(), cols_, yf.data(), rows_);
   for (uint64_t i = 0; i < rows_ * b; ++i) y[i] = yf[i];
@@ -330,8 +379,8 @@ void ResidentF32Op::apply(const double* x, uint64_t b, double* y, const RunContr
 
 void ResidentF32Op::apply_t(const double* x, uint64_t b, double* y, const RunControl& control) const {
   control.check_cancelled();
-  const std::vector<float> xf = to_float(x, rows_ * b);
-  std::vector<float> yf(cols_ * b);
+  const Buffer<float> xf = to_float(x, rows_ * b);
+  Buffer<float> yf(cols_ * b);
   dense::sgemm(false, false, cols_, b, rows_, values_.data(), cols_, xf.data(), rows_, yf.data(), cols_);
   for (uint64_t i = 0; i < cols_ * b; ++i) y[i] = yf[i];
   control.add_progress(1, 2.0 * double(rows_) * double(cols_) * double(b));
@@ -358,9 +407,57 @@ RowPanelSource checkpoint_row_source(std::shared_ptr<const Checkpoint> checkpoin
 
 namespace dense {
 
-void sgemm(bool trans_a, bool trans_b, uint64_t m, uint64_t n, uint64_t k, const float* a, uint64_t lda, const float* b,
-           uint64_t ldb, float* c, uint64_t ldc) {
-  if (m == 0 || n == 0) return;
+namespace {
+thread_local int t_split_threads = 1;
+
+// Whether a product should be split over the calling thread's split threads (set_split_threads): big
+// enough to pay for starting them, and with enough rows of C to share.
+int split_parts(uint64_t m, uint64_t n, uint64_t k) {
+  constexpr double kMinFlops = 5e7;
+  constexpr uint64_t kMinRows = 64;
+  if (t_split_threads <= 1 || 2.0 * double(m) * double(n) * double(k) < kMinFlops) return 1;
+  return static_cast<int>(std::min<uint64_t>(uint64_t(t_split_threads), m / kMinRows));
+}
+
+// Runs product(r0, r1) for `parts` row ranges of C, one on the calling thread and the others on threads
+// started for it (single-threaded themselves: split settings are per thread).
+template <typename Product>
+void split_rows(int parts, uint64_t m, const Product& product) {
+  // Multiples of 16 rows, so every part but the last keeps whole micro-kernel tiles.
+  const uint64_t step = ((m + uint64_t(parts) - 1) / uint64_t(parts) + 15) / 16 * 16;
+  std::vector<std::thread> helpers;
+  std::vector<std::exception_ptr> errors(static_cast<size_t>(parts));
+  uint64_t inline_from = m;
+  size_t part = 1;
+  for (uint64_t r0 = step; r0 < m; r0 += step, ++part) {
+    const uint64_t r1 = std::min(m, r0 + step);
+    try {
+      helpers.emplace_back([&product, &errors, part, r0, r1] {
+        try {
+          product(r0, r1);
+        } catch (...) {
+          errors[part] = std::current_exception();
+        }
+      });
+    } catch (const std::system_error&) {
+      inline_from = r0;  // no thread to spare: the caller does the rest
+      break;
+    }
+  }
+  try {
+    product(0, std::min(m, step));
+    for (uint64_t r0 = inline_from; r0 < m; r0 += step) product(r0, std::min(m, r0 + step));
+  } catch (...) {
+    errors[0] = std::current_exception();
+  }
+  for (std::thread& t : helpers) t.join();
+  for (const auto& e : errors)
+    if (e) std::rethrow_exception(e);
+}
+
+// The BLAS (or Eigen) call itself, on the calling thread.
+void sgemm_direct(bool trans_a, bool trans_b, uint64_t m, uint64_t n, uint64_t k, const float* a, uint64_t lda, const float* b,
+                  uint64_t ldb, float* c, uint64_t ldc) {
   const blas::Backend& backend = blas::backend();
   if (backend.fn.sgemm) {
     backend.fn.sgemm(blas::ColMajor, trans_a ? blas::Trans : blas::NoTrans, trans_b ? blas::Trans : blas::NoTrans,
@@ -380,9 +477,8 @@ void sgemm(bool trans_a, bool trans_b, uint64_t m, uint64_t n, uint64_t k, const
   else cm.noalias() += am * bm;
 }
 
-void gemm(bool trans_a, bool trans_b, uint64_t m, uint64_t n, uint64_t k, double alpha, const double* a, uint64_t lda,
-          const double* b, uint64_t ldb, double beta, double* c, uint64_t ldc) {
-  if (m == 0 || n == 0) return;
+void gemm_direct(bool trans_a, bool trans_b, uint64_t m, uint64_t n, uint64_t k, double alpha, const double* a, uint64_t lda,
+                 const double* b, uint64_t ldb, double beta, double* c, uint64_t ldc) {
   const blas::Backend& backend = blas::backend();
   if (backend.fn.dgemm) {
     backend.fn.dgemm(blas::ColMajor, trans_a ? blas::Trans : blas::NoTrans, trans_b ? blas::Trans : blas::NoTrans,
@@ -401,6 +497,29 @@ void gemm(bool trans_a, bool trans_b, uint64_t m, uint64_t n, uint64_t k, double
   else if (trans_a) cm.noalias() += alpha * am.transpose() * bm;
   else if (trans_b) cm.noalias() += alpha * am * bm.transpose();
   else cm.noalias() += alpha * am * bm;
+}
+}  // namespace
+
+void set_split_threads(int threads) { t_split_threads = std::max(1, threads); }
+
+void sgemm(bool trans_a, bool trans_b, uint64_t m, uint64_t n, uint64_t k, const float* a, uint64_t lda, const float* b,
+           uint64_t ldb, float* c, uint64_t ldc) {
+  if (m == 0 || n == 0) return;
+  if (int parts = split_parts(m, n, k); parts > 1)
+    return split_rows(parts, m, [&](uint64_t r0, uint64_t r1) {
+      sgemm_direct(trans_a, trans_b, r1 - r0, n, k, trans_a ? a + r0 * lda : a + r0, lda, b, ldb, c + r0, ldc);
+    });
+  sgemm_direct(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
+}
+
+void gemm(bool trans_a, bool trans_b, uint64_t m, uint64_t n, uint64_t k, double alpha, const double* a, uint64_t lda,
+          const double* b, uint64_t ldb, double beta, double* c, uint64_t ldc) {
+  if (m == 0 || n == 0) return;
+  if (int parts = split_parts(m, n, k); parts > 1)
+    return split_rows(parts, m, [&](uint64_t r0, uint64_t r1) {
+      gemm_direct(trans_a, trans_b, r1 - r0, n, k, alpha, trans_a ? a + r0 * lda : a + r0, lda, b, ldb, beta, c + r0, ldc);
+    });
+  gemm_direct(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 void syrk_lower(bool trans, uint64_t n, uint64_t k, double alpha, const double* a, uint64_t lda, double beta, double* c,
@@ -421,8 +540,8 @@ void syrk_lower(bool trans, uint64_t n, uint64_t k, double alpha, const double* 
   else cm.selfadjointView<Eigen::Lower>().rankUpdate(am, alpha);
 }
 
-void orthonormalize_columns(uint64_t m, uint64_t n, double* a, uint64_t lda) {
-  if (n == 0) return;
+namespace {
+void householder_orthonormalize(uint64_t m, uint64_t n, double* a, uint64_t lda) {
   const blas::Backend& backend = blas::backend();
   if (backend.lapack) {
     const int mi = as_blas_int(m), ni = as_blas_int(n), ld = as_blas_int(lda);
@@ -446,6 +565,39 @@ void orthonormalize_columns(uint64_t m, uint64_t n, double* a, uint64_t lda) {
   MutableMap am(a, m, n, Eigen::OuterStride<>(lda));
   Eigen::HouseholderQR<Eigen::MatrixXd> qr(am);
   am = qr.householderQ() * Eigen::MatrixXd::Identity(m, n);
+}
+
+// One CholeskyQR step: Q = A·R⁻¹ with RᵀR = AᵀA, through BLAS-3 only (a Gram product and a product with
+// the n×n inverse), written to q (leading dimension ldq). False, q untouched, when the Cholesky
+// factorisation fails or, when `max_departure` ≥ 0, when AᵀA is further than that from the identity
+// (entrywise).
+bool cholesky_qr_step(uint64_t m, uint64_t n, const double* a, uint64_t lda, double max_departure, double* q, uint64_t ldq) {
+  Eigen::MatrixXd gram(n, n);
+  syrk_lower(true, n, m, 1.0, a, lda, 0.0, gram.data(), n);
+  gram.triangularView<Eigen::StrictlyUpper>() = gram.transpose();
+  if (max_departure >= 0 && (gram - Eigen::MatrixXd::Identity(n, n)).cwiseAbs().maxCoeff() > max_departure) return false;
+  Eigen::LLT<Eigen::MatrixXd> cholesky(gram);
+  if (cholesky.info() != Eigen::Success) return false;
+  const Eigen::MatrixXd r_inverse = cholesky.matrixU().solve(Eigen::MatrixXd::Identity(n, n));
+  if (!r_inverse.allFinite()) return false;
+  gemm(false, false, m, n, n, 1.0, a, lda, r_inverse.data(), n, 0.0, q, ldq);
+  return true;
+}
+}  // namespace
+
+void orthonormalize_columns(uint64_t m, uint64_t n, double* a, uint64_t lda) {
+  if (n == 0) return;
+  // Tall blocks (the randomized solver's m×(k+p) and n×(k+p)) go through CholeskyQR2 (Fukaya et al.
+  // 2014): two CholeskyQR steps, orthonormal to working precision when A's condition number is below
+  // about 1e8, and several times faster than Householder QR, whose panels are BLAS-2. The second step
+  // keeps its result only when the first left QᵀQ within 0.1 of the identity (else the condition was too
+  // large); rank-deficient or ill-conditioned blocks fall back to Householder on the original A.
+  if (m >= 4 * n && n >= 8) {
+    // A → first step → scratch → second step → A; A keeps the original until the second step succeeds.
+    Buffer<double> first(m * n);
+    if (cholesky_qr_step(m, n, a, lda, -1, first.data(), m) && cholesky_qr_step(m, n, first.data(), m, 0.1, a, lda)) return;
+  }
+  householder_orthonormalize(m, n, a, lda);
 }
 
 }  // namespace dense

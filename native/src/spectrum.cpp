@@ -358,7 +358,8 @@ Spectrum truncated_spectrum(const LinearOperator& op, const TruncatedOptions& op
   }
   if (products_in_f32) result.method = "randomized-f32";
 
-  std::vector<double> q(m * l), y(m * l), u(m * l), w(n * l), p(n * l), v(n * l), z(n * l);
+  // Uninitialised (workspace.hpp); every array is written before it is read.
+  Buffer<double> q(m * l), y(m * l), u(m * l), w(n * l), p(n * l), v(n * l), z(n * l);
   GaussianStream gaussian(options.seed);
   for (double& x : p) x = gaussian.next();
   a->apply(p.data(), l, y.data(), control, &result.frobenius_squared);
@@ -369,12 +370,18 @@ Spectrum truncated_spectrum(const LinearOperator& op, const TruncatedOptions& op
   const double rounding_floor = unit_roundoff * double(m + n) * std::sqrt(result.frobenius_squared);
   for (uint32_t iteration = 0;; ++iteration) {
     control.check_cancelled();
-    q = y;
+    std::copy(y.begin(), y.end(), q.begin());
     dense::orthonormalize_columns(m, l, q.data(), m);
     a->apply_t(q.data(), l, w.data(), control);  // W = Aᵀ·Q, so QᵀA = Wᵀ
-    // Rayleigh–Ritz: W = P·R (QR), R = Ur·Σ·Vrᵀ, hence QᵀA = Vr·Σ·(P·Ur)ᵀ and A ≈ (Q·Vr)·Σ·(P·Ur)ᵀ.
-    p = w;
+    std::copy(w.begin(), w.end(), p.begin());
     dense::orthonormalize_columns(n, l, p.data(), n);
+    if (options.tolerance == 0 && iteration < options.power_iterations) {
+      // A power step whose Ritz values nobody reads: A·P spans what A·V below would.
+      a->apply(p.data(), l, y.data(), control);
+      result.passes += 2;
+      continue;
+    }
+    // Rayleigh–Ritz: W = P·R (QR), R = Ur·Σ·Vrᵀ, hence QᵀA = Vr·Σ·(P·Ur)ᵀ and A ≈ (Q·Vr)·Σ·(P·Ur)ᵀ.
     Eigen::MatrixXd r_factor(l, l);
     dense::gemm(true, false, l, l, n, 1.0, p.data(), n, w.data(), n, 0.0, r_factor.data(), l);
     Eigen::BDCSVD<Eigen::MatrixXd> small(r_factor, Eigen::ComputeFullU | Eigen::ComputeFullV);
@@ -383,7 +390,9 @@ Spectrum truncated_spectrum(const LinearOperator& op, const TruncatedOptions& op
     dense::gemm(false, false, n, l, l, 1.0, p.data(), n, ritz_right.data(), l, 0.0, v.data(), n);
     dense::gemm(false, false, m, l, l, 1.0, q.data(), m, ritz_left.data(), l, 0.0, u.data(), m);
     dense::gemm(false, false, n, k, l, 1.0, w.data(), n, ritz_left.data(), l, 0.0, z.data(), n);  // Aᵀ·U
-    a->apply(v.data(), l, y.data(), control);  // A·V: the residuals, and the next power step
+    // A·V: the residuals, and the next power step (only the k reported columns when this is the last).
+    const bool last = options.tolerance == 0 && iteration >= options.power_iterations;
+    a->apply(v.data(), last ? k : l, y.data(), control);
     result.passes += 2;
 
     result.values.assign(small.singularValues().data(), small.singularValues().data() + k);

@@ -1,9 +1,14 @@
 #pragma once
-// The engine: runs spectra over a list of matrix jobs on one compute thread with one thread budget,
-// prefetching the next job's bytes while the current one computes, and streams each result as it
-// finishes. Every engine in the process shares one compute lane (a process-wide lock per job), so two
-// analyses started at once take turns instead of oversubscribing the cores: BLAS gets the whole thread
-// budget and libuv's pool is never used for compute.
+// The engine: runs spectra over a list of matrix jobs with one thread budget, prefetching the next job's
+// bytes while the current ones compute, and streams each result, in job order, as it finishes.
+//
+// Threads. With several jobs the engine runs them in lanes, one thread each and BLAS single-threaded:
+// the products of a randomized solver have only k + p columns, and OpenBLAS's own threads spend much of
+// such a product synchronising, while the serial parts of a job (decoding, QR, small SVDs) leave cores
+// idle; two jobs side by side keep both cores busy. A lone job gets every thread: its truncated products
+// are split by rows over them (dense::set_split_threads), and exact routes hand them to BLAS. BLAS's
+// thread count is one process-wide setting, so every engine in the process passes a gate that admits
+// jobs only while they agree on it and fit the budget of hardware threads together.
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -39,8 +44,11 @@ struct EngineOptions {
   SpectrumMode mode = SpectrumMode::Exact;
   ExactOptions exact;
   TruncatedOptions truncated;
+  // Bytes for the whole engine: each lane gets an equal share for its job's panels, resident matrix and
+  // work arrays.
   uint64_t memory_budget = config::kDefaultMemoryBudget;
-  int threads = 0;  // BLAS threads for each job; 0: all hardware threads
+  int threads = 0;  // threads for the math; 0: all hardware threads
+  int lanes = 0;    // jobs computed at once; 0: one per thread, at most one per job
 };
 
 struct JobResult {
@@ -70,9 +78,10 @@ struct EngineCallbacks {
   uint32_t progress_interval_ms = 100;
 };
 
-// Runs every job in order on the calling thread (the addon calls it from its own std::thread). Returns
-// normally when all jobs ran (failed jobs are reported through on_result), or throws ABORTED when
-// `cancel` was set; jobs already reported stay reported.
+// Runs every job, lane 0 on the calling thread (the addon calls it from its own std::thread) and the
+// others on threads of their own; on_result and on_progress are called one at a time, results in job
+// order. Returns normally when all jobs ran (failed jobs are reported through on_result), or throws
+// ABORTED when `cancel` was set; jobs already reported stay reported.
 void run_engine(std::vector<MatrixJob>& jobs, const EngineOptions& options, const EngineCallbacks& callbacks,
                 const std::atomic<bool>& cancel);
 

@@ -19,6 +19,7 @@
 
 #include "paramscope/checkpoint.hpp"
 #include "paramscope/config.hpp"
+#include "paramscope/workspace.hpp"
 
 namespace paramscope {
 
@@ -72,6 +73,12 @@ class LinearOperator {
   // ‖A‖_F², exact up to double rounding, in one streaming pass.
   virtual double frobenius_squared(const RunControl& control) const;
 
+  // Writes the whole matrix into `dst` (rows()·cols() floats, row-major) in one pass and returns ‖A‖_F²
+  // (of the values before rounding to f32). Throws NON_FINITE_INPUT like for_each_row_panel. Dense and
+  // difference operators decode straight into `dst` in cache-sized blocks; the default goes through
+  // double panels. This is how ResidentF32Op is filled.
+  virtual double copy_to_f32(float* dst, const RunControl& control) const;
+
   // Bytes a computation over this operator may use for panels and its own work arrays.
   uint64_t memory_budget() const noexcept { return memory_budget_; }
   void set_memory_budget(uint64_t bytes) noexcept { memory_budget_ = bytes; }
@@ -103,6 +110,7 @@ class DenseOp : public LinearOperator {
   void for_each_row_panel(uint64_t row_begin, uint64_t row_end, uint64_t max_rows, const RowPanelVisitor& visit,
                           const RunControl& control) const override;
   uint64_t bytes_per_panel_row() const override { return cols_ * (sizeof(float) + sizeof(double)); }
+  double copy_to_f32(float* dst, const RunControl& control) const override;
 
  private:
   uint64_t rows_, cols_;
@@ -120,6 +128,7 @@ class DiffOp : public LinearOperator {
   void for_each_row_panel(uint64_t row_begin, uint64_t row_end, uint64_t max_rows, const RowPanelVisitor& visit,
                           const RunControl& control) const override;
   uint64_t bytes_per_panel_row() const override { return cols_ * (2 * sizeof(float) + sizeof(double)); }
+  double copy_to_f32(float* dst, const RunControl& control) const override;
 
   // ‖T‖_F² and ‖B‖_F² of the two operands (for the relative update and the storage-noise level).
   // Recorded for free during the first pass over all rows; computed with one extra pass if no
@@ -204,7 +213,7 @@ class ResidentF32Op : public LinearOperator {
 
  private:
   uint64_t rows_, cols_;
-  std::vector<float> values_;  // row-major
+  Buffer<float> values_;  // row-major
   double frobenius_squared_ = 0;
 };
 
@@ -231,6 +240,9 @@ void syrk_lower(bool trans, uint64_t n, uint64_t k, double alpha, const double* 
 // The same in single precision (ResidentF32Op's products).
 void sgemm(bool trans_a, bool trans_b, uint64_t m, uint64_t n, uint64_t k, const float* a, uint64_t lda, const float* b,
            uint64_t ldb, float* c, uint64_t ldc);
+// gemm and sgemm split products of at least ~50 MFLOP by rows of C over this many threads, each calling
+// BLAS single-threaded (engine.hpp says why). Per calling thread; 1 (the default) leaves threading to BLAS.
+void set_split_threads(int threads);
 // Overwrites the m×n matrix A (m ≥ n) with the n orthonormal columns of its thin QR factor Q.
 void orthonormalize_columns(uint64_t m, uint64_t n, double* a, uint64_t lda);
 }  // namespace dense

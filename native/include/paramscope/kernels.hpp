@@ -1,0 +1,23 @@
+#pragma once
+// Vector kernels for the passes that turn stored rows into a resident f32 matrix: sums of squares in
+// double (the exact Frobenius norms) and the fused T − B of two decoded rows. AVX2 versions are chosen
+// at run time (the binary targets baseline x86-64); the portable versions keep four partial sums so the
+// result does not depend on a single long dependency chain either. A NaN or Inf anywhere makes the sums
+// non-finite, which is how callers detect bad input without a separate counting pass (squares of f32
+// values cannot overflow a double sum).
+#include <cstddef>
+
+namespace paramscope::kernels {
+
+// Σ values[i]², accumulated in double.
+double sum_of_squares(const float* values, size_t n) noexcept;
+
+struct DifferenceSums {
+  double tuned_squared = 0, base_squared = 0, difference_squared = 0;
+};
+
+// out[i] = tuned[i] − base[i] (computed in double, rounded once to f32; `out` may alias `tuned`), and
+// adds Σ tuned², Σ base² and Σ (tuned − base)² (the exact differences) to `sums`.
+void subtract(const float* tuned, const float* base, float* out, size_t n, DifferenceSums& sums) noexcept;
+
+}  // namespace paramscope::kernels

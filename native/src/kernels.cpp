@@ -1,0 +1,103 @@
+#include "paramscope/kernels.hpp"
+
+#include "paramscope/dtype.hpp"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#define PARAMSCOPE_X86 1
+#endif
+
+namespace paramscope::kernels {
+
+namespace {
+
+double sum_of_squares_portable(const float* v, size_t n) noexcept {
+  double s[4] = {0, 0, 0, 0};
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4)
+    for (int j = 0; j < 4; ++j) s[j] += double(v[i + j]) * double(v[i + j]);
+  for (; i < n; ++i) s[0] += double(v[i]) * double(v[i]);
+  return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+void subtract_portable(const float* t, const float* b, float* out, size_t n, DifferenceSums& sums) noexcept {
+  double tt = 0, bb = 0, dd = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const double x = t[i], y = b[i], d = x - y;
+    tt += x * x;
+    bb += y * y;
+    dd += d * d;
+    out[i] = static_cast<float>(d);
+  }
+  sums.tuned_squared += tt;
+  sums.base_squared += bb;
+  sums.difference_squared += dd;
+}
+
+#ifdef PARAMSCOPE_X86
+__attribute__((target("avx2,fma"))) inline double horizontal_sum(__m256d v) noexcept {
+  const __m128d pair = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+  return _mm_cvtsd_f64(_mm_add_sd(pair, _mm_unpackhi_pd(pair, pair)));
+}
+
+__attribute__((target("avx2,fma"))) double sum_of_squares_avx2(const float* v, size_t n) noexcept {
+  __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd(), a2 = _mm256_setzero_pd(), a3 = _mm256_setzero_pd();
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256d x0 = _mm256_cvtps_pd(_mm_loadu_ps(v + i)), x1 = _mm256_cvtps_pd(_mm_loadu_ps(v + i + 4));
+    const __m256d x2 = _mm256_cvtps_pd(_mm_loadu_ps(v + i + 8)), x3 = _mm256_cvtps_pd(_mm_loadu_ps(v + i + 12));
+    a0 = _mm256_fmadd_pd(x0, x0, a0);
+    a1 = _mm256_fmadd_pd(x1, x1, a1);
+    a2 = _mm256_fmadd_pd(x2, x2, a2);
+    a3 = _mm256_fmadd_pd(x3, x3, a3);
+  }
+  double total = horizontal_sum(_mm256_add_pd(_mm256_add_pd(a0, a1), _mm256_add_pd(a2, a3)));
+  for (; i < n; ++i) total += double(v[i]) * double(v[i]);
+  return total;
+}
+
+__attribute__((target("avx2,fma"))) void subtract_avx2(const float* t, const float* b, float* out, size_t n,
+                                                        DifferenceSums& sums) noexcept {
+  __m256d tt = _mm256_setzero_pd(), bb = _mm256_setzero_pd(), dd = _mm256_setzero_pd();
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const __m256d x = _mm256_cvtps_pd(_mm_loadu_ps(t + i)), y = _mm256_cvtps_pd(_mm_loadu_ps(b + i));
+    const __m256d d = _mm256_sub_pd(x, y);
+    tt = _mm256_fmadd_pd(x, x, tt);
+    bb = _mm256_fmadd_pd(y, y, bb);
+    dd = _mm256_fmadd_pd(d, d, dd);
+    _mm_storeu_ps(out + i, _mm256_cvtpd_ps(d));
+  }
+  DifferenceSums tail;
+  subtract_portable(t + i, b + i, out + i, n - i, tail);
+  sums.tuned_squared += horizontal_sum(tt) + tail.tuned_squared;
+  sums.base_squared += horizontal_sum(bb) + tail.base_squared;
+  sums.difference_squared += horizontal_sum(dd) + tail.difference_squared;
+}
+#endif
+
+bool use_avx2() noexcept {
+#ifdef PARAMSCOPE_X86
+  return cpu_features().avx2 && cpu_features().fma;
+#else
+  return false;
+#endif
+}
+
+}  // namespace
+
+double sum_of_squares(const float* values, size_t n) noexcept {
+#ifdef PARAMSCOPE_X86
+  if (use_avx2()) return sum_of_squares_avx2(values, n);
+#endif
+  return sum_of_squares_portable(values, n);
+}
+
+void subtract(const float* tuned, const float* base, float* out, size_t n, DifferenceSums& sums) noexcept {
+#ifdef PARAMSCOPE_X86
+  if (use_avx2()) return subtract_avx2(tuned, base, out, n, sums);
+#endif
+  subtract_portable(tuned, base, out, n, sums);
+}
+
+}  // namespace paramscope::kernels
