@@ -1,5 +1,6 @@
 #include "paramscope/engine.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <exception>
@@ -107,13 +108,7 @@ class Prefetcher {
 
 std::function<void()> prefetch_range(std::shared_ptr<const MappedFile> file, uint64_t offset, uint64_t length) {
   if (!file || !file->is_mapped() || length == 0) return {};
-  return [file = std::move(file), offset, length] {
-    file->advise_will_need(offset, length);
-    const unsigned char* bytes = file->mapped_range(offset, length);
-    volatile unsigned char sink = 0;
-    for (uint64_t at = 0; at < length; at += 4096) sink = sink + bytes[at];
-    (void)sink;
-  };
+  return [file = std::move(file), offset, length] { file->populate(offset, length); };
 }
 
 namespace {
@@ -130,7 +125,12 @@ class EngineRun {
     lane_threads_ = std::max(1, threads / lanes);
     thread_budget_ = std::max(threads, JobGate::hardware_threads());
     lane_budget_ = std::max<uint64_t>(1, options.memory_budget / uint64_t(lanes));
-    if (!jobs.empty()) prefetcher_.request(jobs[0].prefetch);
+    // Largest first, so the lanes finish together instead of one computing the last big matrix (an
+    // lm_head, say) while the others idle; results still go out in job order.
+    order_.resize(jobs.size());
+    for (size_t i = 0; i < order_.size(); ++i) order_[i] = i;
+    std::stable_sort(order_.begin(), order_.end(), [&](size_t a, size_t b) { return jobs[a].stored_bytes > jobs[b].stored_bytes; });
+    if (!jobs.empty()) prefetcher_.request(jobs[order_[0]].prefetch);
   }
 
   // One lane: takes the next job until none is left, the run is cancelled or another lane failed.
@@ -143,9 +143,9 @@ class EngineRun {
         {
           std::lock_guard<std::mutex> lock(mutex_);
           if (failure_ || next_job_ >= jobs_.size()) return;
-          i = next_job_++;
+          i = order_[next_job_++];
           progress_.current = jobs_[i].name;
-          if (i + 1 < jobs_.size()) prefetcher_.request(jobs_[i + 1].prefetch);
+          if (next_job_ < jobs_.size()) prefetcher_.request(jobs_[order_[next_job_]].prefetch);
         }
         if (cancel_.load()) throw Error(ErrorCode::ABORTED, "the analysis was cancelled");
         JobResult result = run_job(i, lane_index);
@@ -248,6 +248,8 @@ class EngineRun {
   int lane_threads_ = 1, thread_budget_ = 1;
   uint64_t lane_budget_ = 0;
   Prefetcher prefetcher_;
+
+  std::vector<size_t> order_;  // job indices in the order lanes take them
 
   std::mutex mutex_;  // guards everything below
   size_t next_job_ = 0, next_result_ = 0;

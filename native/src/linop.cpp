@@ -585,7 +585,7 @@ bool cholesky_qr_step(uint64_t m, uint64_t n, const double* a, uint64_t lda, dou
 }
 }  // namespace
 
-void orthonormalize_columns(uint64_t m, uint64_t n, double* a, uint64_t lda) {
+void orthonormalize_columns(uint64_t m, uint64_t n, double* a, uint64_t lda, bool well_conditioned_is_enough) {
   if (n == 0) return;
   // Tall blocks (the randomized solver's m×(k+p) and n×(k+p)) go through CholeskyQR2 (Fukaya et al.
   // 2014): two CholeskyQR steps, orthonormal to working precision when A's condition number is below
@@ -595,7 +595,13 @@ void orthonormalize_columns(uint64_t m, uint64_t n, double* a, uint64_t lda) {
   if (m >= 4 * n && n >= 8) {
     // A → first step → scratch → second step → A; A keeps the original until the second step succeeds.
     Buffer<double> first(m * n);
-    if (cholesky_qr_step(m, n, a, lda, -1, first.data(), m) && cholesky_qr_step(m, n, first.data(), m, 0.1, a, lda)) return;
+    if (cholesky_qr_step(m, n, a, lda, -1, first.data(), m)) {
+      if (well_conditioned_is_enough) {
+        for (uint64_t j = 0; j < n; ++j) std::copy(first.data() + j * m, first.data() + (j + 1) * m, a + j * lda);
+        return;
+      }
+      if (cholesky_qr_step(m, n, first.data(), m, 0.1, a, lda)) return;
+    }
   }
   householder_orthonormalize(m, n, a, lda);
 }

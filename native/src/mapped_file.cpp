@@ -112,6 +112,22 @@ void MappedFile::advise_will_need(uint64_t offset, uint64_t length) const noexce
   ::madvise(map_ + start, length + (offset - start), MADV_WILLNEED);
 }
 
+void MappedFile::populate(uint64_t offset, uint64_t length) const {
+  if (!map_ || length == 0) return;
+  const unsigned char* bytes = mapped_range(offset, length);  // FILE_CHANGED if the file shrank
+  const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  const uint64_t start = offset - offset % page;
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+  // A syscall, so a page that vanished since the check above fails with EFAULT instead of SIGBUS.
+  if (::madvise(map_ + start, length + (offset - start), MADV_POPULATE_READ) == 0 || errno != EINVAL) return;
+  ::madvise(map_ + start, length + (offset - start), MADV_WILLNEED);  // kernels before 5.14
+  volatile unsigned char sink = 0;
+  for (uint64_t at = 0; at < length; at += page) sink = sink + bytes[at];
+  (void)sink;
+}
+
 void MappedFile::advise_done(uint64_t offset, uint64_t length) const noexcept {
   if (!map_ || length == 0) return;
   // Private mappings: MADV_DONTNEED drops only untouched (clean) pages from our mapping; the page

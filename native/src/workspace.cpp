@@ -31,7 +31,7 @@ BufferCache* BufferCache::current() noexcept { return t_current; }
 std::pair<void*, size_t> BufferCache::take(size_t bytes) {
   auto best = free_.end();
   for (auto it = free_.begin(); it != free_.end(); ++it)
-    if (it->bytes >= bytes && it->bytes / 4 <= bytes && (best == free_.end() || it->bytes < best->bytes)) best = it;
+    if (it->bytes >= bytes && (best == free_.end() || it->bytes < best->bytes)) best = it;
   if (best != free_.end()) {
     Block block = *best;
     free_.erase(best);

@@ -85,8 +85,8 @@ struct EngineCallbacks {
 void run_engine(std::vector<MatrixJob>& jobs, const EngineOptions& options, const EngineCallbacks& callbacks,
                 const std::atomic<bool>& cancel);
 
-// A prefetch function for a byte range of a mapped file: madvise(WILLNEED) and a read of one byte per
-// page, so the page cache is warm when the compute thread streams it. A no-op for unmapped files.
+// A prefetch function for a byte range of a mapped file (MappedFile::populate), so the page cache is
+// warm and the pages mapped when a lane streams it. A no-op for unmapped files.
 std::function<void()> prefetch_range(std::shared_ptr<const MappedFile> file, uint64_t offset, uint64_t length);
 
 }  // namespace paramscope

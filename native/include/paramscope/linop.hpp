@@ -243,8 +243,10 @@ void sgemm(bool trans_a, bool trans_b, uint64_t m, uint64_t n, uint64_t k, const
 // gemm and sgemm split products of at least ~50 MFLOP by rows of C over this many threads, each calling
 // BLAS single-threaded (engine.hpp says why). Per calling thread; 1 (the default) leaves threading to BLAS.
 void set_split_threads(int threads);
-// Overwrites the m×n matrix A (m ≥ n) with the n orthonormal columns of its thin QR factor Q.
-void orthonormalize_columns(uint64_t m, uint64_t n, double* a, uint64_t lda);
+// Overwrites the m×n matrix A (m ≥ n) with the n orthonormal columns of its thin QR factor Q. With
+// `well_conditioned_is_enough` (the intermediate blocks of a power iteration, where only the span
+// matters), one CholeskyQR step may leave the columns orthonormal only to about u·cond(A)².
+void orthonormalize_columns(uint64_t m, uint64_t n, double* a, uint64_t lda, bool well_conditioned_is_enough = false);
 }  // namespace dense
 
 }  // namespace paramscope

@@ -37,6 +37,10 @@ class MappedFile {
 
   // Hints for the kernel's page cache around a range that is about to be streamed, or is done with.
   void advise_will_need(uint64_t offset, uint64_t length) const noexcept;
+  // Reads the range into the page cache and maps it into this process now (MADV_POPULATE_READ, or a
+  // read of one byte per page on kernels before 5.14), so a later pass over it takes no page faults.
+  // FILE_CHANGED if the file no longer holds the range.
+  void populate(uint64_t offset, uint64_t length) const;
   void advise_done(uint64_t offset, uint64_t length) const noexcept;
 
  private:

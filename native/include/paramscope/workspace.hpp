@@ -37,9 +37,10 @@ class BufferCache {
 
   static BufferCache* current() noexcept;
 
-  // Pages of at least `bytes` (contents unspecified): the smallest cached block that fits and is not
-  // more than 4× too large, else a new mapping, after unmapping the largest cached blocks until the new
-  // one fits within the limit. Throws std::bad_alloc.
+  // Pages of at least `bytes` (contents unspecified): the smallest cached block that fits, else a new
+  // mapping, after unmapping the largest cached blocks until the new one fits within the limit. (The
+  // engine takes its largest jobs first, so a big block serving a smaller job is rarely missed later.)
+  // Throws std::bad_alloc.
   std::pair<void*, size_t> take(size_t bytes);
   void give(void* pointer, size_t bytes) noexcept;
   size_t cached_bytes() const noexcept;
