@@ -413,7 +413,7 @@ thread_local int t_split_threads = 1;
 // Whether a product should be split over the calling thread's split threads (set_split_threads): big
 // enough to pay for starting them, and with enough rows of C to share.
 int split_parts(uint64_t m, uint64_t n, uint64_t k) {
-  constexpr double kMinFlops = 5e7;
+  constexpr double kMinFlops = 1e7;  // ≈ 0.3 ms single-threaded; starting a thread costs ~30 µs
   constexpr uint64_t kMinRows = 64;
   if (t_split_threads <= 1 || 2.0 * double(m) * double(n) * double(k) < kMinFlops) return 1;
   return static_cast<int>(std::min<uint64_t>(uint64_t(t_split_threads), m / kMinRows));

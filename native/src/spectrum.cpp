@@ -265,8 +265,9 @@ Spectrum exact_low_rank(const LowRankOp& op, bool vectors, const RunControl& con
 
 // ---- truncated ----
 
-// splitmix64 (Steele, Lea & Flood 2014) feeding Box–Muller: a fixed, portable sequence, unlike
-// std::normal_distribution whose algorithm is implementation-defined.
+// splitmix64 (Steele, Lea & Flood 2014) feeding Marsaglia's polar method: a fixed, portable sequence,
+// unlike std::normal_distribution whose algorithm is implementation-defined, and without the sine and
+// cosine of Box–Muller (a logarithm and a square root per pair).
 class GaussianStream {
  public:
   explicit GaussianStream(uint64_t seed) : state_(seed) {}
@@ -275,13 +276,16 @@ class GaussianStream {
       has_spare_ = false;
       return spare_;
     }
-    // u1 in (0, 1] so the logarithm is finite.
-    const double u1 = (double((next_bits() >> 11) + 1)) * 0x1.0p-53;
-    const double u2 = double(next_bits() >> 11) * 0x1.0p-53;
-    const double radius = std::sqrt(-2.0 * std::log(u1)), angle = 6.283185307179586 * u2;
-    spare_ = radius * std::sin(angle);
+    double x, y, r2;
+    do {
+      x = double(next_bits() >> 11) * 0x1.0p-52 - 1.0;  // uniform on [-1, 1)
+      y = double(next_bits() >> 11) * 0x1.0p-52 - 1.0;
+      r2 = x * x + y * y;
+    } while (r2 >= 1.0 || r2 == 0.0);
+    const double scale = std::sqrt(-2.0 * std::log(r2) / r2);
+    spare_ = y * scale;
     has_spare_ = true;
-    return radius * std::cos(angle);
+    return x * scale;
   }
 
  private:

@@ -11,7 +11,9 @@
 
 #include "paramscope/checkpoint.hpp"
 #include "paramscope/dtype.hpp"
+#include "paramscope/kernels.hpp"
 #include "paramscope/linop.hpp"
+#include "paramscope/workspace.hpp"
 #include "test_support.hpp"
 
 using namespace paramscope;
@@ -97,6 +99,141 @@ TEST_CASE(diff_operator_counts_non_finite_values_of_both_operands) {
     CHECK(e.code() == ErrorCode::NON_FINITE_INPUT);
     CHECK(std::string(e.what()).find("3 NaN or infinite value(s), the first in row 2") != std::string::npos);
   }
+}
+
+TEST_CASE(resident_f32_copies_of_dense_and_difference_operators_are_exact) {
+  // The fused route (decode into the destination, sums by the kernels) against double arithmetic: the
+  // matrix must be the stored one (T − B rounded once to f32), the norms those of the exact values.
+  const int m = 37, n = 29;  // odd sizes: every kernel has a tail
+  std::vector<float> tuned = pattern(m * n, 0), base = pattern(m * n, 0.3);
+  auto source = [n](const std::vector<float>& v) {
+    return [&v, n](uint64_t r0, uint64_t r1, float* dst) { std::copy(&v[r0 * n], &v[r1 * n], dst); };
+  };
+  DiffOp diff(m, n, source(tuned), source(base));
+  ResidentF32Op resident(diff, RunControl{});
+  const Eigen::MatrixXd t = as_matrix(tuned, m, n), b = as_matrix(base, m, n), d = t - b;
+  const Eigen::MatrixXd rounded = d.cast<float>().cast<double>();
+  Eigen::MatrixXd held(m, n);
+  resident.for_each_row_panel(0, m, m, [&](uint64_t r0, uint64_t r1, const double* panel) {
+    for (uint64_t i = r0; i < r1; ++i)
+      for (int j = 0; j < n; ++j) held(i, j) = panel[(i - r0) * n + j];
+  }, RunControl{});
+  CHECK(held == rounded);
+  Eigen::MatrixXd x = as_matrix(pattern(n * 3, 0.5), n, 3), y(m, 3);
+  resident.apply(x.data(), 3, y.data(), RunControl{});  // sgemm: f32 rounding of the products
+  CHECK((y - rounded * x).norm() <= 1e-6 * rounded.norm() * x.norm());
+  CHECK_NEAR(resident.frobenius_squared(RunControl{}), d.squaredNorm(), 1e-13 * d.squaredNorm());
+  DiffOp::OperandNorms norms = diff.operand_norms(RunControl{});
+  CHECK_NEAR(norms.tuned_squared, t.squaredNorm(), 1e-13 * t.squaredNorm());
+  CHECK_NEAR(norms.base_squared, b.squaredNorm(), 1e-13 * b.squaredNorm());
+
+  DenseOp dense(m, n, tuned.data());
+  std::vector<float> copy(m * n);
+  CHECK_NEAR(dense.copy_to_f32(copy.data(), RunControl{}), t.squaredNorm(), 1e-13 * t.squaredNorm());
+  CHECK(copy == tuned);
+
+  // NaN/Inf: the same error, with the same count, as the panel route gives.
+  base[5] = NAN;
+  tuned[33 * n + 2] = -INFINITY;
+  DiffOp bad(m, n, source(tuned), source(base));
+  try {
+    ResidentF32Op failing(bad, RunControl{});
+    CHECK(false);
+  } catch (const Error& e) {
+    CHECK(e.code() == ErrorCode::NON_FINITE_INPUT);
+    CHECK(std::string(e.what()).find("2 NaN or infinite value(s), the first in row 0") != std::string::npos);
+  }
+  DenseOp bad_dense(m, n, tuned.data());
+  CHECK_THROWS_CODE(bad_dense.copy_to_f32(copy.data(), RunControl{}), NON_FINITE_INPUT);
+}
+
+TEST_CASE(kernels_match_double_arithmetic) {
+  for (size_t n : {0, 1, 3, 4, 15, 16, 17, 1001}) {
+    std::vector<float> t = pattern(n, 0.1), b = pattern(n, 2.2), out(n);
+    double tt = 0, bb = 0, dd = 0;
+    for (size_t i = 0; i < n; ++i) {
+      tt += double(t[i]) * t[i];
+      bb += double(b[i]) * b[i];
+      dd += (double(t[i]) - b[i]) * (double(t[i]) - b[i]);
+    }
+    CHECK_NEAR(kernels::sum_of_squares(t.data(), n), tt, 1e-13 * (tt + 1));
+    kernels::DifferenceSums sums;
+    kernels::subtract(t.data(), b.data(), out.data(), n, sums);
+    CHECK_NEAR(sums.tuned_squared, tt, 1e-13 * (tt + 1));
+    CHECK_NEAR(sums.base_squared, bb, 1e-13 * (bb + 1));
+    CHECK_NEAR(sums.difference_squared, dd, 1e-13 * (dd + 1));
+    bool exact = true;
+    for (size_t i = 0; i < n; ++i) exact = exact && out[i] == float(double(t[i]) - double(b[i]));
+    CHECK(exact);
+    if (n > 0) {
+      t[n - 1] = NAN;  // in the tail or the vector body: the sums must turn non-finite either way
+      CHECK(!std::isfinite(kernels::sum_of_squares(t.data(), n)));
+      kernels::DifferenceSums poisoned;
+      kernels::subtract(t.data(), b.data(), out.data(), n, poisoned);
+      CHECK(!std::isfinite(poisoned.tuned_squared));
+    }
+  }
+}
+
+TEST_CASE(orthonormalize_columns_on_well_and_ill_conditioned_blocks) {
+  // Well conditioned (CholeskyQR2), graded to condition 1e12 and exactly rank-deficient (both past
+  // CholeskyQR2: Householder): the result is orthonormal and spans the original columns.
+  const int m = 400, n = 20;
+  Eigen::MatrixXd base = as_matrix(pattern(m * n, 0.4), m, n) + 0.5 * as_matrix(pattern(m * n, 7.1), m, n).cwiseAbs();
+  Eigen::MatrixXd graded = base;
+  for (int j = 0; j < n; ++j) graded.col(j) *= std::pow(10.0, -12.0 * j / (n - 1));
+  Eigen::MatrixXd deficient = base;
+  deficient.col(7) = deficient.col(3);
+  for (const Eigen::MatrixXd* a : {&base, &graded, &deficient}) {
+    Eigen::MatrixXd q = *a;
+    dense::orthonormalize_columns(m, n, q.data(), m);
+    CHECK((q.transpose() * q - Eigen::MatrixXd::Identity(n, n)).norm() <= 1e-13);
+    CHECK((q * (q.transpose() * *a) - *a).norm() <= 1e-12 * a->norm());
+  }
+  // A well-conditioned basis is enough for intermediate power steps: one CholeskyQR step.
+  Eigen::MatrixXd q = base;
+  dense::orthonormalize_columns(m, n, q.data(), m, true);
+  Eigen::JacobiSVD<Eigen::MatrixXd> svd(q);
+  CHECK(svd.singularValues()(0) / svd.singularValues()(n - 1) < 1.001);
+  CHECK((q * (q.transpose() * base) - base).norm() <= 1e-10 * base.norm());
+}
+
+TEST_CASE(split_products_equal_single_products) {
+  const int m = 300, n = 37, k = 500;
+  Eigen::MatrixXd a = as_matrix(pattern(k * m, 0.8), k, m), b = as_matrix(pattern(k * n, 1.9), k, n);
+  Eigen::MatrixXd whole(m, n), split(m, n);
+  dense::gemm(true, false, m, n, k, 1.0, a.data(), k, b.data(), k, 0.0, whole.data(), m);
+  dense::set_split_threads(3);
+  dense::gemm(true, false, m, n, k, 1.0, a.data(), k, b.data(), k, 0.0, split.data(), m);
+  dense::set_split_threads(1);
+  CHECK((whole - a.transpose() * b).norm() <= 1e-12 * whole.norm());
+  CHECK((split - whole).norm() <= 1e-13 * whole.norm());
+}
+
+TEST_CASE(buffer_cache_reuses_pages_within_its_limit) {
+  BufferCache cache(64 << 20);
+  BufferCache::Scope scope(cache);
+  const void* first;
+  {
+    Buffer<double> big(1 << 20);  // 8 MiB
+    first = big.data();
+    big[0] = 1;
+    big[(1 << 20) - 1] = 2;
+  }
+  CHECK(cache.cached_bytes() >= (8u << 20));
+  {
+    Buffer<float> smaller(1000);  // the smallest cached block that fits: the 8 MiB one
+    CHECK(static_cast<const void*>(smaller.data()) == first);
+    Buffer<double> other(1 << 20);  // nothing cached fits: a new mapping
+    CHECK(static_cast<const void*>(other.data()) != first);
+  }
+  {
+    Buffer<char> huge(60 << 20);  // over the limit with what is cached: the cached blocks are unmapped
+    CHECK(cache.cached_bytes() == 0);
+  }
+  Buffer<int> moved(10);
+  Buffer<int> target = std::move(moved);
+  CHECK(moved.data() == nullptr && target.size() == 10);
 }
 
 TEST_CASE(low_rank_operator_matches_its_dense_product) {

@@ -85,6 +85,37 @@ describe('analysis engine', () => {
     expect(first[0]).toHaveLength(8);
   });
 
+  it('computes several matrices at once (largest first) and still streams them in job order, with the same spectra', async () => {
+    // Shapes of different sizes, so the largest-first order differs from the job order.
+    const mixed = path.join(dir, 'mixed.safetensors');
+    const shapes: Array<[number, number]> = [[50, 40], [400, 300], [90, 700], [30, 30], [600, 200], [120, 120]];
+    writeSafetensorsSync(mixed, Object.fromEntries(shapes.map(([r, c], i) => [`m${i}.weight`, { dtype: 'F32' as const, shape: [r, c], data: gaussian(r, c, 40 + i) }])));
+    const run = async (parallelMatrices: number, mode: 'exact' | 'truncated') => {
+      const names: string[] = [];
+      const values: number[][] = [];
+      let lastProgress: EngineProgress | undefined;
+      for await (const t of analyze(mixed, { mode, rank: 8, parallelMatrices, onProgress: (p) => { lastProgress = p; } })) {
+        names.push(t.name);
+        values.push(Array.from(t.spectrum?.values ?? []).slice(0, 8));
+      }
+      return { names, values, lastProgress };
+    };
+    for (const mode of ['truncated', 'exact'] as const) {
+      const one = await run(1, mode), two = await run(2, mode), three = await run(3, mode);
+      const order = shapes.map((_, i) => `m${i}.weight`);
+      for (const r of [one, two, three]) {
+        expect(r.names).toEqual(order);
+        expect(r.lastProgress?.jobsDone).toBe(6);
+      }
+      // One BLAS thread per matrix or all threads on one: the same spectra up to rounding.
+      for (const r of [two, three])
+        r.values.forEach((v, i) => v.forEach((x, j) => expect(Math.abs(x - (one.values[i] as number[])[j] as number)).toBeLessThanOrEqual(1e-9 * ((one.values[i] as number[])[0] as number))));
+    }
+    const invalid = await analyzeCheckpoint(small, { parallelMatrices: -1 }).catch((e: unknown) => e as ParamscopeError);
+    expect((invalid as ParamscopeError).code).toBe('INVALID_ARGUMENT');
+    expect((invalid as ParamscopeError).message).toContain('parallelMatrices');
+  });
+
   it('AbortSignal stops the engine with ABORTED before all matrices are done', async () => {
     const controller = new AbortController();
     const seen: string[] = [];

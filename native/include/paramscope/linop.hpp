@@ -240,7 +240,7 @@ void syrk_lower(bool trans, uint64_t n, uint64_t k, double alpha, const double* 
 // The same in single precision (ResidentF32Op's products).
 void sgemm(bool trans_a, bool trans_b, uint64_t m, uint64_t n, uint64_t k, const float* a, uint64_t lda, const float* b,
            uint64_t ldb, float* c, uint64_t ldc);
-// gemm and sgemm split products of at least ~50 MFLOP by rows of C over this many threads, each calling
+// gemm and sgemm split products of at least ~10 MFLOP by rows of C over this many threads, each calling
 // BLAS single-threaded (engine.hpp says why). Per calling thread; 1 (the default) leaves threading to BLAS.
 void set_split_threads(int threads);
 // Overwrites the m×n matrix A (m ≥ n) with the n orthonormal columns of its thin QR factor Q. With
