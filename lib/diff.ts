@@ -22,7 +22,7 @@ import { type RegimeMatrix, regimeVerdict, type RegimeVerdict } from './regime';
 import type { SpectrumSummary } from './analyze';
 import { packageVersion } from './build-info';
 
-export const REPORT_SCHEMA_VERSION = 1;
+export const REPORT_SCHEMA_VERSION = 2;
 
 export interface DiffOptions extends SpectrumOptions {
   /** Rename rules for tuned names ([from, to]; see lib/pairing.ts). */
@@ -51,7 +51,29 @@ export interface NoiseFloor {
   energyShareAbove: Bounded;
   /** Singular values above the edge. */
   directionsAbove: Bounded;
+  /**
+   * Expected energy of the storage rounding in ΔW: Σ ulp²/12 over the stored values of both checkpoints
+   * (absent when a dtype has no rounding grid). What ‖ΔW‖_F² would be if the update were rounding only.
+   */
+  roundingEnergy?: number;
+  /**
+   * Share of ‖ΔW‖_F² below the edge that rounding cannot account for (below-edge energy minus
+   * ROUNDING_MARGIN × the rounding energy): update energy spread over directions too weak to resolve
+   * one by one. 0 when there is none, when the rounding energy is unknown, or when the truncated tail is
+   * unknown.
+   */
+  hiddenShare?: number;
 }
+
+/**
+ * Allowance for the rounding model. Σ ulp²/12 per side is the energy of rounding values that sit at
+ * random positions on the grid, independently on both sides; it overstates what two roundings of nearby
+ * values leave in ΔW when the update is far below one ulp (they mostly round alike: the peers' 1B
+ * "coverage" pair has ‖ΔW‖² = 0.25 × the model), and can understate it by a little where values are not
+ * spread evenly within their binade. Only below-edge energy beyond 1.25 × the model counts as hidden
+ * update, so what is called hidden update is not rounding.
+ */
+export const ROUNDING_MARGIN = 1.25;
 
 export interface DirectionAnalysis {
   /** Top right singular subspaces of ΔW and W_base (input directions). */
@@ -104,6 +126,11 @@ export interface ModelSummary {
   medianTopKEnergyShare: number;
   /** Share of all update energy above the storage-noise floor. */
   energyShareAboveNoise: number;
+  /**
+   * Share of all update energy that storage rounding cannot account for: above the noise edge, or hidden
+   * below it (NoiseFloor.hiddenShare). The verdict reads the update's shape only when this is ≥ 1/2.
+   */
+  signalShare: number;
 }
 
 export interface DiffReport {
@@ -159,13 +186,16 @@ export function noiseFloor(r: SpectrumResult): NoiseFloor | undefined {
     if (v > edge) above += v * v;
   }
   const total = r.frobeniusSquared;
-  if (total <= 0) return { sigma, edge, energyShareAbove: 0, directionsAbove: 0 };
+  const rounding = r.roundingEnergy === undefined ? {} : { roundingEnergy: r.roundingEnergy };
+  if (total <= 0) return { sigma, edge, energyShareAbove: 0, directionsAbove: 0, ...rounding, ...(r.roundingEnergy === undefined ? {} : { hiddenShare: 0 }) };
   const last = r.values.length ? (r.values[r.values.length - 1] as number) : 0;
   const tail = Math.max(0, total - known);
   const tailCouldBeSignal = !r.complete && r.values.length < m && last > edge && tail > 0;
   const lo = Math.min(1, above / total);
   const energyShareAbove: Bounded = tailCouldBeSignal ? { lo, hi: Math.min(1, (above + tail) / total) } : lo;
-  return { sigma, edge, energyShareAbove, directionsAbove: r.metrics.aboveNoiseEdge ?? 0 };
+  if (r.roundingEnergy === undefined) return { sigma, edge, energyShareAbove, directionsAbove: r.metrics.aboveNoiseEdge ?? 0 };
+  const hiddenShare = tailCouldBeSignal ? 0 : Math.max(0, (total - above - ROUNDING_MARGIN * r.roundingEnergy) / total);
+  return { sigma, edge, energyShareAbove, directionsAbove: r.metrics.aboveNoiseEdge ?? 0, ...rounding, hiddenShare };
 }
 
 function resolveDirections(option: DiffOptions['directions'], base: Checkpoint): { enabled: boolean; reason: string } {
@@ -246,6 +276,7 @@ function modelSummary(pairs: PairResult[], byLayer: GroupSummary[], byModule: Gr
   const update = ok.reduce((s, p) => s + (p.spectrum?.frobeniusSquared ?? 0), 0);
   const base = ok.reduce((s, p) => s + (p.baseNorm ?? 0) ** 2, 0);
   const above = ok.reduce((s, p) => s + (p.noise ? midpoint(p.noise.energyShareAbove) : 1) * (p.spectrum?.frobeniusSquared ?? 0), 0);
+  const hidden = ok.reduce((s, p) => s + (p.noise?.hiddenShare ?? 0) * (p.spectrum?.frobeniusSquared ?? 0), 0);
   const changed = ok.filter((p) => !p.noise || midpoint(p.noise.directionsAbove) > 0);
   return {
     matrices: ok.length,
@@ -259,6 +290,7 @@ function modelSummary(pairs: PairResult[], byLayer: GroupSummary[], byModule: Gr
     medianStableRank: median(changed.map((p) => (p.metrics as SpectrumMetrics).stableRank)),
     medianTopKEnergyShare: median(changed.map((p) => midpoint((p.metrics as SpectrumMetrics).topKEnergyShare))),
     energyShareAboveNoise: update > 0 ? above / update : 0,
+    signalShare: update > 0 ? Math.min(1, (above + hidden) / update) : 0,
   };
 }
 
@@ -271,16 +303,18 @@ export function regimeInputs(pairs: PairResult[]): RegimeMatrix[] {
       const edge = p.noise?.edge ?? 0;
       let signal = 0;
       for (const v of spectrum.values) if (v > edge) signal += v * v;
+      const hidden = (p.noise?.hiddenShare ?? 0) * spectrum.frobeniusSquared;
       const baseSquared = (p.baseNorm ?? 0) ** 2;
       return {
         name: p.name,
         layer: p.module.layer,
         moduleType: p.module.group,
         rankCap: p.rankCap ?? Math.min(p.rows, p.cols),
-        energy: baseSquared > 0 ? signal / baseSquared : signal,
+        energy: baseSquared > 0 ? (signal + hidden) / baseSquared : signal + hidden,
         values: spectrum.values,
         frobeniusSquared: spectrum.frobeniusSquared,
         noiseEdge: edge,
+        hiddenEnergy: hidden,
       };
     });
 }
@@ -316,7 +350,7 @@ export function aggregatePairs(pairs: PairResult[]): DiffReport['aggregates'] & 
     byDepth: summarizeGroups(items, (p) => depthBucket(p, layerCount)),
     byComponent: summarizeGroups(items, (p) => (p.module.expert !== null ? `${p.module.component}/experts` : p.module.component)),
     model,
-    verdict: regimeVerdict(regimeInputs(pairs), model.energyShareAboveNoise),
+    verdict: regimeVerdict(regimeInputs(pairs), model.signalShare),
   };
 }
 

@@ -90,6 +90,8 @@ export interface SpectrumResult {
   metrics: SpectrumMetrics;
   /** For difference jobs: ‖W_tuned‖_F² and ‖W_base‖_F². */
   tunedFrobeniusSquared?: number;
+  /** For difference jobs of float checkpoints: Σ ulp²/12 over both operands' stored values, the expected energy of their storage rounding. */
+  roundingEnergy?: number;
   baseFrobeniusSquared?: number;
   vectorCount?: number;
   /** Column-major rows×vectorCount and cols×vectorCount, when vectors were requested. */

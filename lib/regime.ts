@@ -7,8 +7,10 @@
  * Built from principles so it transfers to runs it was never tuned on:
  *  - scale-free: every measure is a ratio or an entropy, so model size, learning rate and training length
  *    change it only through the update's shape;
- *  - noise-aware: only singular values above the storage-noise edge count as signal (bf16 rounding of two
- *    checkpoints alone produces a flat, full-rank ΔW that would otherwise read as "dispersed");
+ *  - noise-aware: signal is what storage rounding cannot account for: singular values above the
+ *    storage-noise edge, plus below-edge energy beyond the expected rounding energy Σ ulp²/12 (bf16
+ *    rounding of two checkpoints alone produces a flat, full-rank ΔW that would otherwise read as
+ *    "dispersed"; a real update spread thinly over many directions raises that flat part above it);
  *  - many-layer evidence: a per-matrix measure is aggregated across every matrix, weighted by how much of
  *    the update it carries, and the spread across matrices is a measure of its own.
  *
@@ -18,9 +20,11 @@
  *    averaged with weights equal to each matrix's share of the update energy;
  *  L (layer/module spread): normalised entropy of the matrices' shares of the update energy;
  *  C (coverage): the fraction of matrices whose update rises above the storage-noise floor at all.
+ * Hidden energy (below the edge) has no resolvable directions: it enters D as a range, from the fewest
+ * directions it can occupy (each carries less than edge²) to all of them.
  * Labels: < 0.35 concentrated, > 0.65 dispersed, else mixed; 'indeterminate' when less than half of the
- * update's energy rises above the storage-noise floor (the shape of what is hidden cannot be read), and
- * 'no-signal' when nothing does. docs/regime.md explains each choice.
+ * update's energy is more than rounding accounts for, and 'no-signal' when nothing is. docs/regime.md
+ * explains each choice.
  */
 import { normalizedEntropy } from './aggregate';
 
@@ -38,6 +42,11 @@ export interface RegimeMatrix {
   frobeniusSquared: number;
   /** Singular values at or below this are storage noise (0 when there is no noise floor). */
   noiseEdge: number;
+  /**
+   * Update energy below the noise edge beyond what storage rounding accounts for (units of values²):
+   * real update spread over directions each too weak to stand out from the noise. 0 when unknown.
+   */
+  hiddenEnergy?: number;
 }
 
 export interface RegimeEvidence {
@@ -65,16 +74,28 @@ export interface RegimeVerdict {
 export const REGIME_WEIGHTS = { D: 0.75, L: 0.15, C: 0.1 } as const;
 export const REGIME_THRESHOLDS = { concentrated: 0.35, dispersed: 0.65 } as const;
 
-/** Energy effective rank exp(H(σᵢ²/Σσ²)) of the signal values, as bounds over the unknown tail. */
+/**
+ * Energy effective rank exp(H(σᵢ²/Σσ²)) of the signal, as bounds over what the spectrum leaves
+ * unresolved: the unknown tail of a truncated spectrum, and hidden energy below the noise edge.
+ */
 export function signalEffectiveRank(m: RegimeMatrix): [number, number] {
   const signal: number[] = [];
   for (let i = 0; i < m.values.length; i++) if ((m.values[i] as number) > m.noiseEdge) signal.push((m.values[i] as number) ** 2);
+  const hidden = m.hiddenEnergy ?? 0;
   const known = signal.reduce((a, b) => a + b, 0);
-  if (known <= 0) return [0, 0];
+  if (known + hidden <= 0) return [0, 0];
   const entropyRank = (energies: number[]) => {
     const total = energies.reduce((a, b) => a + b, 0);
     return Math.exp(-energies.reduce((s, e) => (e > 0 ? s + (e / total) * Math.log(e / total) : s), 0));
   };
+  if (hidden > 0) {
+    // No single direction of the hidden energy reaches the edge (it would stand out), so it spans at
+    // least hidden / edge² directions; at most all the directions left.
+    const room = Math.max(1, m.rankCap - signal.length);
+    const fewest = m.noiseEdge > 0 ? Math.min(room, Math.max(1, Math.ceil(hidden / m.noiseEdge ** 2))) : room;
+    const spread = (count: number) => entropyRank([...signal, ...new Array<number>(count).fill(hidden / count)]);
+    return [spread(fewest), spread(room)];
+  }
   const lo = entropyRank(signal);
   // Truncated: if the smallest known value is still signal, the tail may hold more signal. Its energy is
   // at most what is left of ‖ΔW‖_F², in values no larger than the last known one; spreading it evenly is
@@ -89,6 +110,13 @@ export function signalEffectiveRank(m: RegimeMatrix): [number, number] {
   return [lo, Math.max(lo, hi)];
 }
 
+/** ‖signal‖²: the values above the edge plus the hidden energy (units of values²). */
+function signalEnergy(m: RegimeMatrix): number {
+  let above = 0;
+  for (let i = 0; i < m.values.length; i++) if ((m.values[i] as number) > m.noiseEdge) above += (m.values[i] as number) ** 2;
+  return above + (m.hiddenEnergy ?? 0);
+}
+
 function directionalSpread(m: RegimeMatrix): [number, number] {
   if (m.rankCap <= 1) return [0, 0];
   const [lo, hi] = signalEffectiveRank(m);
@@ -100,12 +128,12 @@ function directionalSpread(m: RegimeMatrix): [number, number] {
 
 /**
  * @param matrices one entry per compared matrix
- * @param energyShareAboveNoise share of the whole update's energy above the storage-noise floor (1 when
- *   there is no noise floor): when most of the update sits below it, what is left is not a fair sample
- *   of the update's shape (a dispersed update of tiny entries is the first to vanish in bf16 rounding).
+ * @param signalShare share of the whole update's energy that storage rounding cannot account for (1 when
+ *   there is no noise floor): when most of the update could be rounding, what is left is not a fair
+ *   sample of the update's shape (a dispersed update of tiny entries is the first to vanish in rounding).
  */
-export function regimeVerdict(matrices: readonly RegimeMatrix[], energyShareAboveNoise = 1): RegimeVerdict {
-  const withSignal = matrices.filter((m) => m.values.length > 0 && (m.values[0] as number) > m.noiseEdge && m.energy > 0);
+export function regimeVerdict(matrices: readonly RegimeMatrix[], signalShare = 1): RegimeVerdict {
+  const withSignal = matrices.filter((m) => ((m.values.length > 0 && (m.values[0] as number) > m.noiseEdge) || (m.hiddenEnergy ?? 0) > 0) && m.energy > 0);
   const coverage = matrices.length ? withSignal.length / matrices.length : 0;
   const totalEnergy = withSignal.reduce((s, m) => s + m.energy, 0);
   if (withSignal.length === 0 || totalEnergy <= 0) {
@@ -126,7 +154,7 @@ export function regimeVerdict(matrices: readonly RegimeMatrix[], energyShareAbov
   const score = (d: number) => REGIME_WEIGHTS.D * d + REGIME_WEIGHTS.L * layerSpread + REGIME_WEIGHTS.C * coverage;
   const range: [number, number] = [score(dLo), score(dHi)];
   const mid = (range[0] + range[1]) / 2;
-  const label: RegimeVerdict['label'] = energyShareAboveNoise < 0.5 ? 'indeterminate'
+  const label: RegimeVerdict['label'] = signalShare < 0.5 ? 'indeterminate'
     : mid < REGIME_THRESHOLDS.concentrated ? 'concentrated' : mid > REGIME_THRESHOLDS.dispersed ? 'dispersed' : 'mixed';
 
   const order = withSignal.map((m, i) => ({ m, i })).sort((a, b) => (shares[b.i] as number) - (shares[a.i] as number));
@@ -142,6 +170,9 @@ export function regimeVerdict(matrices: readonly RegimeMatrix[], energyShareAbov
     { metric: 'C', text: `${withSignal.length} of ${matrices.length} matrices (${pct(coverage)}) changed by more than storage rounding` },
   ];
   if (topLayers.length) evidence.push({ metric: 'L', text: `largest layer shares: ${topLayers.map(([l, s]) => `layer ${l} ${pct(s)}`).join(', ')}` });
+  const hiddenTotal = withSignal.reduce((s, m) => s + (m.energy * (m.hiddenEnergy ?? 0)) / Math.max(Number.MIN_VALUE, signalEnergy(m)), 0);
+  if (hiddenTotal > 0)
+    evidence.push({ metric: 'D', text: `${pct(hiddenTotal / totalEnergy)} of the signal lies below the noise edge but beyond what rounding accounts for: spread over many directions, each too weak to resolve (it widens D's range)` });
 
   const components = [dLo, layerSpread, coverage];
   const disagreement = Math.max(...components) - Math.min(...components);
@@ -150,12 +181,12 @@ export function regimeVerdict(matrices: readonly RegimeMatrix[], energyShareAbov
   let confidence: RegimeVerdict['confidence'] = 'high';
   const notes: string[] = [];
   if (withSignal.length < 4) { confidence = 'low'; notes.push(`only ${withSignal.length} matrices carry signal`); }
-  if (width > 0.1) { confidence = confidence === 'high' ? 'medium' : 'low'; notes.push(`truncated spectra leave the score within ±${(width / 2).toFixed(2)}; use --mode exact or a larger --rank`); }
+  if (width > 0.1) { confidence = confidence === 'high' ? 'medium' : 'low'; notes.push(`what the spectra leave unresolved (a truncated tail, update energy below the noise edge) keeps the score within ±${(width / 2).toFixed(2)}${hiddenTotal > 0 ? '' : '; use --mode exact or a larger --rank'}`); }
   if (disagreement > 0.6) { confidence = confidence === 'high' ? 'medium' : 'low'; notes.push('the components disagree (e.g. few matrices updated, but each in many directions)'); }
   if (nearThreshold) { confidence = confidence === 'high' ? 'medium' : confidence; notes.push('the score is near a label threshold'); }
-  if (energyShareAboveNoise < 0.5) {
+  if (signalShare < 0.5) {
     confidence = 'low';
-    notes.push(`only ${pct(energyShareAboveNoise)} of the update energy is above the storage-noise floor: the rest is indistinguishable from rounding, and a dispersed update of small entries is what rounding hides first`);
+    notes.push(`only ${pct(signalShare)} of the update energy is more than storage rounding accounts for: the rest is indistinguishable from rounding, and a dispersed update of small entries is what rounding hides first`);
   }
   return {
     score: mid, scoreRange: range, label,

@@ -54,7 +54,7 @@ export function summaryLines(report: DiffReport): string[] {
   const m = report.aggregates.model;
   return [
     `model: ${m.matricesWithSignal}/${m.matrices} matrices changed above storage noise; relative update ${Number.isFinite(m.relativeUpdate) ? m.relativeUpdate.toExponential(2) : 'n/a (no base)'}; ` +
-      `${pct(m.energyShareAboveNoise)} of update energy above the noise floor`,
+      `${pct(m.energyShareAboveNoise)} of update energy above the noise floor, ${pct(m.signalShare)} beyond storage rounding`,
     `  energy spread: layers entropy ${m.layerEnergyEntropy.toFixed(3)} (Gini ${m.layerEnergyGini.toFixed(3)}), modules entropy ${m.moduleEnergyEntropy.toFixed(3)} (Gini ${m.moduleEnergyGini.toFixed(3)})`,
     `  medians: stable rank ${formatBounded(m.medianStableRank)}, eff. rank ratio ${formatBounded(m.medianEnergyEffectiveRankRatio)}, top-k energy share ${formatBounded(m.medianTopKEnergyShare)}`,
   ];

@@ -471,6 +471,7 @@ function modelSection(report: DiffReport): string {
     ['changed beyond storage noise', `${m.matricesWithSignal} (${pct(m.matrices ? m.matricesWithSignal / m.matrices : NaN)})`],
     ['relative update ‖ΔW‖_F / ‖W_base‖_F', fmt(m.relativeUpdate)],
     ['energy above the noise floor', pct(m.energyShareAboveNoise)],
+    ['energy beyond storage rounding (signal)', pct(m.signalShare)],
     ['layer energy entropy / Gini', `${fmt(m.layerEnergyEntropy)} / ${fmt(m.layerEnergyGini)}`],
     ['module energy entropy / Gini', `${fmt(m.moduleEnergyEntropy)} / ${fmt(m.moduleEnergyGini)}`],
     ['median energy eff. rank ratio', fmt(m.medianEnergyEffectiveRankRatio)],

@@ -102,6 +102,7 @@ export function toMarkdown(report: DiffReport, options: MarkdownOptions = {}): s
     ['matrices with an update above storage noise', `${m.matricesWithSignal} (${pct(m.matrices ? m.matricesWithSignal / m.matrices : NaN)})`],
     ['relative update ‖ΔW‖_F / ‖W_base‖_F (all matrices)', fmt(m.relativeUpdate)],
     ['update energy above the noise floor', pct(m.energyShareAboveNoise)],
+    ['update energy beyond storage rounding (signal)', pct(m.signalShare)],
     ['layer energy entropy (1 = even) / Gini (0 = even)', `${fmt(m.layerEnergyEntropy)} / ${fmt(m.layerEnergyGini)}`],
     ['module energy entropy / Gini', `${fmt(m.moduleEnergyEntropy)} / ${fmt(m.moduleEnergyGini)}`],
     ['median energy eff. rank ratio', fmt(m.medianEnergyEffectiveRankRatio)],

@@ -91,6 +91,8 @@ const noiseFloor = obj<NoiseFloor>('The storage-noise floor of ΔW: what roundin
   edge: num('Marchenko–Pastur edge σ·(√rows + √cols) of that noise, in weight units: singular values at or below it are indistinguishable from rounding.'),
   energyShareAbove: bounded('Share of ‖ΔW‖_F² in singular values above the edge, in [0, 1]. Bounded in truncated mode when the unknown tail could be signal.'),
   directionsAbove: bounded('Number of singular values above the edge. Bounded in truncated mode.'),
+  roundingEnergy: opt(num('Expected energy of the storage rounding in ΔW: Σ ulp²/12 over the stored values of both checkpoints, in squared weight units (absent when a dtype has no rounding grid).')),
+  hiddenShare: opt(num('Share of ‖ΔW‖_F² below the edge beyond 1.25 × roundingEnergy: update spread over directions too weak to resolve one by one, in [0, 1]. 0 when the truncated tail is unknown.')),
 });
 
 const spectrumSummary = obj<SpectrumSummary>('The singular values of ΔW as computed.', {
@@ -209,6 +211,7 @@ const modelSummary = obj<ModelSummary>('Model-level summary of the update.', {
   medianStableRank: num('Median over matrices of the stable rank.'),
   medianTopKEnergyShare: num('Median over matrices of the top-K energy share (midpoints), in [0, 1].'),
   energyShareAboveNoise: num('Share of all update energy above the storage-noise floor, in [0, 1].'),
+  signalShare: num('Share of all update energy that storage rounding cannot account for (above the noise edge, or hidden below it), in [0, 1]. The verdict is indeterminate below 0.5.'),
 });
 
 const evidence = obj<RegimeEvidence>('One piece of evidence for the verdict.', {

@@ -114,10 +114,13 @@ MatrixJob make_job(Napi::Env env, Napi::Object spec, size_t index) {
       MetricsOptions m;
       m.dtype_epsilon = std::max(storage_epsilon(tuned_dtype), storage_epsilon(base_dtype));
       // Storage noise of a difference: the rounding of each stored operand, independent, so the variances
-      // add (conservative when the base was stored exactly and only the tuned side was rounded).
+      // add (conservative when the base was stored exactly and only the tuned side was rounded). Each
+      // side's variance is Σ ulp²/12 over its stored values, read from their exponents.
       DiffOp::OperandNorms norms = static_cast<const DiffOp&>(op).operand_norms(RunControl{});
       double entries = double(op.rows()) * double(op.cols());
-      if (entries > 0) {
+      if (entries > 0 && norms.tuned_rounding_energy >= 0 && norms.base_rounding_energy >= 0) {
+        m.noise_sigma = std::sqrt((norms.tuned_rounding_energy + norms.base_rounding_energy) / entries);
+      } else if (entries > 0) {
         double tuned_noise = rounding_noise_sigma(tuned_dtype, std::sqrt(norms.tuned_squared / entries));
         double base_noise = rounding_noise_sigma(base_dtype, std::sqrt(norms.base_squared / entries));
         m.noise_sigma = std::sqrt(tuned_noise * tuned_noise + base_noise * base_noise);
@@ -127,6 +130,7 @@ MatrixJob make_job(Napi::Env env, Napi::Object spec, size_t index) {
     job.make_operator = [tuned, base, rows, label = job.name] {
       auto op = std::make_unique<DiffOp>(rows, tuned.shape.cols, checkpoint_row_source(tuned.checkpoint, tuned.tensor),
                                          checkpoint_row_source(base.checkpoint, base.tensor));
+      op->set_storage_formats(storage_format(tuned.tensor.info->dtype), storage_format(base.tensor.info->dtype));
       op->set_label("update of " + label);
       return op;
     };

@@ -88,6 +88,7 @@ Napi::Object result_to_js(Napi::Env env, const JobResult& r) {
   if (r.base_frobenius_squared >= 0) {
     out.Set("tunedFrobeniusSquared", r.tuned_frobenius_squared);
     out.Set("baseFrobeniusSquared", r.base_frobenius_squared);
+    if (r.rounding_energy >= 0) out.Set("roundingEnergy", r.rounding_energy);
   }
   if (s.vector_count > 0) {
     out.Set("vectorCount", static_cast<double>(s.vector_count));

@@ -255,6 +255,20 @@ size_t count_non_finite(const float* v, size_t n) noexcept {
   return bad;
 }
 
+StorageFormat storage_format(DType dtype) noexcept {
+  switch (dtype) {
+    case DType::BF16: return {8, -126};
+    case DType::F16: return {11, -14};
+    case DType::F32: return {24, -126};
+    case DType::F64: return {53, -1022};
+    case DType::F8_E4M3: return {4, -6};
+    case DType::F8_E4M3FNUZ: return {4, -7};
+    case DType::F8_E5M2: return {3, -14};
+    case DType::F8_E5M2FNUZ: return {3, -15};
+    default: return {};
+  }
+}
+
 const DTypeInfo& dtype_info(DType dtype) noexcept { return kTable[static_cast<size_t>(dtype)]; }
 
 std::optional<DType> dtype_from_name(std::string_view name) noexcept {

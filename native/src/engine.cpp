@@ -193,6 +193,8 @@ class EngineRun {
         DiffOp::OperandNorms norms = diff->operand_norms(control);
         result.tuned_frobenius_squared = norms.tuned_squared;
         result.base_frobenius_squared = norms.base_squared;
+        if (norms.tuned_rounding_energy >= 0 && norms.base_rounding_energy >= 0)
+          result.rounding_energy = norms.tuned_rounding_energy + norms.base_rounding_energy;
       }
       result.metrics = compute_metrics(result.spectrum, job.metrics_options ? job.metrics_options(*op, result.spectrum) : MetricsOptions{});
     } catch (const Error& e) {

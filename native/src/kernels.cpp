@@ -1,5 +1,8 @@
 #include "paramscope/kernels.hpp"
 
+#include <cmath>
+#include <cstdint>
+
 #include "paramscope/dtype.hpp"
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -32,6 +35,20 @@ void subtract_portable(const float* t, const float* b, float* out, size_t n, Dif
   sums.tuned_squared += tt;
   sums.base_squared += bb;
   sums.difference_squared += dd;
+}
+
+// ulp(x)² for a value with biased f32 exponent field `biased`: 2^(2·(max(e, emin) − p + 1)), built directly
+// as the bits of a double (whose exponent field is that power plus 1023).
+inline int squared_ulp_exponent(int biased, StorageFormat f) noexcept {
+  const int e = biased == 0 ? -126 : biased - 127;
+  return 2 * ((e > f.min_exponent ? e : f.min_exponent) - f.precision + 1);
+}
+
+double rounding_energy_portable(const float* v, size_t n, StorageFormat f) noexcept {
+  const uint32_t* bits = reinterpret_cast<const uint32_t*>(v);
+  double s[4] = {0, 0, 0, 0};
+  for (size_t i = 0; i < n; ++i) s[i & 3] += std::ldexp(1.0, squared_ulp_exponent(int((bits[i] >> 23) & 0xFF), f));
+  return ((s[0] + s[1]) + (s[2] + s[3])) / 12;
 }
 
 #ifdef PARAMSCOPE_X86
@@ -74,6 +91,26 @@ __attribute__((target("avx2,fma"))) void subtract_avx2(const float* t, const flo
   sums.base_squared += horizontal_sum(bb) + tail.base_squared;
   sums.difference_squared += horizontal_sum(dd) + tail.difference_squared;
 }
+// Eight values a step: exponent fields → 2·(max(e, emin) − p + 1) + 1023 → shifted into double exponent
+// bits. Exponents of doubles this way stay in range for every format here (|2·e| ≤ 2·(126 + 52) < 1023).
+__attribute__((target("avx2,fma"))) double rounding_energy_avx2(const float* v, size_t n, StorageFormat f) noexcept {
+  const __m256i exponent_mask = _mm256_set1_epi32(0xFF), bias = _mm256_set1_epi32(127);
+  const __m256i min_exponent = _mm256_set1_epi32(f.min_exponent), zero = _mm256_setzero_si256();
+  const __m256i offset = _mm256_set1_epi32(1023 - 2 * (f.precision - 1)), subnormal = _mm256_set1_epi32(-126);
+  __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256i fields = _mm256_and_si256(_mm256_srli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(v + i)), 23), exponent_mask);
+    __m256i e = _mm256_blendv_epi8(_mm256_sub_epi32(fields, bias), subnormal, _mm256_cmpeq_epi32(fields, zero));
+    e = _mm256_max_epi32(e, min_exponent);
+    const __m256i double_exponent = _mm256_add_epi32(_mm256_add_epi32(e, e), offset);
+    const __m256i lo = _mm256_slli_epi64(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(double_exponent)), 52);
+    const __m256i hi = _mm256_slli_epi64(_mm256_cvtepi32_epi64(_mm256_extracti128_si256(double_exponent, 1)), 52);
+    a0 = _mm256_add_pd(a0, _mm256_castsi256_pd(lo));
+    a1 = _mm256_add_pd(a1, _mm256_castsi256_pd(hi));
+  }
+  return horizontal_sum(_mm256_add_pd(a0, a1)) / 12 + rounding_energy_portable(v + i, n - i, f);
+}
 #endif
 
 bool use_avx2() noexcept {
@@ -91,6 +128,13 @@ double sum_of_squares(const float* values, size_t n) noexcept {
   if (use_avx2()) return sum_of_squares_avx2(values, n);
 #endif
   return sum_of_squares_portable(values, n);
+}
+
+double rounding_energy(const float* values, size_t n, StorageFormat format) noexcept {
+#ifdef PARAMSCOPE_X86
+  if (use_avx2()) return rounding_energy_avx2(values, n, format);
+#endif
+  return rounding_energy_portable(values, n, format);
 }
 
 void subtract(const float* tuned, const float* base, float* out, size_t n, DifferenceSums& sums) noexcept {

@@ -184,7 +184,7 @@ void DiffOp::for_each_row_panel(uint64_t row_begin, uint64_t row_end, uint64_t m
   std::vector<float> tuned(max_rows * cols_), base(max_rows * cols_);
   std::vector<double> panel(max_rows * cols_);
   const bool whole_matrix = !norms_known_ && row_begin == 0 && row_end == rows_;
-  double tuned_squared = 0, base_squared = 0;
+  OperandNorms norms = empty_norms();
   for (uint64_t r0 = row_begin; r0 < row_end; r0 += max_rows) {
     control.check_cancelled();
     const uint64_t r1 = std::min(row_end, r0 + max_rows), count = (r1 - r0) * cols_;
@@ -206,37 +206,52 @@ void DiffOp::for_each_row_panel(uint64_t row_begin, uint64_t row_end, uint64_t m
       throw_non_finite(label(), first, bad);
     }
     for (uint64_t i = 0; i < count; ++i) panel[i] = double(tuned[i]) - double(base[i]);
-    if (whole_matrix) {
-      for (uint64_t i = 0; i < count; ++i) {
-        tuned_squared += double(tuned[i]) * double(tuned[i]);
-        base_squared += double(base[i]) * double(base[i]);
-      }
-    }
+    if (whole_matrix) add_operand_norms(tuned.data(), base.data(), count, norms);
     visit(r0, r1, panel.data());
     control.add_progress(1, 0);
   }
   if (whole_matrix) {
-    norms_ = {tuned_squared, base_squared};
+    norms_ = norms;
     norms_known_ = true;
   }
+}
+
+DiffOp::OperandNorms DiffOp::empty_norms() const noexcept {
+  OperandNorms norms;
+  norms.tuned_rounding_energy = tuned_format_.known() ? 0 : -1;
+  norms.base_rounding_energy = base_format_.known() ? 0 : -1;
+  return norms;
+}
+
+void DiffOp::add_operand_norms(const float* tuned, const float* base, uint64_t count, OperandNorms& norms) const {
+  norms.tuned_squared += kernels::sum_of_squares(tuned, count);
+  norms.base_squared += kernels::sum_of_squares(base, count);
+  if (tuned_format_.known()) norms.tuned_rounding_energy += kernels::rounding_energy(tuned, count, tuned_format_);
+  if (base_format_.known()) norms.base_rounding_energy += kernels::rounding_energy(base, count, base_format_);
 }
 
 double DiffOp::copy_to_f32(float* dst, const RunControl& control) const {
   const uint64_t block = cache_block_rows(cols_);
   std::vector<float> base(std::min(block, std::max<uint64_t>(rows_, 1)) * cols_);
   kernels::DifferenceSums sums;
+  OperandNorms norms = empty_norms();
   for (uint64_t r0 = 0; r0 < rows_; r0 += block) {
     control.check_cancelled();
-    const uint64_t r1 = std::min(rows_, r0 + block);
+    const uint64_t r1 = std::min(rows_, r0 + block), count = (r1 - r0) * cols_;
     float* out = dst + r0 * cols_;
     tuned_(r0, r1, out);
     base_(r0, r1, base.data());
-    kernels::subtract(out, base.data(), out, (r1 - r0) * cols_, sums);
+    // The rounding energies read the stored values, so before `out` is overwritten by the difference.
+    if (tuned_format_.known()) norms.tuned_rounding_energy += kernels::rounding_energy(out, count, tuned_format_);
+    if (base_format_.known()) norms.base_rounding_energy += kernels::rounding_energy(base.data(), count, base_format_);
+    kernels::subtract(out, base.data(), out, count, sums);
     control.add_progress(1, 0);
   }
   if (!std::isfinite(sums.tuned_squared) || !std::isfinite(sums.base_squared))
     for_each_row_panel(0, rows_, panel_rows_within(memory_budget()), [](uint64_t, uint64_t, const double*) {}, control);
-  norms_ = {sums.tuned_squared, sums.base_squared};
+  norms.tuned_squared = sums.tuned_squared;
+  norms.base_squared = sums.base_squared;
+  norms_ = norms;
   norms_known_ = true;
   return sums.difference_squared;
 }

@@ -124,8 +124,22 @@ TEST_CASE(resident_f32_copies_of_dense_and_difference_operators_are_exact) {
   CHECK((y - rounded * x).norm() <= 1e-6 * rounded.norm() * x.norm());
   CHECK_NEAR(resident.frobenius_squared(RunControl{}), d.squaredNorm(), 1e-13 * d.squaredNorm());
   DiffOp::OperandNorms norms = diff.operand_norms(RunControl{});
+  CHECK(norms.tuned_rounding_energy == -1 && norms.base_rounding_energy == -1);  // formats not given
   CHECK_NEAR(norms.tuned_squared, t.squaredNorm(), 1e-13 * t.squaredNorm());
   CHECK_NEAR(norms.base_squared, b.squaredNorm(), 1e-13 * b.squaredNorm());
+
+  // With formats, both routes (resident copy, panels) record each side's rounding energy.
+  DiffOp with_formats(m, n, source(tuned), source(base));
+  with_formats.set_storage_formats(storage_format(DType::F32), storage_format(DType::BF16));
+  ResidentF32Op resident_with_formats(with_formats, RunControl{});
+  DiffOp panels(m, n, source(tuned), source(base));
+  panels.set_storage_formats(storage_format(DType::F32), storage_format(DType::BF16));
+  panels.set_memory_budget(3 * panels.bytes_per_panel_row());
+  const DiffOp::OperandNorms fused = with_formats.operand_norms(RunControl{}), streamed = panels.operand_norms(RunControl{});
+  CHECK_NEAR(fused.tuned_rounding_energy, kernels::rounding_energy(tuned.data(), tuned.size(), storage_format(DType::F32)), 1e-12 * fused.tuned_rounding_energy);
+  CHECK_NEAR(fused.base_rounding_energy, kernels::rounding_energy(base.data(), base.size(), storage_format(DType::BF16)), 1e-12 * fused.base_rounding_energy);
+  CHECK_NEAR(streamed.base_rounding_energy, fused.base_rounding_energy, 1e-12 * fused.base_rounding_energy);
+  CHECK(fused.base_rounding_energy > 1e4 * fused.tuned_rounding_energy);  // bf16 spacing vs f32 spacing
 
   DenseOp dense(m, n, tuned.data());
   std::vector<float> copy(m * n);
@@ -173,6 +187,19 @@ TEST_CASE(kernels_match_double_arithmetic) {
       CHECK(!std::isfinite(poisoned.tuned_squared));
     }
   }
+}
+
+TEST_CASE(rounding_energy_reads_each_value_spacing_from_its_exponent) {
+  // ulp²/12 summed: bf16 spacing at 1.0 is 2⁻⁷ and at 3.0 2⁻⁶; 0 and tiny values take the spacing of the
+  // smallest normal binade; f16 keeps 2⁻²⁴ below its smallest normal 2⁻¹⁴.
+  const StorageFormat bf16 = storage_format(DType::BF16), f16 = storage_format(DType::F16);
+  std::vector<float> v = {1.0f, -3.0f, 0.0f, 1e-30f};
+  for (int i = 0; i < 20; ++i) v.push_back(0.75f);  // e = −1: spacing 2⁻⁸ (and the vector loop runs)
+  const double expected = (std::ldexp(1.0, -14) + std::ldexp(1.0, -12) + 2 * std::ldexp(1.0, 2 * (-126 - 7)) + 20 * std::ldexp(1.0, -16)) / 12;
+  CHECK_NEAR(kernels::rounding_energy(v.data(), v.size(), bf16), expected, 1e-15 * expected);
+  const std::vector<float> small = {1e-6f, 1e-6f, 1e-6f, 1e-6f, 1e-6f, 1e-6f, 1e-6f, 1e-6f, 2.0f};
+  CHECK_NEAR(kernels::rounding_energy(small.data(), small.size(), f16), (8 * std::ldexp(1.0, -48) + std::ldexp(1.0, -18)) / 12, 1e-25);
+  CHECK(!storage_format(DType::I32).known());
 }
 
 TEST_CASE(orthonormalize_columns_on_well_and_ill_conditioned_blocks) {

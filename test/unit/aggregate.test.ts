@@ -62,4 +62,48 @@ describe('regime verdict', () => {
     const none = regimeVerdict([matrix('a', 0, 0, 0)]);
     expect(none.label).toBe('no-signal');
   });
+
+  it('hidden energy below the edge widens D from the fewest directions it can fill to all of them', () => {
+    // 2 directions of energy 100 each, plus 50 of hidden energy: below an edge of 1, it fills ≥ 50 directions.
+    const m: RegimeMatrix = { ...matrix('a', 0, 2, 10), hiddenEnergy: 50 };
+    const erank = (count: number) => {
+      const parts = [100, 100, ...new Array<number>(count).fill(50 / count)];
+      const total = 250;
+      return Math.exp(-parts.reduce((s, e) => s + (e / total) * Math.log(e / total), 0));
+    };
+    const verdict = regimeVerdict([m]);
+    expect(verdict.components.directionalSpread[0]).toBeCloseTo(Math.sqrt(erank(50) / 256), 12);
+    expect(verdict.components.directionalSpread[1]).toBeCloseTo(Math.sqrt(erank(254) / 256), 12);
+    expect(verdict.evidence.some((e) => e.text.includes('20.0% of the signal lies below the noise edge'))).toBe(true);
+    // A matrix whose only signal is hidden still counts as changed.
+    const onlyHidden: RegimeMatrix = { ...matrix('b', 1, 0, 0), hiddenEnergy: 30, energy: 30 };
+    expect(regimeVerdict([m, onlyHidden]).components.coverage).toBe(1);
+  });
+});
+
+import { noiseFloor, ROUNDING_MARGIN } from '../../lib/diff';
+import type { SpectrumResult } from '../../lib/engine';
+
+describe('storage-noise floor of ΔW', () => {
+  // An exact 100×400 spectrum: 3 values above the edge σ(√100 + √400) = 30σ, the rest in the bulk.
+  const sigma = 0.01, edge = 30 * sigma;
+  const values = Float64Array.from({ length: 100 }, (_, i) => (i < 3 ? 1 - 0.1 * i : 0.2));
+  const spectrum = (roundingEnergy?: number): SpectrumResult => ({
+    index: 0, name: 'w', rows: 100, cols: 400, seconds: 0, values, errorBounds: new Float64Array(100),
+    frobeniusSquared: values.reduce((s, v) => s + v * v, 0), complete: true, converged: true, powerIterations: 0, passes: 1, method: 'gram',
+    metrics: { noiseEdge: edge, aboveNoiseEdge: 3 } as SpectrumResult['metrics'],
+    ...(roundingEnergy === undefined ? {} : { roundingEnergy }),
+  });
+
+  it('counts below-edge energy beyond the rounding energy (with its margin) as hidden update', () => {
+    const total = spectrum().frobeniusSquared, above = 1 + 0.81 + 0.64, below = 97 * 0.04;
+    const rounding = 2;  // below-edge 3.88 > 1.25 × 2: 1.38 of it is hidden update
+    const floor = noiseFloor(spectrum(rounding));
+    expect(floor?.energyShareAbove).toBeCloseTo(above / total, 12);
+    expect(floor?.roundingEnergy).toBe(rounding);
+    expect(floor?.hiddenShare).toBeCloseTo((below - ROUNDING_MARGIN * rounding) / total, 12);
+    // All of the bulk within what rounding explains: nothing hidden; no rounding energy: not reported.
+    expect(noiseFloor(spectrum(4))?.hiddenShare).toBe(0);
+    expect(noiseFloor(spectrum())?.hiddenShare).toBeUndefined();
+  });
 });

@@ -22,6 +22,16 @@ struct DTypeInfo {
 };
 
 const DTypeInfo& dtype_info(DType dtype) noexcept;
+
+// A float format's rounding grid: significand bits (implicit bit included) and the exponent of its
+// smallest normal number; below that the spacing stays 2^(min_exponent − precision + 1). precision 0
+// for formats without a grid of this kind (integers, E8M0, the undecoded ones).
+struct StorageFormat {
+  int precision = 0;
+  int min_exponent = 0;
+  bool known() const noexcept { return precision > 0; }
+};
+StorageFormat storage_format(DType dtype) noexcept;
 std::optional<DType> dtype_from_name(std::string_view name) noexcept;
 
 // Decodes `count` elements starting at `src` into `dst`. Returns the number of NaN/Inf values seen in

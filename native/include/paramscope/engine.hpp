@@ -57,8 +57,9 @@ struct JobResult {
   uint64_t rows = 0, cols = 0;
   Spectrum spectrum;
   SpectralMetrics metrics;
-  // For T − B jobs: ‖T‖_F² and ‖B‖_F² (negative when not applicable).
-  double tuned_frobenius_squared = -1, base_frobenius_squared = -1;
+  // For T − B jobs: ‖T‖_F² and ‖B‖_F² (negative when not applicable), and the expected energy of the
+  // storage rounding of both operands, Σ ulp²/12 over T and B (negative when a format is unknown).
+  double tuned_frobenius_squared = -1, base_frobenius_squared = -1, rounding_energy = -1;
   double seconds = 0;
   // Set when this job failed (the others still run): an ErrorCode name and its message.
   std::string error_code, error_message;

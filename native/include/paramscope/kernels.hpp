@@ -7,6 +7,8 @@
 // values cannot overflow a double sum).
 #include <cstddef>
 
+#include "paramscope/dtype.hpp"
+
 namespace paramscope::kernels {
 
 // Σ values[i]², accumulated in double.
@@ -19,5 +21,11 @@ struct DifferenceSums {
 // out[i] = tuned[i] − base[i] (computed in double, rounded once to f32; `out` may alias `tuned`), and
 // adds Σ tuned², Σ base² and Σ (tuned − base)² (the exact differences) to `sums`.
 void subtract(const float* tuned, const float* base, float* out, size_t n, DifferenceSums& sums) noexcept;
+
+// Σ ulp(xᵢ)²/12, with ulp(x) the spacing of `format`'s grid at x (read from the exponent of x, which is
+// exact for values decoded from that format): the variance of rounding a number to the nearest point of
+// the grid, summed over the values. This is the expected energy of storage rounding in a tensor whose
+// values were rounded from higher precision. Precondition: format.known().
+double rounding_energy(const float* values, size_t n, StorageFormat format) noexcept;
 
 }  // namespace paramscope::kernels

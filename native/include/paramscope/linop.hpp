@@ -130,17 +130,31 @@ class DiffOp : public LinearOperator {
   uint64_t bytes_per_panel_row() const override { return cols_ * (2 * sizeof(float) + sizeof(double)); }
   double copy_to_f32(float* dst, const RunControl& control) const override;
 
-  // ‖T‖_F² and ‖B‖_F² of the two operands (for the relative update and the storage-noise level).
-  // Recorded for free during the first pass over all rows; computed with one extra pass if no
-  // computation has made one yet.
+  // The formats the operands were stored in, when known: operand_norms then also sums each side's
+  // rounding energy (kernels::rounding_energy), the expected energy of storage noise in T − B.
+  void set_storage_formats(StorageFormat tuned, StorageFormat base) noexcept {
+    tuned_format_ = tuned;
+    base_format_ = base;
+  }
+
+  // ‖T‖_F² and ‖B‖_F² of the two operands (for the relative update), and Σ ulp²/12 of each side's stored
+  // values (−1 when its format is unknown). Recorded for free during the first pass over all rows;
+  // computed with one extra pass if no computation has made one yet.
   struct OperandNorms {
     double tuned_squared = 0, base_squared = 0;
+    double tuned_rounding_energy = -1, base_rounding_energy = -1;
   };
   OperandNorms operand_norms(const RunControl& control) const;
 
  private:
+  // Zero sums, with −1 for the rounding energy of a side whose format is unknown.
+  OperandNorms empty_norms() const noexcept;
+  // Adds the norms (and rounding energies) of one block of decoded rows to `norms`.
+  void add_operand_norms(const float* tuned, const float* base, uint64_t count, OperandNorms& norms) const;
+
   uint64_t rows_, cols_;
   RowPanelSource tuned_, base_;
+  StorageFormat tuned_format_, base_format_;
   mutable bool norms_known_ = false;
   mutable OperandNorms norms_;
 };
