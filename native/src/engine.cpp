@@ -59,6 +59,25 @@ class JobGate {
   int busy_threads_ = 0, current_blas_ = 0, waiting_for_change_ = 0;
 };
 
+// A job's place in the gate, and its product splitting, for as long as it computes (released however the
+// job ends).
+class GateSeat {
+ public:
+  GateSeat(int blas_threads, int threads, int budget, int split_threads) : threads_(threads) {
+    JobGate::instance().enter(blas_threads, threads, budget);
+    dense::set_split_threads(split_threads);
+  }
+  ~GateSeat() {
+    dense::set_split_threads(1);
+    JobGate::instance().leave(threads_);
+  }
+  GateSeat(const GateSeat&) = delete;
+  GateSeat& operator=(const GateSeat&) = delete;
+
+ private:
+  int threads_;
+};
+
 // Runs prefetch functions one at a time on a background thread, a job ahead of the compute thread.
 class Prefetcher {
  public:
@@ -177,10 +196,10 @@ class EngineRun {
     // Truncated products are split by this lane's threads with BLAS single-threaded (engine.hpp); exact
     // routes leave the threads to BLAS.
     const bool truncated = options_.mode == SpectrumMode::Truncated;
-    JobGate::instance().enter(truncated ? 1 : lane_threads_, lane_threads_, thread_budget_);
-    dense::set_split_threads(truncated ? lane_threads_ : 1);
     Clock::time_point start = Clock::now();
     try {
+      GateSeat seat(truncated ? 1 : lane_threads_, lane_threads_, thread_budget_, truncated ? lane_threads_ : 1);
+      start = Clock::now();  // the job's own time, not the wait for its seat
       std::unique_ptr<LinearOperator> op = job.make_operator();
       op->set_memory_budget(lane_budget_);
       result.rows = op->rows();
@@ -198,19 +217,13 @@ class EngineRun {
       }
       result.metrics = compute_metrics(result.spectrum, job.metrics_options ? job.metrics_options(*op, result.spectrum) : MetricsOptions{});
     } catch (const Error& e) {
-      if (e.code() == ErrorCode::ABORTED) {
-        dense::set_split_threads(1);
-        JobGate::instance().leave(lane_threads_);
-        throw;
-      }
+      if (e.code() == ErrorCode::ABORTED) throw;
       result.error_code = error_code_name(e.code());
       result.error_message = e.what();
     } catch (const std::bad_alloc&) {
       result.error_code = "OUT_OF_MEMORY";
       result.error_message = "out of memory computing the spectrum of " + job.name;
     }
-    dense::set_split_threads(1);
-    JobGate::instance().leave(lane_threads_);
     result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     job.make_operator = nullptr;  // release what the job captured as soon as it is done
     return result;
