@@ -302,8 +302,8 @@ class GaussianStream {
 
 // The random start: the first `count` values of the seed's Gaussian stream. Every job of an analysis
 // uses the same seed, so each thread keeps the longest prefix it has drawn (up to 64 MiB) and copies
-// from it; drawing costs ~20 ns a value (a logarithm and a sine per pair), a visible share of a whole
-// checkpoint's time otherwise. The values are the same either way.
+// from it; drawing (a logarithm and a square root per pair) was a visible share of a whole checkpoint's
+// time otherwise. The values are the same either way.
 void gaussian_start(uint64_t seed, double* out, uint64_t count) {
   constexpr uint64_t kMaxCached = (uint64_t(64) << 20) / sizeof(double);
   struct Drawn {
