@@ -84,12 +84,15 @@ MatrixJob make_job(Napi::Env env, Napi::Object spec, size_t index) {
     job.metrics_options = [dtype](const LinearOperator& op, const Spectrum& spectrum) {
       MetricsOptions m;
       m.dtype_epsilon = storage_epsilon(dtype);
-      double entries = double(op.rows()) * double(op.cols());
-      if (entries > 0) m.noise_sigma = rounding_noise_sigma(dtype, std::sqrt(spectrum.frobenius_squared / entries));
+      // The rounding noise of the stored values: measured (Σ ulp²/12) when a pass over all rows recorded
+      // it, else modelled from their rms.
+      const double entries = double(op.rows()) * double(op.cols()), measured = static_cast<const DenseOp&>(op).rounding_energy();
+      if (entries > 0) m.noise_sigma = measured >= 0 ? std::sqrt(measured / entries) : rounding_noise_sigma(dtype, std::sqrt(spectrum.frobenius_squared / entries));
       return m;
     };
     job.make_operator = [ref, label = job.name] {
       auto op = std::make_unique<DenseOp>(ref.shape.rows, ref.shape.cols, checkpoint_row_source(ref.checkpoint, ref.tensor));
+      op->set_storage_format(storage_format(ref.tensor.info->dtype));
       op->set_label("tensor " + label);
       return op;
     };

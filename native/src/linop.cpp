@@ -138,10 +138,13 @@ void DenseOp::for_each_row_panel(uint64_t row_begin, uint64_t row_end, uint64_t 
   max_rows = std::max<uint64_t>(1, std::min(max_rows, row_end - row_begin));
   std::vector<float> decoded(max_rows * cols_);
   std::vector<double> panel(max_rows * cols_);
+  const bool record = format_.known() && rounding_energy_ < 0 && row_begin == 0 && row_end == rows_;
+  double energy = 0;
   for (uint64_t r0 = row_begin; r0 < row_end; r0 += max_rows) {
     control.check_cancelled();
     const uint64_t r1 = std::min(row_end, r0 + max_rows), count = (r1 - r0) * cols_;
     source_(r0, r1, decoded.data());
+    if (record) energy += kernels::rounding_energy(decoded.data(), count, format_);
     if (uint64_t bad = count_non_finite(decoded.data(), count)) {
       const uint64_t first = r0 + first_non_finite_row(decoded.data(), r1 - r0, cols_);
       for (uint64_t s0 = r1; s0 < row_end; s0 += max_rows) {
@@ -155,21 +158,24 @@ void DenseOp::for_each_row_panel(uint64_t row_begin, uint64_t row_end, uint64_t 
     visit(r0, r1, panel.data());
     control.add_progress(1, 0);
   }
+  if (record) rounding_energy_ = energy;
 }
 
 double DenseOp::copy_to_f32(float* dst, const RunControl& control) const {
   const uint64_t block = cache_block_rows(cols_);
-  double total = 0;
+  double total = 0, energy = 0;
   for (uint64_t r0 = 0; r0 < rows_; r0 += block) {
     control.check_cancelled();
-    const uint64_t r1 = std::min(rows_, r0 + block);
+    const uint64_t r1 = std::min(rows_, r0 + block), count = (r1 - r0) * cols_;
     float* out = dst + r0 * cols_;
     source_(r0, r1, out);
-    total += kernels::sum_of_squares(out, (r1 - r0) * cols_);
+    total += kernels::sum_of_squares(out, count);
+    if (format_.known()) energy += kernels::rounding_energy(out, count, format_);
     control.add_progress(1, 0);
   }
   // NaN/Inf make the sum non-finite (kernels.hpp); the panel route then reports where and how many.
   if (!std::isfinite(total)) for_each_row_panel(0, rows_, panel_rows_within(memory_budget()), [](uint64_t, uint64_t, const double*) {}, control);
+  if (format_.known()) rounding_energy_ = energy;
   return total;
 }
 

@@ -143,8 +143,19 @@ TEST_CASE(resident_f32_copies_of_dense_and_difference_operators_are_exact) {
 
   DenseOp dense(m, n, tuned.data());
   std::vector<float> copy(m * n);
+  CHECK(dense.rounding_energy() == -1);
   CHECK_NEAR(dense.copy_to_f32(copy.data(), RunControl{}), t.squaredNorm(), 1e-13 * t.squaredNorm());
   CHECK(copy == tuned);
+  CHECK(dense.rounding_energy() == -1);  // no format: nothing recorded
+  const double expected_energy = kernels::rounding_energy(tuned.data(), tuned.size(), storage_format(DType::BF16));
+  DenseOp resident_route(m, n, tuned.data()), panel_route(m, n, tuned.data());
+  resident_route.set_storage_format(storage_format(DType::BF16));
+  panel_route.set_storage_format(storage_format(DType::BF16));
+  resident_route.copy_to_f32(copy.data(), RunControl{});
+  panel_route.set_memory_budget(4 * panel_route.bytes_per_panel_row());
+  panel_route.frobenius_squared(RunControl{});
+  CHECK_NEAR(resident_route.rounding_energy(), expected_energy, 1e-12 * expected_energy);
+  CHECK_NEAR(panel_route.rounding_energy(), expected_energy, 1e-12 * expected_energy);
 
   // NaN/Inf: the same error, with the same count, as the panel route gives.
   base[5] = NAN;

@@ -112,9 +112,18 @@ class DenseOp : public LinearOperator {
   uint64_t bytes_per_panel_row() const override { return cols_ * (sizeof(float) + sizeof(double)); }
   double copy_to_f32(float* dst, const RunControl& control) const override;
 
+  // The format the values were stored in, when known: a pass over all rows then also sums their
+  // rounding energy (kernels::rounding_energy).
+  void set_storage_format(StorageFormat format) noexcept { format_ = format; }
+  // Σ ulp²/12 over the stored values, recorded by the first pass over all rows; −1 before that or when
+  // the format is unknown.
+  double rounding_energy() const noexcept { return rounding_energy_; }
+
  private:
   uint64_t rows_, cols_;
   RowPanelSource source_;
+  StorageFormat format_;
+  mutable double rounding_energy_ = -1;
 };
 
 // T − B for two matrices of the same shape whose rows come from two sources (their stored dtypes may
