@@ -53,8 +53,9 @@ export interface SpectrumOptions {
   /** Threads for the math (default: all cores). */
   threads?: number;
   /**
-   * How many matrices are computed at once (default: one per thread, each with single-threaded BLAS;
-   * a lone matrix gets every thread). 1 gives every thread to one matrix at a time.
+   * How many matrices are computed at once (default: one per thread, at most one per 512 MiB of
+   * memoryBudget; each with single-threaded BLAS, and its share of the threads for its own products;
+   * a lone matrix gets every thread). 1 gives every thread and the whole budget to one matrix at a time.
    */
   parallelMatrices?: number;
   signal?: AbortSignal;

@@ -9,7 +9,8 @@ export const spectrumFlags = `  --mode exact|truncated   all singular values, or
   --precision f32|f64   truncated mode: arithmetic of the products (default f32: faster; f64: tighter bounds)
   --seed <n>            random start of the truncated solver (default fixed: runs are reproducible)
   --threads <n>         threads for the math (default: all cores)
-  --parallel-matrices <n>  matrices computed at once (default: one per thread; 1: all threads on one)
+  --parallel-matrices <n>  matrices computed at once (default: one per thread, at most one per 512MiB
+                        of the memory budget; 1: all threads and memory on one)
   --memory-budget <b>   bytes for the matrices computed at once, e.g. 512MiB, 4GiB (default 2GiB)`;
 
 export const spectrumFlagOptions = {

@@ -281,7 +281,11 @@ class EngineRun {
 void run_engine(std::vector<MatrixJob>& jobs, const EngineOptions& options, const EngineCallbacks& callbacks,
                 const std::atomic<bool>& cancel) {
   const int threads = options.threads > 0 ? options.threads : JobGate::hardware_threads();
-  const int lanes = static_cast<int>(std::max<size_t>(1, std::min<size_t>(options.lanes > 0 ? options.lanes : threads, jobs.size())));
+  // Each lane gets an equal share of the memory budget; by default no more lanes than leave each at
+  // least kMinLaneBytes, so a typical weight matrix of a 7B–70B model stays resident in its lane.
+  const uint64_t memory_lanes = std::max<uint64_t>(1, options.memory_budget / config::kMinLaneBytes);
+  const size_t wanted = options.lanes > 0 ? size_t(options.lanes) : size_t(std::min<uint64_t>(uint64_t(threads), memory_lanes));
+  const int lanes = static_cast<int>(std::max<size_t>(1, std::min(wanted, jobs.size())));
   EngineRun run(jobs, options, callbacks, cancel, lanes);
   std::vector<std::thread> others;
   for (int lane = 1; lane < lanes; ++lane) {

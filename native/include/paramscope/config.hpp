@@ -31,6 +31,9 @@ inline constexpr uint64_t kMaxJsonValues = 2'000'000;
 // Largest row panel a streaming pass decodes at once, whatever the budget: small enough that a panel
 // takes tens of milliseconds (cancellation is checked between panels) and stays near the caches.
 inline constexpr unsigned long long kMaxPanelBytes = 64ULL << 20;
-// Default memory budget of one analysis job (bytes).
+// Default memory budget of one analysis (bytes), shared by the matrices it computes at once.
 inline constexpr unsigned long long kDefaultMemoryBudget = 2ULL << 30;
+// The smallest share of the budget the engine gives a lane when it chooses how many matrices to compute
+// at once: a 4096×14336 matrix in f32 with the randomized solver's work arrays takes ~0.3 GiB.
+inline constexpr unsigned long long kMinLaneBytes = 512ULL << 20;
 }  // namespace paramscope::config

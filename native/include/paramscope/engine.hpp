@@ -2,13 +2,14 @@
 // The engine: runs spectra over a list of matrix jobs with one thread budget, prefetching the next job's
 // bytes while the current ones compute, and streams each result, in job order, as it finishes.
 //
-// Threads. With several jobs the engine runs them in lanes, one thread each and BLAS single-threaded:
-// the products of a randomized solver have only k + p columns, and OpenBLAS's own threads spend much of
-// such a product synchronising, while the serial parts of a job (decoding, QR, small SVDs) leave cores
-// idle; two jobs side by side keep both cores busy. A lone job gets every thread: its truncated products
-// are split by rows over them (dense::set_split_threads), and exact routes hand them to BLAS. BLAS's
-// thread count is one process-wide setting, so every engine in the process passes a gate that admits
-// jobs only while they agree on it and fit the budget of hardware threads together.
+// Threads. With several jobs the engine runs them in lanes, by default one per core (at most one per
+// config::kMinLaneBytes of the memory budget, which the lanes share equally), BLAS single-threaded: the
+// products of a randomized solver have only k + p columns, and OpenBLAS's own threads spend much of such
+// a product synchronising, while the serial parts of a job (decoding, QR, small SVDs) leave cores idle;
+// jobs side by side keep the cores busy. A lane with more than one core (a lone job, or fewer lanes than
+// cores) splits its truncated products by rows over them (dense::set_split_threads); exact routes hand
+// them to BLAS. BLAS's thread count is one process-wide setting, so every engine in the process passes a
+// gate that admits jobs only while they agree on it and fit the budget of hardware threads together.
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -48,7 +49,8 @@ struct EngineOptions {
   // work arrays.
   uint64_t memory_budget = config::kDefaultMemoryBudget;
   int threads = 0;  // threads for the math; 0: all hardware threads
-  int lanes = 0;    // jobs computed at once; 0: one per thread, at most one per job
+  int lanes = 0;    // jobs computed at once; 0: one per thread, at most one per job and one per
+                    // config::kMinLaneBytes of the memory budget
 };
 
 struct JobResult {
