@@ -56,7 +56,8 @@ class BufferCache {
 };
 
 // An uninitialised array of T in page-backed memory, from the thread's BufferCache when one is
-// installed. Movable, not copyable.
+// installed (and then returned to that cache, so it must not outlive it: the engine keeps Buffers inside
+// a job, and a lane's cache outlives its jobs). Movable, not copyable.
 template <typename T>
 class Buffer {
  public:
