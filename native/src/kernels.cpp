@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include "paramscope/dtype.hpp"
 
@@ -37,18 +38,25 @@ void subtract_portable(const float* t, const float* b, float* out, size_t n, Dif
   sums.difference_squared += dd;
 }
 
-// ulp(x)² for a value with biased f32 exponent field `biased`: 2^(2·(max(e, emin) − p + 1)), built directly
-// as the bits of a double (whose exponent field is that power plus 1023).
-inline int squared_ulp_exponent(int biased, StorageFormat f) noexcept {
-  const int e = biased == 0 ? -126 : biased - 127;
-  return 2 * ((e > f.min_exponent ? e : f.min_exponent) - f.precision + 1);
-}
+// ulp(x) = 2^(max(e, emin) − p + 1), so Σ ulp² = 2^(−2(p−1)) · Σ b², where b = 2^max(e, emin) is x with
+// its sign and significand bits cleared, raised to at least 2^emin (this also covers zeros and
+// subnormals). Every b is a normal f32 for the formats here (emin ≥ −126), so the kernels only mask,
+// take a maximum and sum squares.
+inline float binade_floor(StorageFormat f) noexcept { return std::ldexp(1.0f, f.min_exponent < -126 ? -126 : f.min_exponent); }
+inline double rounding_scale(StorageFormat f) noexcept { return std::ldexp(1.0, -2 * (f.precision - 1)) / 12; }
 
 double rounding_energy_portable(const float* v, size_t n, StorageFormat f) noexcept {
   const uint32_t* bits = reinterpret_cast<const uint32_t*>(v);
+  const float lowest = binade_floor(f);
   double s[4] = {0, 0, 0, 0};
-  for (size_t i = 0; i < n; ++i) s[i & 3] += std::ldexp(1.0, squared_ulp_exponent(int((bits[i] >> 23) & 0xFF), f));
-  return ((s[0] + s[1]) + (s[2] + s[3])) / 12;
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t exponent_bits = bits[i] & 0x7F800000u;
+    float b;
+    std::memcpy(&b, &exponent_bits, sizeof b);
+    b = b > lowest ? b : lowest;
+    s[i & 3] += double(b) * double(b);
+  }
+  return ((s[0] + s[1]) + (s[2] + s[3])) * rounding_scale(f);
 }
 
 #ifdef PARAMSCOPE_X86
@@ -91,25 +99,17 @@ __attribute__((target("avx2,fma"))) void subtract_avx2(const float* t, const flo
   sums.base_squared += horizontal_sum(bb) + tail.base_squared;
   sums.difference_squared += horizontal_sum(dd) + tail.difference_squared;
 }
-// Eight values a step: exponent fields → 2·(max(e, emin) − p + 1) + 1023 → shifted into double exponent
-// bits. Exponents of doubles this way stay in range for every format here (|2·e| ≤ 2·(126 + 52) < 1023).
 __attribute__((target("avx2,fma"))) double rounding_energy_avx2(const float* v, size_t n, StorageFormat f) noexcept {
-  const __m256i exponent_mask = _mm256_set1_epi32(0xFF), bias = _mm256_set1_epi32(127);
-  const __m256i min_exponent = _mm256_set1_epi32(f.min_exponent), zero = _mm256_setzero_si256();
-  const __m256i offset = _mm256_set1_epi32(1023 - 2 * (f.precision - 1)), subnormal = _mm256_set1_epi32(-126);
+  const __m256 exponent_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7F800000)), lowest = _mm256_set1_ps(binade_floor(f));
   __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    const __m256i fields = _mm256_and_si256(_mm256_srli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(v + i)), 23), exponent_mask);
-    __m256i e = _mm256_blendv_epi8(_mm256_sub_epi32(fields, bias), subnormal, _mm256_cmpeq_epi32(fields, zero));
-    e = _mm256_max_epi32(e, min_exponent);
-    const __m256i double_exponent = _mm256_add_epi32(_mm256_add_epi32(e, e), offset);
-    const __m256i lo = _mm256_slli_epi64(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(double_exponent)), 52);
-    const __m256i hi = _mm256_slli_epi64(_mm256_cvtepi32_epi64(_mm256_extracti128_si256(double_exponent, 1)), 52);
-    a0 = _mm256_add_pd(a0, _mm256_castsi256_pd(lo));
-    a1 = _mm256_add_pd(a1, _mm256_castsi256_pd(hi));
+    const __m256 b = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(v + i), exponent_mask), lowest);
+    const __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(b)), hi = _mm256_cvtps_pd(_mm256_extractf128_ps(b, 1));
+    a0 = _mm256_fmadd_pd(lo, lo, a0);
+    a1 = _mm256_fmadd_pd(hi, hi, a1);
   }
-  return horizontal_sum(_mm256_add_pd(a0, a1)) / 12 + rounding_energy_portable(v + i, n - i, f);
+  return horizontal_sum(_mm256_add_pd(a0, a1)) * rounding_scale(f) + rounding_energy_portable(v + i, n - i, f);
 }
 #endif
 

@@ -415,11 +415,12 @@ Spectrum truncated_spectrum(const LinearOperator& op, const TruncatedOptions& op
     Eigen::BDCSVD<Eigen::MatrixXd> small(r_factor, Eigen::ComputeFullU | Eigen::ComputeFullV);
     const Eigen::MatrixXd& ritz_right = small.matrixU();  // l×l, rotates P
     const Eigen::MatrixXd& ritz_left = small.matrixV();   // l×l, rotates Q
-    dense::gemm(false, false, n, l, l, 1.0, p.data(), n, ritz_right.data(), l, 0.0, v.data(), n);
-    dense::gemm(false, false, m, l, l, 1.0, q.data(), m, ritz_left.data(), l, 0.0, u.data(), m);
+    // Only the k reported Ritz vectors are read, except V's others when another power step follows.
+    const bool last = options.tolerance == 0 && iteration >= options.power_iterations;
+    dense::gemm(false, false, n, last ? k : l, l, 1.0, p.data(), n, ritz_right.data(), l, 0.0, v.data(), n);
+    dense::gemm(false, false, m, k, l, 1.0, q.data(), m, ritz_left.data(), l, 0.0, u.data(), m);
     dense::gemm(false, false, n, k, l, 1.0, w.data(), n, ritz_left.data(), l, 0.0, z.data(), n);  // Aᵀ·U
     // A·V: the residuals, and the next power step (only the k reported columns when this is the last).
-    const bool last = options.tolerance == 0 && iteration >= options.power_iterations;
     a->apply(v.data(), last ? k : l, y.data(), control);
     result.passes += 2;
 
