@@ -155,7 +155,7 @@ class EngineRun {
   // One lane: takes the next job until none is left, the run is cancelled or another lane failed.
   void lane(int lane_index) {
     try {
-      BufferCache cache(lane_budget_);
+      BufferCache cache(lane_budget_, jobs_.size() == 1);
       BufferCache::Scope use_cache(cache);
       for (;;) {
         size_t i;

@@ -137,12 +137,14 @@ void MappedFile::advise_done(uint64_t offset, uint64_t length) const noexcept {
   if (end > start) ::madvise(map_ + start, end - start, MADV_DONTNEED);
 }
 
-void* allocate_pages(size_t bytes) noexcept {
+void* allocate_pages(size_t bytes, bool huge_pages) noexcept {
   if (bytes == 0) return nullptr;
   void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return nullptr;
 #ifdef MADV_HUGEPAGE
-  ::madvise(p, bytes, MADV_HUGEPAGE);
+  if (huge_pages) ::madvise(p, bytes, MADV_HUGEPAGE);
+#else
+  (void)huge_pages;
 #endif
   return p;
 }

@@ -51,10 +51,10 @@ class MappedFile {
   unsigned char* map_ = nullptr;
 };
 
-// Anonymous page-aligned memory for large outputs (decoded tensors). Transparent huge pages are asked
-// for: first-touch page faults dominate writing a fresh multi-GiB buffer in 4 KiB pages. nullptr when
-// the system refuses. Release with free_pages(pointer, bytes).
-void* allocate_pages(size_t bytes) noexcept;
+// Anonymous page-aligned memory. With `huge_pages` (large outputs: decoded tensors) transparent huge
+// pages are asked for: first-touch page faults dominate writing a fresh multi-GiB buffer in 4 KiB pages.
+// nullptr when the system refuses. Release with free_pages(pointer, bytes).
+void* allocate_pages(size_t bytes, bool huge_pages = true) noexcept;
 void free_pages(void* pointer, size_t bytes) noexcept;
 
 }  // namespace paramscope
