@@ -303,24 +303,13 @@ module.exports = {
 };
 
 if (require.main === module) {
-  const args = process.argv.slice(2);
-  const option = (name) => {
-    const i = args.indexOf(name);
-    if (i < 0) return undefined;
-    const value = args[i + 1];
-    args.splice(i, 2);
-    return value;
-  };
-  const flag = (name) => {
-    const i = args.indexOf(name);
-    if (i >= 0) args.splice(i, 1);
-    return i >= 0;
-  };
-  const out = option('--out');
-  const seed = Number(option('--seed') ?? 0);
-  const shards = option('--shards');
-  const force = flag('--force');
-  const preset = args[0];
+  const { values, positionals } = require('node:util').parseArgs({
+    allowPositionals: true,
+    options: { out: { type: 'string' }, seed: { type: 'string', default: '0' }, shards: { type: 'string' }, force: { type: 'boolean', default: false } },
+  });
+  const { out, shards, force } = values;
+  const seed = Number(values.seed);
+  const preset = positionals[0];
   if (!preset || !PRESETS[preset] || !Number.isInteger(seed)) {
     console.error(`usage: node benchmarks/make-checkpoint.js <${Object.keys(PRESETS).join('|')}> [--out DIR] [--seed N] [--shards K] [--force]`);
     process.exit(2);

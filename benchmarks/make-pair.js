@@ -209,18 +209,12 @@ function ensurePair(preset, regime, { seed = 0, force = false, log = () => {} } 
 module.exports = { ensurePair, tunedFill, PAIR_VERSION, defaultFill };
 
 if (require.main === module) {
-  const args = process.argv.slice(2);
-  const option = (name) => {
-    const i = args.indexOf(name);
-    if (i < 0) return undefined;
-    const value = args[i + 1];
-    args.splice(i, 2);
-    return value;
-  };
-  const force = args.includes('--force');
-  if (force) args.splice(args.indexOf('--force'), 1);
-  const seed = Number(option('--seed') ?? 0);
-  const [preset, regime] = args;
+  const { values, positionals } = require('node:util').parseArgs({
+    allowPositionals: true,
+    options: { seed: { type: 'string', default: '0' }, force: { type: 'boolean', default: false } },
+  });
+  const seed = Number(values.seed), force = values.force;
+  const [preset, regime] = positionals;
   if (!preset || !regime || !Number.isInteger(seed)) {
     console.error('usage: node benchmarks/make-pair.js <tiny|1b> <aligned|coverage> [--seed N] [--force]');
     process.exit(2);
