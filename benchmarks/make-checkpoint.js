@@ -146,7 +146,11 @@ function defaultFill(tensor, start, out, rng) {
     out.fill(one);
     return;
   }
-  const table = gaussianTable(tensor.dtype, tensor.std ?? 1);
+  drawFromTable(gaussianTable(tensor.dtype, tensor.std ?? 1), out, rng);
+}
+
+/** Fills `out` with table entries indexed by 16-bit halves of the generator's draws: two values a draw. */
+function drawFromTable(table, out, rng) {
   const n = out.length;
   let i = 0;
   for (; i + 1 < n; i += 2) {
@@ -293,6 +297,7 @@ module.exports = {
   writeSafetensorsFile,
   planShards,
   defaultFill,
+  drawFromTable,
   gaussianTable,
   xorshift32,
   hashSeed,

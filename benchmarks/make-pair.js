@@ -28,7 +28,7 @@
  * Module: const { ensurePair } = require('./make-pair');
  *         const { base, tuned } = ensurePair('1b', 'aligned', { seed: 0, log: console.error });
  */
-const { ensureCheckpoint, PRESETS, xorshift32, hashSeed, gaussianTable, defaultFill, numelOf } = require('./make-checkpoint');
+const { ensureCheckpoint, PRESETS, xorshift32, hashSeed, gaussianTable, defaultFill, drawFromTable, numelOf } = require('./make-checkpoint');
 
 const PAIR_VERSION = 1;
 const SCALE = 0.002;
@@ -162,13 +162,7 @@ function tunedFill(regime, seed) {
       for (let i = 0; i < count; i++) vals[i] = 1 + NORM_NOISE * gaussian(state.rng);
     } else {
       // Base values, unrounded: the default fill's draws, from the same per-tensor stream.
-      let i = 0;
-      for (; i + 1 < count; i += 2) {
-        const r = rng();
-        vals[i] = table02[r & 0xffff];
-        vals[i + 1] = table02[r >>> 16];
-      }
-      if (i < count) vals[i] = table02[rng() & 0xffff];
+      drawFromTable(table02, vals, rng);
       const { n } = state;
       if (state.kind === 'aligned') {
         const { us, v, rng: drng } = state;

@@ -1,6 +1,6 @@
 /** Shared pieces of the human-readable reports (Markdown, HTML): number formats, orderings, grids. */
 import type { GroupSummary } from '../aggregate';
-import type { DiffReport, PairResult } from '../diff';
+import type { DiffReport, ModelSummary, PairResult } from '../diff';
 import { type Bounded, bounds, formatBounded, midpoint } from '../metrics';
 
 export const DIAGNOSTIC_SENTENCE = 'This is a diagnostic of the update\'s shape, not a benchmark score.';
@@ -147,4 +147,20 @@ export function layerModuleGrid(report: DiffReport): LayerModuleGrid {
 /** "exact" or "truncated (top 64)". */
 export function modeText(report: DiffReport): string {
   return report.options.mode === 'exact' ? 'exact (all singular values)' : `truncated (top ${report.options.rank ?? '?'} singular values; tail-dependent metrics are bounds)`;
+}
+
+/** The model-level summary as label/value rows, shared by the Markdown and HTML reports. */
+export function modelSummaryRows(m: ModelSummary): Array<[string, string]> {
+  return [
+    ['matrices analysed', String(m.matrices)],
+    ['matrices with an update above storage noise', `${m.matricesWithSignal} (${pct(m.matrices ? m.matricesWithSignal / m.matrices : NaN)})`],
+    ['relative update ‖ΔW‖_F / ‖W_base‖_F (all matrices)', fmt(m.relativeUpdate)],
+    ['update energy above the noise floor', pct(m.energyShareAboveNoise)],
+    ['update energy beyond storage rounding (signal)', pct(m.signalShare)],
+    ['layer energy entropy (1 = even) / Gini (0 = even)', `${fmt(m.layerEnergyEntropy)} / ${fmt(m.layerEnergyGini)}`],
+    ['module energy entropy / Gini', `${fmt(m.moduleEnergyEntropy)} / ${fmt(m.moduleEnergyGini)}`],
+    ['median energy eff. rank ratio', fmt(m.medianEnergyEffectiveRankRatio)],
+    ['median stable rank', fmt(m.medianStableRank)],
+    ['median top-k energy share', fmt(m.medianTopKEnergyShare)],
+  ];
 }

@@ -15,7 +15,7 @@ import { bounds } from '../metrics';
 import { REGIME_THRESHOLDS, REGIME_WEIGHTS, type RegimeVerdict } from '../regime';
 import {
   byUpdateEnergy, DIAGNOSTIC_SENTENCE, fmt, fmtBounded, fmtBoundedPct, fmtRange, type GridCell, gridKey, hasSignal,
-  type LayerModuleGrid, layerModuleGrid, modeText, orderedGroups, pct, totalUpdateEnergy, updateEnergy,
+  type LayerModuleGrid, layerModuleGrid, modelSummaryRows, modeText, orderedGroups, pct, totalUpdateEnergy, updateEnergy,
 } from './common';
 import {
   axes, colourBar, colourPosition, esc, type Frame, linearScale, logScale, moduleColour, pathData, plotArea, r2, sequentialColour, svgOpen, textOn,
@@ -466,18 +466,7 @@ function vectorsSection(report: DiffReport): string {
 
 function modelSection(report: DiffReport): string {
   const m = report.aggregates.model;
-  const items: Array<[string, string]> = [
-    ['matrices analysed', String(m.matrices)],
-    ['changed beyond storage noise', `${m.matricesWithSignal} (${pct(m.matrices ? m.matricesWithSignal / m.matrices : NaN)})`],
-    ['relative update ‖ΔW‖_F / ‖W_base‖_F', fmt(m.relativeUpdate)],
-    ['energy above the noise floor', pct(m.energyShareAboveNoise)],
-    ['energy beyond storage rounding (signal)', pct(m.signalShare)],
-    ['layer energy entropy / Gini', `${fmt(m.layerEnergyEntropy)} / ${fmt(m.layerEnergyGini)}`],
-    ['module energy entropy / Gini', `${fmt(m.moduleEnergyEntropy)} / ${fmt(m.moduleEnergyGini)}`],
-    ['median energy eff. rank ratio', fmt(m.medianEnergyEffectiveRankRatio)],
-    ['median stable rank', fmt(m.medianStableRank)],
-    ['median top-k energy share', fmt(m.medianTopKEnergyShare)],
-  ];
+  const items = modelSummaryRows(m);
   return `<section id="model" aria-labelledby="model-h"><h2 id="model-h">Model summary</h2><dl class="summary">${items.map(([k, v]) => `<div><dt>${esc(k)}</dt><dd>${esc(v)}</dd></div>`).join('')}</dl></section>`;
 }
 

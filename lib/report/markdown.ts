@@ -6,7 +6,7 @@
 import type { GroupSummary } from '../aggregate';
 import type { DiffReport } from '../diff';
 import { REGIME_THRESHOLDS, REGIME_WEIGHTS } from '../regime';
-import { byUpdateEnergy, DIAGNOSTIC_SENTENCE, fmt, fmtBounded, fmtRange, modeText, orderedGroups, pct, totalUpdateEnergy, updateEnergy } from './common';
+import { byUpdateEnergy, DIAGNOSTIC_SENTENCE, fmt, fmtBounded, fmtRange, modelSummaryRows, modeText, orderedGroups, pct, totalUpdateEnergy, updateEnergy } from './common';
 
 export interface MarkdownOptions {
   /** Matrices listed in "largest updates" (default 10). */
@@ -97,18 +97,7 @@ export function toMarkdown(report: DiffReport, options: MarkdownOptions = {}): s
 
   const m = report.aggregates.model;
   out.push('## Model summary', '');
-  out.push(...table(['measure', 'value'], [
-    ['matrices analysed', String(m.matrices)],
-    ['matrices with an update above storage noise', `${m.matricesWithSignal} (${pct(m.matrices ? m.matricesWithSignal / m.matrices : NaN)})`],
-    ['relative update ‖ΔW‖_F / ‖W_base‖_F (all matrices)', fmt(m.relativeUpdate)],
-    ['update energy above the noise floor', pct(m.energyShareAboveNoise)],
-    ['update energy beyond storage rounding (signal)', pct(m.signalShare)],
-    ['layer energy entropy (1 = even) / Gini (0 = even)', `${fmt(m.layerEnergyEntropy)} / ${fmt(m.layerEnergyGini)}`],
-    ['module energy entropy / Gini', `${fmt(m.moduleEnergyEntropy)} / ${fmt(m.moduleEnergyGini)}`],
-    ['median energy eff. rank ratio', fmt(m.medianEnergyEffectiveRankRatio)],
-    ['median stable rank', fmt(m.medianStableRank)],
-    ['median top-k energy share', fmt(m.medianTopKEnergyShare)],
-  ], ['l', 'r']));
+  out.push(...table(['measure', 'value'], modelSummaryRows(m), ['l', 'r']));
 
   const total = totalUpdateEnergy(report);
   const largest = byUpdateEnergy(report.pairs).filter((q) => updateEnergy(q) > 0).slice(0, top);

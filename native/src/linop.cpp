@@ -212,7 +212,11 @@ void DiffOp::for_each_row_panel(uint64_t row_begin, uint64_t row_end, uint64_t m
       throw_non_finite(label(), first, bad);
     }
     for (uint64_t i = 0; i < count; ++i) panel[i] = double(tuned[i]) - double(base[i]);
-    if (whole_matrix) add_operand_norms(tuned.data(), base.data(), count, norms);
+    if (whole_matrix) {
+      norms.tuned_squared += kernels::sum_of_squares(tuned.data(), count);
+      norms.base_squared += kernels::sum_of_squares(base.data(), count);
+      add_rounding_energies(tuned.data(), base.data(), count, norms);
+    }
     visit(r0, r1, panel.data());
     control.add_progress(1, 0);
   }
@@ -229,9 +233,7 @@ DiffOp::OperandNorms DiffOp::empty_norms() const noexcept {
   return norms;
 }
 
-void DiffOp::add_operand_norms(const float* tuned, const float* base, uint64_t count, OperandNorms& norms) const {
-  norms.tuned_squared += kernels::sum_of_squares(tuned, count);
-  norms.base_squared += kernels::sum_of_squares(base, count);
+void DiffOp::add_rounding_energies(const float* tuned, const float* base, uint64_t count, OperandNorms& norms) const {
   if (tuned_format_.known()) norms.tuned_rounding_energy += kernels::rounding_energy(tuned, count, tuned_format_);
   if (base_format_.known()) norms.base_rounding_energy += kernels::rounding_energy(base, count, base_format_);
 }
@@ -247,9 +249,9 @@ double DiffOp::copy_to_f32(float* dst, const RunControl& control) const {
     float* out = dst + r0 * cols_;
     tuned_(r0, r1, out);
     base_(r0, r1, base.data());
-    // The rounding energies read the stored values, so before `out` is overwritten by the difference.
-    if (tuned_format_.known()) norms.tuned_rounding_energy += kernels::rounding_energy(out, count, tuned_format_);
-    if (base_format_.known()) norms.base_rounding_energy += kernels::rounding_energy(base.data(), count, base_format_);
+    // The rounding energies read the stored values, so before `out` is overwritten by the difference
+    // (whose kernel also sums both operands' squares).
+    add_rounding_energies(out, base.data(), count, norms);
     kernels::subtract(out, base.data(), out, count, sums);
     control.add_progress(1, 0);
   }
@@ -328,14 +330,21 @@ double LowRankOp::frobenius_squared(const RunControl& control) const {
 
 // ---- ResidentOp ----
 
+namespace {
+// The label and budget of a resident copy are its source's; OUT_OF_MEMORY when `bytes` exceed the budget.
+void adopt_source(LinearOperator& resident, const LinearOperator& source, uint64_t bytes) {
+  resident.set_label(source.label());
+  resident.set_memory_budget(source.memory_budget());
+  if (bytes > source.memory_budget())
+    throw Error(ErrorCode::OUT_OF_MEMORY, source.label() + " needs " + std::to_string(bytes) + " bytes in memory, more than the budget of " +
+                                              std::to_string(source.memory_budget()) + " bytes");
+}
+}  // namespace
+
 ResidentOp::ResidentOp(const LinearOperator& source, const RunControl& control)
     : rows_(source.rows()), cols_(source.cols()) {
-  set_label(source.label());
-  set_memory_budget(source.memory_budget());
   const uint64_t bytes = rows_ * cols_ * sizeof(double);
-  if (bytes > source.memory_budget())
-    throw Error(ErrorCode::OUT_OF_MEMORY, label() + " needs " + std::to_string(bytes) + " bytes in memory, more than the budget of " +
-                                              std::to_string(source.memory_budget()) + " bytes");
+  adopt_source(*this, source, bytes);
   values_.resize(rows_ * cols_);
   source.for_each_row_panel(0, rows_, source.panel_rows_within(source.memory_budget() - bytes), [&](uint64_t r0, uint64_t r1, const double* panel) {
     std::copy(panel, panel + (r1 - r0) * cols_, values_.begin() + r0 * cols_);
@@ -355,12 +364,7 @@ void ResidentOp::for_each_row_panel(uint64_t row_begin, uint64_t row_end, uint64
 
 ResidentF32Op::ResidentF32Op(const LinearOperator& source, const RunControl& control)
     : rows_(source.rows()), cols_(source.cols()) {
-  set_label(source.label());
-  set_memory_budget(source.memory_budget());
-  const uint64_t bytes = rows_ * cols_ * sizeof(float);
-  if (bytes > source.memory_budget())
-    throw Error(ErrorCode::OUT_OF_MEMORY, label() + " needs " + std::to_string(bytes) + " bytes in memory, more than the budget of " +
-                                              std::to_string(source.memory_budget()) + " bytes");
+  adopt_source(*this, source, rows_ * cols_ * sizeof(float));
   values_ = Buffer<float>(rows_ * cols_);
   frobenius_squared_ = source.copy_to_f32(values_.data(), control);
 }

@@ -158,8 +158,8 @@ class DiffOp : public LinearOperator {
  private:
   // Zero sums, with −1 for the rounding energy of a side whose format is unknown.
   OperandNorms empty_norms() const noexcept;
-  // Adds the norms (and rounding energies) of one block of decoded rows to `norms`.
-  void add_operand_norms(const float* tuned, const float* base, uint64_t count, OperandNorms& norms) const;
+  // Adds the rounding energies of one block of decoded rows (of the sides whose format is known).
+  void add_rounding_energies(const float* tuned, const float* base, uint64_t count, OperandNorms& norms) const;
 
   uint64_t rows_, cols_;
   RowPanelSource tuned_, base_;
