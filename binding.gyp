@@ -11,7 +11,8 @@
       "sources": ["<!@(node scripts/gyp-config.js sources)"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
-        "native/include"
+        "native/include",
+        "native/src"
       ],
       "defines": [
         "NAPI_VERSION=8",

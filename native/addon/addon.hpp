@@ -5,6 +5,8 @@
 #include <exception>
 #include <string>
 
+#include "paramscope/error.hpp"
+
 namespace paramscope::addon {
 
 // Per-environment state (one per main thread or worker_thread that loads the addon).
@@ -23,7 +25,8 @@ Napi::Error to_js_error(Napi::Env env, const std::exception_ptr& error);
 // A captured failure that crosses from a worker thread back to the JS thread.
 struct CapturedError {
   bool set = false;
-  std::string code, message, file, tensor;
+  ErrorCode code = ErrorCode::INTERNAL;
+  std::string message, file, tensor;
   void capture(const std::exception_ptr& error);
   Napi::Error to_js(Napi::Env env) const;
 };
@@ -40,11 +43,16 @@ auto guarded(Napi::Env env, F&& body) -> decltype(body()) {
   }
 }
 
+// A ParamscopeError with `code` (file and tensor as given), and INVALID_ARGUMENT for a malformed argument.
+Napi::Error coded_error(Napi::Env env, ErrorCode code, const std::string& message, const std::string& file = {},
+                        const std::string& tensor = {});
 Napi::Error argument_error(Napi::Env env, const std::string& message);
 
 void register_checkpoint(Napi::Env env, Napi::Object exports);
 void register_analysis(Napi::Env env, Napi::Object exports);
 Napi::Value build_info(const Napi::CallbackInfo& info);
+Napi::Value engine_defaults(const Napi::CallbackInfo& info);
+Napi::Value dtype_table(const Napi::CallbackInfo& info);
 Napi::Value encode_f32(const Napi::CallbackInfo& info);
 Napi::Value decode_to_f32(const Napi::CallbackInfo& info);
 

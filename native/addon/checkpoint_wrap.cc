@@ -66,11 +66,7 @@ class CheckpointWrap : public Napi::ObjectWrap<CheckpointWrap> {
   }
 
   static Napi::Error argument_error_closed(Napi::Env env) {
-    CapturedError e;
-    e.set = true;
-    e.code = "CLOSED";
-    e.message = "the checkpoint was closed";
-    return e.to_js(env);
+    return coded_error(env, ErrorCode::CLOSED, "the checkpoint was closed");
   }
 
   Napi::Value describe(const Napi::CallbackInfo& info) {
@@ -157,11 +153,7 @@ class CheckpointWrap : public Napi::ObjectWrap<CheckpointWrap> {
   }
 
   static Napi::Error out_of_memory(Napi::Env env, uint64_t bytes) {
-    CapturedError e;
-    e.set = true;
-    e.code = "OUT_OF_MEMORY";
-    e.message = "cannot allocate " + std::to_string(bytes) + " bytes for the tensor";
-    return e.to_js(env);
+    return coded_error(env, ErrorCode::OUT_OF_MEMORY, "cannot allocate " + std::to_string(bytes) + " bytes for the tensor");
   }
 
   static void free_large_buffer(Napi::Env env, void* data, size_t* bytes) {
@@ -368,13 +360,7 @@ std::shared_ptr<const Checkpoint> checkpoint_of(Napi::Env env, Napi::Value value
   if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(constructor.Value()))
     throw argument_error(env, "expected an open checkpoint");
   const auto& checkpoint = CheckpointWrap::Unwrap(value.As<Napi::Object>())->checkpoint();
-  if (!checkpoint) {
-    CapturedError e;
-    e.set = true;
-    e.code = "CLOSED";
-    e.message = "the checkpoint was closed";
-    throw e.to_js(env);
-  }
+  if (!checkpoint) throw coded_error(env, ErrorCode::CLOSED, "the checkpoint was closed");
   return checkpoint;
 }
 

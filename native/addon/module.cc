@@ -31,6 +31,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("setErrorClass", Napi::Function::New(env, set_error_class, "setErrorClass"));
   exports.Set("errorCodes", Napi::Function::New(env, error_codes, "errorCodes"));
   exports.Set("buildInfo", Napi::Function::New(env, build_info, "buildInfo"));
+  exports.Set("engineDefaults", Napi::Function::New(env, engine_defaults, "engineDefaults"));
+  exports.Set("dtypeTable", Napi::Function::New(env, dtype_table, "dtypeTable"));
   exports.Set("encodeF32", Napi::Function::New(env, encode_f32, "encodeF32"));
   exports.Set("decodeToF32", Napi::Function::New(env, decode_to_f32, "decodeToF32"));
   register_checkpoint(env, exports);

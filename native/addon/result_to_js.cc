@@ -68,9 +68,9 @@ Napi::Object result_to_js(Napi::Env env, const JobResult& r) {
   out.Set("rows", static_cast<double>(r.rows));
   out.Set("cols", static_cast<double>(r.cols));
   out.Set("seconds", r.seconds);
-  if (!r.error_code.empty()) {
+  if (r.error) {
     Napi::Object error = Napi::Object::New(env);
-    error.Set("code", r.error_code);
+    error.Set("code", error_code_name(*r.error));
     error.Set("message", r.error_message);
     out.Set("error", error);
     return out;

@@ -1,4 +1,4 @@
-#include "paramscope/blas.hpp"
+#include "internal/blas.hpp"
 
 #include <cstdlib>
 #include <thread>

@@ -6,7 +6,7 @@
 
 #include "paramscope/config.hpp"
 #include "paramscope/error.hpp"
-#include "paramscope/json.hpp"
+#include "internal/json.hpp"
 
 namespace fs = std::filesystem;
 

@@ -14,21 +14,34 @@ namespace paramscope {
 
 namespace {
 constexpr DTypeInfo kTable[] = {
-    {DType::BOOL, "BOOL", 8, false, true},        {DType::U8, "U8", 8, false, true},
-    {DType::I8, "I8", 8, false, true},            {DType::U16, "U16", 16, false, true},
-    {DType::I16, "I16", 16, false, true},         {DType::U32, "U32", 32, false, true},
-    {DType::I32, "I32", 32, false, true},         {DType::U64, "U64", 64, false, true},
-    {DType::I64, "I64", 64, false, true},         {DType::F16, "F16", 16, true, true},
-    {DType::BF16, "BF16", 16, true, true},        {DType::F32, "F32", 32, true, true},
-    {DType::F64, "F64", 64, true, true},          {DType::F8_E4M3, "F8_E4M3", 8, true, true},
-    {DType::F8_E5M2, "F8_E5M2", 8, true, true},   {DType::F8_E8M0, "F8_E8M0", 8, true, true},
-    {DType::F8_E4M3FNUZ, "F8_E4M3FNUZ", 8, true, true},
-    {DType::F8_E5M2FNUZ, "F8_E5M2FNUZ", 8, true, true},
+    // dtype               name           bits float  decode precision min_exponent
+    {DType::BOOL,        "BOOL",        8,  false, true,  0,  0},
+    {DType::U8,          "U8",          8,  false, true,  0,  0},
+    {DType::I8,          "I8",          8,  false, true,  0,  0},
+    {DType::U16,         "U16",         16, false, true,  0,  0},
+    {DType::I16,         "I16",         16, false, true,  0,  0},
+    {DType::U32,         "U32",         32, false, true,  0,  0},
+    {DType::I32,         "I32",         32, false, true,  0,  0},
+    {DType::U64,         "U64",         64, false, true,  0,  0},
+    {DType::I64,         "I64",         64, false, true,  0,  0},
+    {DType::F16,         "F16",         16, true,  true,  11, -14},
+    {DType::BF16,        "BF16",        16, true,  true,  8,  -126},
+    {DType::F32,         "F32",         32, true,  true,  24, -126},
+    {DType::F64,         "F64",         64, true,  true,  53, -1022},
+    {DType::F8_E4M3,     "F8_E4M3",     8,  true,  true,  4,  -6},
+    {DType::F8_E5M2,     "F8_E5M2",     8,  true,  true,  3,  -14},
+    // Powers of two only: one significand bit, so the spacing at 2^e is 2^e.
+    {DType::F8_E8M0,     "F8_E8M0",     8,  true,  true,  1,  -127},
+    {DType::F8_E4M3FNUZ, "F8_E4M3FNUZ", 8,  true,  true,  4,  -7},
+    {DType::F8_E5M2FNUZ, "F8_E5M2FNUZ", 8,  true,  true,  3,  -15},
     // Sub-byte and complex formats are parsed and validated but not decoded (packing conventions differ
     // between producers); reading them as f32 reports UNSUPPORTED_DTYPE.
-    {DType::F4, "F4", 4, true, false},            {DType::F6_E2M3, "F6_E2M3", 6, true, false},
-    {DType::F6_E3M2, "F6_E3M2", 6, true, false},  {DType::C64, "C64", 64, false, false},
+    {DType::F4,          "F4",          4,  true,  false, 0,  0},
+    {DType::F6_E2M3,     "F6_E2M3",     6,  true,  false, 0,  0},
+    {DType::F6_E3M2,     "F6_E3M2",     6,  true,  false, 0,  0},
+    {DType::C64,         "C64",         64, false, false, 0,  0},
 };
+static_assert(sizeof(kTable) / sizeof(kTable[0]) == size_t(DType::C64) + 1, "one row per DType, in order");
 
 template <typename T>
 inline T load(const unsigned char* p) noexcept {
@@ -256,17 +269,18 @@ size_t count_non_finite(const float* v, size_t n) noexcept {
 }
 
 StorageFormat storage_format(DType dtype) noexcept {
-  switch (dtype) {
-    case DType::BF16: return {8, -126};
-    case DType::F16: return {11, -14};
-    case DType::F32: return {24, -126};
-    case DType::F64: return {53, -1022};
-    case DType::F8_E4M3: return {4, -6};
-    case DType::F8_E4M3FNUZ: return {4, -7};
-    case DType::F8_E5M2: return {3, -14};
-    case DType::F8_E5M2FNUZ: return {3, -15};
-    default: return {};
-  }
+  const DTypeInfo& info = dtype_info(dtype);
+  return {info.precision, info.min_exponent};
+}
+
+double dtype_epsilon(DType dtype) noexcept {
+  const int precision = dtype_info(dtype).precision;
+  return std::ldexp(1.0, 1 - (precision > 0 ? precision : 24));
+}
+
+const DTypeInfo* dtype_table(size_t& count) noexcept {
+  count = sizeof(kTable) / sizeof(kTable[0]);
+  return kTable;
 }
 
 const DTypeInfo& dtype_info(DType dtype) noexcept { return kTable[static_cast<size_t>(dtype)]; }

@@ -9,9 +9,10 @@
 #include <system_error>
 #include <thread>
 
-#include "paramscope/blas.hpp"
+#include "internal/blas.hpp"
+#include "internal/dense.hpp"
 #include "paramscope/error.hpp"
-#include "paramscope/workspace.hpp"
+#include "internal/workspace.hpp"
 
 namespace paramscope {
 
@@ -208,20 +209,18 @@ class EngineRun {
       TruncatedOptions truncated_options = options_.truncated;
       if (job.vectors) exact.vectors = truncated_options.vectors = *job.vectors;
       result.spectrum = truncated ? truncated_spectrum(*op, truncated_options, control) : exact_spectrum(*op, exact, control);
-      if (const auto* diff = dynamic_cast<const DiffOp*>(op.get())) {
-        DiffOp::OperandNorms norms = diff->operand_norms(control);
-        result.tuned_frobenius_squared = norms.tuned_squared;
-        result.base_frobenius_squared = norms.base_squared;
-        if (norms.tuned_rounding_energy >= 0 && norms.base_rounding_energy >= 0)
-          result.rounding_energy = norms.tuned_rounding_energy + norms.base_rounding_energy;
+      if (const std::optional<OperandNorms> norms = op->operand_norms(control)) {
+        result.tuned_frobenius_squared = norms->tuned_squared;
+        result.base_frobenius_squared = norms->base_squared;
+        result.rounding_energy = op->stored_rounding_energy(control);
       }
       result.metrics = compute_metrics(result.spectrum, job.metrics_options ? job.metrics_options(*op, result.spectrum) : MetricsOptions{});
     } catch (const Error& e) {
       if (e.code() == ErrorCode::ABORTED) throw;
-      result.error_code = error_code_name(e.code());
+      result.error = e.code();
       result.error_message = e.what();
     } catch (const std::bad_alloc&) {
-      result.error_code = "OUT_OF_MEMORY";
+      result.error = ErrorCode::OUT_OF_MEMORY;
       result.error_message = "out of memory computing the spectrum of " + job.name;
     }
     result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
@@ -278,14 +277,18 @@ class EngineRun {
 
 }  // namespace
 
-void run_engine(std::vector<MatrixJob>& jobs, const EngineOptions& options, const EngineCallbacks& callbacks,
-                const std::atomic<bool>& cancel) {
+int lane_count(const EngineOptions& options, size_t jobs) {
   const int threads = options.threads > 0 ? options.threads : JobGate::hardware_threads();
   // Each lane gets an equal share of the memory budget; by default no more lanes than leave each at
   // least kMinLaneBytes, so a typical weight matrix of a 7B–70B model stays resident in its lane.
   const uint64_t memory_lanes = std::max<uint64_t>(1, options.memory_budget / config::kMinLaneBytes);
   const size_t wanted = options.lanes > 0 ? size_t(options.lanes) : size_t(std::min<uint64_t>(uint64_t(threads), memory_lanes));
-  const int lanes = static_cast<int>(std::max<size_t>(1, std::min(wanted, jobs.size())));
+  return static_cast<int>(std::max<size_t>(1, std::min(wanted, jobs)));
+}
+
+void run_engine(std::vector<MatrixJob>& jobs, const EngineOptions& options, const EngineCallbacks& callbacks,
+                const std::atomic<bool>& cancel) {
+  const int lanes = lane_count(options, jobs.size());
   EngineRun run(jobs, options, callbacks, cancel, lanes);
   std::vector<std::thread> others;
   for (int lane = 1; lane < lanes; ++lane) {

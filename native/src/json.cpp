@@ -1,4 +1,4 @@
-#include "paramscope/json.hpp"
+#include "internal/json.hpp"
 
 #include <unordered_set>
 

@@ -1,4 +1,4 @@
-#include "paramscope/kernels.hpp"
+#include "internal/kernels.hpp"
 
 #include <cmath>
 #include <cstdint>

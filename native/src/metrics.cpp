@@ -224,19 +224,8 @@ SpectralMetrics compute_metrics(const Spectrum& spectrum, const MetricsOptions& 
 }
 
 double rounding_noise_sigma(DType dtype, double rms) {
-  int precision = 0;  // significand bits, implicit bit included
-  switch (dtype) {
-    case DType::BF16: precision = 8; break;
-    case DType::F16: precision = 11; break;
-    case DType::F32: precision = 24; break;
-    case DType::F64: precision = 53; break;
-    case DType::F8_E4M3:
-    case DType::F8_E4M3FNUZ: precision = 4; break;
-    case DType::F8_E5M2:
-    case DType::F8_E5M2FNUZ: precision = 3; break;
-    default: return 0.0;
-  }
-  return std::ldexp(rms, -precision - 1);
+  const int precision = dtype_info(dtype).precision;
+  return precision > 0 ? std::ldexp(rms, -precision - 1) : 0.0;
 }
 
 }  // namespace paramscope

@@ -4,7 +4,7 @@
 
 #include "paramscope/config.hpp"
 #include "paramscope/error.hpp"
-#include "paramscope/json.hpp"
+#include "internal/json.hpp"
 
 namespace paramscope {
 

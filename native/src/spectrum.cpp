@@ -7,7 +7,9 @@
 #include <cmath>
 #include <limits>
 
-#include "paramscope/blas.hpp"
+#include "internal/blas.hpp"
+#include "internal/dense.hpp"
+#include "internal/resident.hpp"
 #include "paramscope/error.hpp"
 
 namespace paramscope {
@@ -234,35 +236,6 @@ Spectrum exact_direct(const LinearOperator& op, bool vectors, const RunControl& 
   return result;
 }
 
-// s·B·A = Q_B·(s·R_B·R_Aᵀ)·Q_Aᵀ with B = Q_B·R_B and Aᵀ = Q_A·R_A: the SVD of an r×r core.
-Spectrum exact_low_rank(const LowRankOp& op, bool vectors, const RunControl& control) {
-  const uint64_t m = op.rows(), n = op.cols(), r = op.rank(), g = std::min(m, n);
-  control.check_cancelled();
-  Eigen::HouseholderQR<Eigen::MatrixXd> qr_b(ConstMatrixMap(op.b_factor().data(), m, r));
-  Eigen::HouseholderQR<Eigen::MatrixXd> qr_a(ConstMatrixMap(op.a_transposed_factor().data(), n, r));
-  const Eigen::MatrixXd r_b = qr_b.matrixQR().topRows(r).triangularView<Eigen::Upper>();
-  const Eigen::MatrixXd r_a = qr_a.matrixQR().topRows(r).triangularView<Eigen::Upper>();
-  const Eigen::MatrixXd core = op.scale() * r_b * r_a.transpose();
-  Eigen::BDCSVD<Eigen::MatrixXd> svd(core, vectors ? Eigen::ComputeFullU | Eigen::ComputeFullV : 0);
-  if (svd.info() != Eigen::Success) throw Error(ErrorCode::NOT_CONVERGED, "Eigen's BDCSVD did not converge on the low-rank core");
-
-  Spectrum result;
-  result.method = "low-rank-factors";
-  result.frobenius_squared = op.frobenius_squared(control);
-  result.values.assign(g, 0.0);
-  std::copy(svd.singularValues().data(), svd.singularValues().data() + r, result.values.begin());
-  if (vectors) {
-    result.vector_count = r;
-    result.u.resize(m * r);
-    result.v.resize(n * r);
-    MatrixMap(result.u.data(), m, r) = qr_b.householderQ() * (Eigen::MatrixXd::Identity(m, r) * svd.matrixU());
-    MatrixMap(result.v.data(), n, r) = qr_a.householderQ() * (Eigen::MatrixXd::Identity(n, r) * svd.matrixV());
-  }
-  const double factor_norms = std::abs(op.scale()) * r_b.norm() * r_a.norm();
-  result.error_bounds.assign(g, kUnitRoundoff * double(m + n + r) * factor_norms);
-  return result;
-}
-
 // ---- truncated ----
 
 // splitmix64 (Steele, Lea & Flood 2014) feeding Marsaglia's polar method: a fixed, portable sequence,
@@ -338,9 +311,8 @@ Spectrum exact_spectrum(const LinearOperator& op, const ExactOptions& options, c
   Spectrum result;
   if (m == 0 || n == 0) {
     result.method = "empty";
-  } else if (const LowRankOp* low_rank = op.as_low_rank();
-             low_rank && options.route == ExactRoute::Auto && low_rank->rank() < std::min(m, n)) {
-    result = exact_low_rank(*low_rank, options.vectors, control);
+  } else if (options.route == ExactRoute::Auto && op.structured_spectrum(options.vectors, control, result)) {
+    // The operator's own route (a low-rank product through its factors).
   } else if (options.route == ExactRoute::Direct || (options.route == ExactRoute::Auto && options.vectors)) {
     result = exact_direct(op, options.vectors, control);
   } else {
@@ -373,10 +345,9 @@ Spectrum truncated_spectrum(const LinearOperator& op, const TruncatedOptions& op
   // arrays, so a BF16 tensor is decoded once instead of 2·q + 3 times.
   std::unique_ptr<LinearOperator> resident;
   const LinearOperator* a = &op;
-  const bool streams_panels = !op.as_low_rank() && !dynamic_cast<const ResidentOp*>(&op) && !dynamic_cast<const ResidentF32Op*>(&op);
   const uint64_t element_bytes = options.single_precision ? sizeof(float) : sizeof(double);
   bool products_in_f32 = false;
-  if (streams_panels && m * n * element_bytes + work_bytes <= op.memory_budget()) {
+  if (!op.in_memory() && m * n * element_bytes + work_bytes <= op.memory_budget()) {
     if (options.single_precision) resident = std::make_unique<ResidentF32Op>(op, control);
     else resident = std::make_unique<ResidentOp>(op, control);
     products_in_f32 = options.single_precision;

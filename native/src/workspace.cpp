@@ -1,4 +1,4 @@
-#include "paramscope/workspace.hpp"
+#include "internal/workspace.hpp"
 
 #include <algorithm>
 

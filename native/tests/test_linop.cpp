@@ -11,9 +11,11 @@
 
 #include "paramscope/checkpoint.hpp"
 #include "paramscope/dtype.hpp"
-#include "paramscope/kernels.hpp"
+#include "internal/kernels.hpp"
 #include "paramscope/linop.hpp"
-#include "paramscope/workspace.hpp"
+#include "internal/dense.hpp"
+#include "internal/resident.hpp"
+#include "internal/workspace.hpp"
 #include "test_support.hpp"
 
 using namespace paramscope;
@@ -73,12 +75,12 @@ TEST_CASE(diff_operator_equals_dense_subtraction_across_dtypes) {
   check_operator(op, as_matrix(tuned, m, n) - as_matrix(base_decoded, m, n));
   // The operand norms were recorded during the passes above, and agree with a fresh DiffOp that has to
   // make a pass of its own to find them.
-  DiffOp::OperandNorms recorded = op.operand_norms(RunControl{});
+  OperandNorms recorded = *op.operand_norms(RunControl{});
   CHECK_NEAR(recorded.tuned_squared, as_matrix(tuned, m, n).squaredNorm(), 1e-12 * as_matrix(tuned, m, n).squaredNorm());
   CHECK_NEAR(recorded.base_squared, as_matrix(base_decoded, m, n).squaredNorm(), 1e-12 * as_matrix(base_decoded, m, n).squaredNorm());
   DiffOp fresh(m, n, [&](uint64_t r0, uint64_t r1, float* dst) { std::copy(&tuned[r0 * n], &tuned[r1 * n], dst); },
                [&](uint64_t r0, uint64_t r1, float* dst) { decode_to_f32(DType::BF16, &base_bf16[r0 * n], (r1 - r0) * n, dst); });
-  CHECK(fresh.operand_norms(RunControl{}).base_squared == recorded.base_squared);
+  CHECK(fresh.operand_norms(RunControl{})->base_squared == recorded.base_squared);
 }
 
 TEST_CASE(diff_operator_counts_non_finite_values_of_both_operands) {
@@ -123,7 +125,7 @@ TEST_CASE(resident_f32_copies_of_dense_and_difference_operators_are_exact) {
   resident.apply(x.data(), 3, y.data(), RunControl{});  // sgemm: f32 rounding of the products
   CHECK((y - rounded * x).norm() <= 1e-6 * rounded.norm() * x.norm());
   CHECK_NEAR(resident.frobenius_squared(RunControl{}), d.squaredNorm(), 1e-13 * d.squaredNorm());
-  DiffOp::OperandNorms norms = diff.operand_norms(RunControl{});
+  OperandNorms norms = *diff.operand_norms(RunControl{});
   CHECK(norms.tuned_rounding_energy == -1 && norms.base_rounding_energy == -1);  // formats not given
   CHECK_NEAR(norms.tuned_squared, t.squaredNorm(), 1e-13 * t.squaredNorm());
   CHECK_NEAR(norms.base_squared, b.squaredNorm(), 1e-13 * b.squaredNorm());
@@ -135,7 +137,7 @@ TEST_CASE(resident_f32_copies_of_dense_and_difference_operators_are_exact) {
   DiffOp panels(m, n, source(tuned), source(base));
   panels.set_storage_formats(storage_format(DType::F32), storage_format(DType::BF16));
   panels.set_memory_budget(3 * panels.bytes_per_panel_row());
-  const DiffOp::OperandNorms fused = with_formats.operand_norms(RunControl{}), streamed = panels.operand_norms(RunControl{});
+  const OperandNorms fused = *with_formats.operand_norms(RunControl{}), streamed = *panels.operand_norms(RunControl{});
   CHECK_NEAR(fused.tuned_rounding_energy, kernels::rounding_energy(tuned.data(), tuned.size(), storage_format(DType::F32)), 1e-12 * fused.tuned_rounding_energy);
   CHECK_NEAR(fused.base_rounding_energy, kernels::rounding_energy(base.data(), base.size(), storage_format(DType::BF16)), 1e-12 * fused.base_rounding_energy);
   CHECK_NEAR(streamed.base_rounding_energy, fused.base_rounding_energy, 1e-12 * fused.base_rounding_energy);

@@ -15,7 +15,7 @@
 
 #include "paramscope/checkpoint.hpp"
 #include "paramscope/config.hpp"
-#include "paramscope/json.hpp"
+#include "internal/json.hpp"
 #include "paramscope/safetensors.hpp"
 #include "test_support.hpp"
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "paramscope/blas.hpp"
+#include "internal/blas.hpp"
 #include "paramscope/spectrum.hpp"
 #include "test_support.hpp"
 

@@ -13,25 +13,36 @@ enum class DType : uint8_t {
   F8_E8M0, F8_E4M3FNUZ, F8_E5M2FNUZ, F4, F6_E2M3, F6_E3M2, C64
 };
 
+// One row per dtype: everything the core knows about a format is here. A float format's rounding grid
+// is given by its significand bits (`precision`, implicit bit included) and the exponent of its
+// smallest normal number (`min_exponent`); below that the spacing stays 2^(min_exponent − precision + 1).
+// precision 0 for formats without a rounding grid (integers, BOOL, the undecoded ones).
 struct DTypeInfo {
   DType dtype;
   std::string_view name;
   unsigned bits;       // storage bits per element (sub-byte for F4 / F6)
   bool is_float;       // a real floating-point format (spectra are computed on these)
   bool decodable;      // decode_to_f32 supports it
+  int precision;       // significand bits, implicit bit included; 0: no rounding grid
+  int min_exponent;    // exponent of the smallest normal number
 };
 
 const DTypeInfo& dtype_info(DType dtype) noexcept;
+// Every row, in DType order (for the addon's dtypeTable() and its consistency test with lib/read/dtypes.ts).
+const DTypeInfo* dtype_table(size_t& count) noexcept;
 
-// A float format's rounding grid: significand bits (implicit bit included) and the exponent of its
-// smallest normal number; below that the spacing stays 2^(min_exponent − precision + 1). precision 0
-// for formats without a grid of this kind (integers, E8M0, the undecoded ones).
+// The rounding grid of a format, from its row of the table.
 struct StorageFormat {
   int precision = 0;
   int min_exponent = 0;
   bool known() const noexcept { return precision > 0; }
 };
 StorageFormat storage_format(DType dtype) noexcept;
+
+// Machine epsilon 2^(1 − precision) of a stored format: the relative precision the numerical-rank
+// threshold is scaled by. Formats without a grid are decoded to f32, so theirs is f32's, 2⁻²³.
+double dtype_epsilon(DType dtype) noexcept;
+
 std::optional<DType> dtype_from_name(std::string_view name) noexcept;
 
 // Decodes `count` elements starting at `src` into `dst`. Returns the number of NaN/Inf values seen in

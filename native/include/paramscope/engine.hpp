@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "paramscope/error.hpp"
 #include "paramscope/linop.hpp"
 #include "paramscope/metrics.hpp"
 #include "paramscope/spectrum.hpp"
@@ -41,10 +42,13 @@ struct MatrixJob {
 
 enum class SpectrumMode { Exact, Truncated };
 
+// The engine's defaults are these initialisers, and nowhere else: the addon reports EngineOptions{} to
+// JavaScript (engineDefaults()), which fills every option a caller leaves out from it.
 struct EngineOptions {
   SpectrumMode mode = SpectrumMode::Exact;
   ExactOptions exact;
-  TruncatedOptions truncated;
+  // Products in single precision by default: about twice as fast, bounds that account for it.
+  TruncatedOptions truncated{.single_precision = true};
   // Bytes for the whole engine: each lane gets an equal share for its job's panels, resident matrix and
   // work arrays.
   uint64_t memory_budget = config::kDefaultMemoryBudget;
@@ -63,8 +67,9 @@ struct JobResult {
   // storage rounding of both operands, Σ ulp²/12 over T and B (negative when a format is unknown).
   double tuned_frobenius_squared = -1, base_frobenius_squared = -1, rounding_energy = -1;
   double seconds = 0;
-  // Set when this job failed (the others still run): an ErrorCode name and its message.
-  std::string error_code, error_message;
+  // Set when this job failed (the others still run), with its message.
+  std::optional<ErrorCode> error;
+  std::string error_message;
 };
 
 struct EngineProgress {
@@ -87,6 +92,9 @@ struct EngineCallbacks {
 // ABORTED when `cancel` was set; jobs already reported stay reported.
 void run_engine(std::vector<MatrixJob>& jobs, const EngineOptions& options, const EngineCallbacks& callbacks,
                 const std::atomic<bool>& cancel);
+
+// How many jobs the engine computes at once for `jobs` jobs under `options` (engine.hpp, "Threads").
+int lane_count(const EngineOptions& options, size_t jobs);
 
 // A prefetch function for a byte range of a mapped file (MappedFile::populate), so the page cache is
 // warm and the pages mapped when a lane streams it. A no-op for unmapped files.

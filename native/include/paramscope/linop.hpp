@@ -14,14 +14,16 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "paramscope/checkpoint.hpp"
 #include "paramscope/config.hpp"
-#include "paramscope/workspace.hpp"
 
 namespace paramscope {
+
+struct Spectrum;
 
 // Cancellation and progress for long computations. `cancel` is polled between panels and between solver
 // iterations (Error ABORTED once it reads true); `on_progress` is called after every panel with running
@@ -45,6 +47,13 @@ using RowPanelSource = std::function<void(uint64_t row_begin, uint64_t row_end, 
 // Receives one row panel: rows [row_begin, row_end), row-major double with cols() values per row. The
 // pointer is valid only during the call.
 using RowPanelVisitor = std::function<void(uint64_t row_begin, uint64_t row_end, const double* panel)>;
+
+// ‖T‖_F² and ‖B‖_F² of the two operands of a difference T − B (for the relative update), and Σ ulp²/12 of
+// each side's stored values (−1 when its format has no rounding grid).
+struct OperandNorms {
+  double tuned_squared = 0, base_squared = 0;
+  double tuned_rounding_energy = -1, base_rounding_energy = -1;
+};
 
 class LinearOperator {
  public:
@@ -90,8 +99,21 @@ class LinearOperator {
   const std::string& label() const noexcept { return label_; }
   void set_label(std::string label) { label_ = std::move(label); }
 
-  // Set by LowRankOp, whose spectrum has a closed route through its factors.
-  virtual const class LowRankOp* as_low_rank() const noexcept { return nullptr; }
+  // Σ ulp²/12 over the stored values the matrix is made of (both operands of a difference): the expected
+  // energy of their storage rounding. −1 when a format has no rounding grid or no pass has recorded it.
+  virtual double stored_rounding_energy(const RunControl& control) const { return -1; }
+
+  // The operands' norms of a difference T − B (computed with one pass if none has recorded them yet);
+  // empty for every other operator.
+  virtual std::optional<OperandNorms> operand_norms(const RunControl& control) const { return std::nullopt; }
+
+  // True when apply and apply_t work from memory without decoding anything (a low-rank product, a
+  // resident copy): the truncated solver then makes no resident copy of its own.
+  virtual bool in_memory() const noexcept { return false; }
+
+  // An operator with an exact route cheaper than the generic ones (a low-rank product through its
+  // factors) writes its full spectrum to `out` and returns true; the others return false.
+  virtual bool structured_spectrum(bool vectors, const RunControl& control, Spectrum& out) const { return false; }
 
  private:
   uint64_t memory_budget_ = config::kDefaultMemoryBudget;
@@ -118,6 +140,7 @@ class DenseOp : public LinearOperator {
   // Σ ulp²/12 over the stored values, recorded by the first pass over all rows; −1 before that or when
   // the format is unknown.
   double rounding_energy() const noexcept { return rounding_energy_; }
+  double stored_rounding_energy(const RunControl&) const override { return rounding_energy_; }
 
  private:
   uint64_t rows_, cols_;
@@ -146,14 +169,11 @@ class DiffOp : public LinearOperator {
     base_format_ = base;
   }
 
-  // ‖T‖_F² and ‖B‖_F² of the two operands (for the relative update), and Σ ulp²/12 of each side's stored
-  // values (−1 when its format is unknown). Recorded for free during the first pass over all rows;
-  // computed with one extra pass if no computation has made one yet.
-  struct OperandNorms {
-    double tuned_squared = 0, base_squared = 0;
-    double tuned_rounding_energy = -1, base_rounding_energy = -1;
-  };
-  OperandNorms operand_norms(const RunControl& control) const;
+  // Recorded for free during the first pass over all rows; computed with one extra pass if no
+  // computation has made one yet.
+  std::optional<OperandNorms> operand_norms(const RunControl& control) const override;
+  // Both sides' rounding energy added, when both formats are known (−1 otherwise).
+  double stored_rounding_energy(const RunControl& control) const override;
 
  private:
   // Zero sums, with −1 for the rounding energy of a side whose format is unknown.
@@ -190,54 +210,15 @@ class LowRankOp : public LinearOperator {
   void apply_t(const double* x, uint64_t b, double* y, const RunControl& control) const override;
   // s²·Σ_ij (BᵀB)_ij (AAᵀ)_ij: exact through the r×r Gram matrices of the factors.
   double frobenius_squared(const RunControl& control) const override;
-  const LowRankOp* as_low_rank() const noexcept override { return this; }
+  bool in_memory() const noexcept override { return true; }
+  // QR of B and Aᵀ, then the SVD of the r×r core: the other min(m, n) − r values are exactly zero.
+  // False (use the generic routes) when r ≥ min(m, n).
+  bool structured_spectrum(bool vectors, const RunControl& control, Spectrum& out) const override;
 
  private:
   uint64_t rows_, cols_, rank_;
   std::vector<double> b_, at_;
   double scale_;
-};
-
-// Another operator read once into memory as a row-major double matrix; later passes hand out pointers
-// into it without copying. Solvers use it when several passes are needed and the matrix fits the budget.
-class ResidentOp : public LinearOperator {
- public:
-  explicit ResidentOp(const LinearOperator& source, const RunControl& control);
-
-  uint64_t rows() const override { return rows_; }
-  uint64_t cols() const override { return cols_; }
-  const double* data() const noexcept { return values_.data(); }
-  void for_each_row_panel(uint64_t row_begin, uint64_t row_end, uint64_t max_rows, const RowPanelVisitor& visit,
-                          const RunControl& control) const override;
-  uint64_t bytes_per_panel_row() const override { return 0; }
-
- private:
-  uint64_t rows_, cols_;
-  std::vector<double> values_;
-};
-
-// Another operator read once into memory in single precision, with A·X and Aᵀ·X done by sgemm (X and Y
-// stay double at the interface). Stored BF16/F16/F32 values and differences of two BF16 values are exact
-// in f32, so the matrix is the stored one; only the products round in f32, which the truncated solver's
-// error bounds account for. Half the memory and about twice the speed of ResidentOp on skinny products.
-class ResidentF32Op : public LinearOperator {
- public:
-  explicit ResidentF32Op(const LinearOperator& source, const RunControl& control);
-
-  uint64_t rows() const override { return rows_; }
-  uint64_t cols() const override { return cols_; }
-  void for_each_row_panel(uint64_t row_begin, uint64_t row_end, uint64_t max_rows, const RowPanelVisitor& visit,
-                          const RunControl& control) const override;
-  uint64_t bytes_per_panel_row() const override { return cols_ * sizeof(double); }
-  void apply(const double* x, uint64_t b, double* y, const RunControl& control,
-             double* frobenius_squared_out = nullptr) const override;
-  void apply_t(const double* x, uint64_t b, double* y, const RunControl& control) const override;
-  double frobenius_squared(const RunControl& control) const override { return frobenius_squared_; }
-
- private:
-  uint64_t rows_, cols_;
-  Buffer<float> values_;  // row-major
-  double frobenius_squared_ = 0;
 };
 
 // A tensor of a checkpoint seen as a 2-D matrix: shape [d0, d1, ..., dk] becomes [d0, d1·…·dk] (a 1-D
@@ -250,26 +231,5 @@ MatrixShape matrix_shape(const TensorInfo& info) noexcept;
 // A RowPanelSource that decodes rows of `tensor` with Checkpoint::read_f32 (UNSUPPORTED_DTYPE for dtypes
 // without a decoder). Keeps the checkpoint alive.
 RowPanelSource checkpoint_row_source(std::shared_ptr<const Checkpoint> checkpoint, const CheckpointTensor& tensor);
-
-// The double-precision kernels shared by the operators and solvers: BLAS when OpenBLAS is loaded, else
-// Eigen. All matrices are column-major with explicit leading dimensions.
-namespace dense {
-// C = alpha·op(A)·op(B) + beta·C with C m×n and inner dimension k.
-void gemm(bool trans_a, bool trans_b, uint64_t m, uint64_t n, uint64_t k, double alpha, const double* a, uint64_t lda,
-          const double* b, uint64_t ldb, double beta, double* c, uint64_t ldc);
-// Lower triangle of C = alpha·op(A)·op(A)ᵀ + beta·C, C n×n, op(A) n×k (trans: A is k×n).
-void syrk_lower(bool trans, uint64_t n, uint64_t k, double alpha, const double* a, uint64_t lda, double beta, double* c,
-                uint64_t ldc);
-// The same in single precision (ResidentF32Op's products).
-void sgemm(bool trans_a, bool trans_b, uint64_t m, uint64_t n, uint64_t k, const float* a, uint64_t lda, const float* b,
-           uint64_t ldb, float* c, uint64_t ldc);
-// gemm and sgemm split products of at least ~10 MFLOP by rows of C over this many threads, each calling
-// BLAS single-threaded (engine.hpp says why). Per calling thread; 1 (the default) leaves threading to BLAS.
-void set_split_threads(int threads);
-// Overwrites the m×n matrix A (m ≥ n) with the n orthonormal columns of its thin QR factor Q. With
-// `well_conditioned_is_enough` (the intermediate blocks of a power iteration, where only the span
-// matters), one CholeskyQR step may leave the columns orthonormal only to about u·cond(A)².
-void orthonormalize_columns(uint64_t m, uint64_t n, double* a, uint64_t lda, bool well_conditioned_is_enough = false);
-}  // namespace dense
 
 }  // namespace paramscope

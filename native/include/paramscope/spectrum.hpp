@@ -77,7 +77,7 @@ struct TruncatedOptions {
   // tolerance·values[i] for every i < k; Spectrum::converged says whether that happened.
   double tolerance = 0;
   uint32_t max_iterations = 50;
-  uint64_t seed = 0x5EED5EED5EED5EEDULL;
+  uint64_t seed = 0x5EED;
   bool vectors = false;
   // Do the products in single precision (ResidentF32Op: sgemm, half the memory, about twice as fast on
   // skinny products) when the matrix is held in memory. The error bounds then carry f32's rounding floor,
