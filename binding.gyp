@@ -18,6 +18,7 @@
         "NAPI_VERSION=8",
         "NAPI_CPP_EXCEPTIONS",
         "NODE_ADDON_API_DISABLE_DEPRECATED",
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
         "EIGEN_MPL2_ONLY",
         "PARAMSCOPE_WITH_BLAS=<(paramscope_blas)",
         "PARAMSCOPE_BLAS_LIBDIR=\"<(paramscope_blas_libdir)\""

@@ -49,6 +49,7 @@ export const ERROR_CODES = [
   'EMPTY_PAIRING',
   'ADAPTER_CONFIG_MISSING',
   'ADAPTER_INVALID',
+  'LINK_OUTSIDE_CHECKPOINT',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -18,10 +18,28 @@ namespace paramscope::addon {
 
 namespace {
 
+// One running analysis. Its engine thread is joined, never detached: either on the JS thread when its
+// last event arrives, or by an environment cleanup hook when the environment ends first (a worker_thread
+// terminated mid-analysis). The hook runs before N-API tears down the thread-safe function (cleanup hooks
+// run in reverse order of registration), so the thread never calls into a freed function.
 struct Analysis {
   std::atomic<bool> cancel{false};
   std::thread thread;
   Napi::ThreadSafeFunction events;
+  std::shared_ptr<Analysis> self;  // keeps the analysis alive while its cleanup hook is registered
+
+  static void on_environment_teardown(void* arg) {
+    auto* analysis = static_cast<Analysis*>(arg);
+    std::shared_ptr<Analysis> keep = std::move(analysis->self);
+    analysis->cancel.store(true);
+    if (analysis->thread.joinable()) analysis->thread.join();
+  }
+  // On the JS thread, after the last event: the thread is about to return.
+  void finish(Napi::Env env) {
+    napi_remove_env_cleanup_hook(env, on_environment_teardown, this);
+    std::shared_ptr<Analysis> keep = std::move(self);
+    if (thread.joinable()) thread.join();
+  }
 };
 
 TensorRef tensor_ref(Napi::Env env, const Fields& spec) {
@@ -82,11 +100,13 @@ struct Event {
   JobResult result;
   EngineProgress progress;
   CapturedError error;
+  Analysis* analysis = nullptr;  // set on Done
 };
 
 void deliver(Napi::Env env, Napi::Function on_event, Event* event) {
   std::unique_ptr<Event> owned(event);
-  if (env == nullptr) return;  // environment shutting down
+  if (env == nullptr) return;  // environment shutting down: the cleanup hook joined the thread
+  if (event->kind == Event::Done) event->analysis->finish(env);
   Napi::Object out = Napi::Object::New(env);
   switch (event->kind) {
     case Event::Result:
@@ -151,7 +171,7 @@ Napi::Value start_analysis(const Napi::CallbackInfo& info) {
     callbacks.on_progress = [&](const EngineProgress& progress) {
       send(new Event{Event::Progress, {}, progress, {}});
     };
-    auto* done = new Event{Event::Done, {}, {}, {}};
+    auto* done = new Event{Event::Done, {}, {}, {}, analysis.get()};
     try {
       run_engine(*jobs, options, callbacks, analysis->cancel);
     } catch (...) {
@@ -161,7 +181,8 @@ Napi::Value start_analysis(const Napi::CallbackInfo& info) {
     send(done);
     analysis->events.Release();
   });
-  analysis->thread.detach();  // it owns `analysis` and ends after its last event
+  analysis->self = analysis;
+  napi_add_env_cleanup_hook(env, Analysis::on_environment_teardown, analysis.get());
 
   Napi::FunctionReference& constructor = instance(env).analysis_constructor;
   if (constructor.IsEmpty()) constructor = Napi::Persistent(AnalysisHandle::define(env));

@@ -24,8 +24,9 @@ const char* kind_name(CheckpointKind kind) {
 Checkpoint::Options parse_open_options(const Napi::CallbackInfo& info) {
   Checkpoint::Options options;
   if (info.Length() > 1 && info[1].IsObject()) {
-    Napi::Value mmap = info[1].As<Napi::Object>().Get("mmap");
+    Napi::Value mmap = info[1].As<Napi::Object>().Get("mmap"), follow_links = info[1].As<Napi::Object>().Get("followLinks");
     if (mmap.IsBoolean()) options.use_mmap = mmap.As<Napi::Boolean>().Value();
+    if (follow_links.IsBoolean()) options.follow_links = follow_links.As<Napi::Boolean>().Value();
   }
   return options;
 }
@@ -38,11 +39,12 @@ struct ReadRequest {
   RowRange rows;
   ReadMode mode;
   Checkpoint::ByteRange range;
-  const unsigned char* zero_copy = nullptr;  // mapped bytes served as-is
+  // A zero-copy read: a private mapping of the bytes, served as they are. Writes into it stay in it.
+  std::shared_ptr<MappedView> zero_copy;
 };
 
-// Finalizer for zero-copy ArrayBuffers: the mapping lives as long as any view of it does.
-void release_mapping(Napi::Env, void*, std::shared_ptr<MappedFile>* hint) { delete hint; }
+// Finalizer for zero-copy ArrayBuffers: each view's mapping lives as long as the view.
+void release_view(Napi::Env, void*, std::shared_ptr<MappedView>* hint) { delete hint; }
 
 class CheckpointWrap : public Napi::ObjectWrap<CheckpointWrap> {
  public:
@@ -145,8 +147,8 @@ class CheckpointWrap : public Napi::ObjectWrap<CheckpointWrap> {
       bool has_destination = info.Length() > 4 && info[4].IsTypedArray();
       bool zero_copy_asked = info.Length() > 5 && info[5].IsBoolean() && info[5].As<Napi::Boolean>().Value();
       if (zero_copy_asked && same_bytes && !has_destination && file.is_mapped() && request.range.length > 0) {
-        const unsigned char* p = file.mapped_range(request.range.offset, request.range.length);
-        if (reinterpret_cast<uintptr_t>(p) % alignment == 0) request.zero_copy = p;
+        // Alignment survives the page-aligned mapping: the view starts at the same offset within a page.
+        if (request.range.offset % alignment == 0) request.zero_copy = file.map_view(request.range.offset, request.range.length);
       }
     });
     return request;
@@ -217,7 +219,7 @@ class CheckpointWrap : public Napi::ObjectWrap<CheckpointWrap> {
     const Checkpoint& ckpt = *r.checkpoint;
     if (r.zero_copy) {
       if (r.mode == ReadMode::Raw) return 0;
-      return count_non_finite(reinterpret_cast<const float*>(r.zero_copy), r.range.numel);
+      return count_non_finite(reinterpret_cast<const float*>(r.zero_copy->data()), r.range.numel);
     }
     if (r.mode == ReadMode::Raw) {
       ckpt.read_raw(r.tensor, r.rows, destination);
@@ -229,10 +231,8 @@ class CheckpointWrap : public Napi::ObjectWrap<CheckpointWrap> {
   static Napi::Object result_object(Napi::Env env, const ReadRequest& r, const Destination& d, size_t non_finite) {
     Napi::Object out = Napi::Object::New(env);
     if (r.zero_copy) {
-      const auto& file = r.checkpoint->shards()[r.tensor.shard]->shared_file();
-      auto* keep = new std::shared_ptr<MappedFile>(file);
-      out.Set("buffer", Napi::ArrayBuffer::New(env, const_cast<unsigned char*>(r.zero_copy), static_cast<size_t>(r.range.length),
-                                               release_mapping, keep));
+      auto* keep = new std::shared_ptr<MappedView>(r.zero_copy);
+      out.Set("buffer", Napi::ArrayBuffer::New(env, r.zero_copy->data(), static_cast<size_t>(r.range.length), release_view, keep));
       out.Set("byteOffset", 0);
     } else {
       out.Set("buffer", d.buffer.Value());

@@ -73,9 +73,56 @@ void write_json(const json::Value& v, std::string& out) {
   }
 }
 
+// Where a listed shard may lead when it is a symbolic link: inside the checkpoint's own directory, or
+// for a Hugging Face cache snapshot (<repo>/snapshots/<revision>/) inside <repo>/blobs/, where the
+// cache keeps the files its snapshots link to.
+bool link_target_allowed(const fs::path& directory, const fs::path& target) {
+  std::error_code ec;
+  const fs::path root = fs::weakly_canonical(directory, ec);
+  if (ec) return false;
+  auto inside = [&](const fs::path& dir) {
+    const std::string d = dir.lexically_normal().string(), t = target.lexically_normal().string();
+    return !d.empty() && t.size() > d.size() && t.compare(0, d.size(), d) == 0 && (d.back() == '/' || t[d.size()] == '/');
+  };
+  if (inside(root)) return true;
+  return root.parent_path().filename() == "snapshots" && inside(root.parent_path().parent_path() / "blobs");
+}
+
+// A weight_map value names a file at or below the index's directory: relative, without "..".
+void check_shard_name(const std::string& index_path, const std::string& tensor, const std::string& name) {
+  std::string why;
+  if (name.empty()) why = "is empty";
+  else if (name.find('\0') != std::string::npos) why = "holds a NUL byte";
+  else if (fs::path(name).is_absolute()) why = "is an absolute path, which lies outside the index's directory";
+  else
+    for (const auto& part : fs::path(name))
+      if (part == "..") why = "climbs with \"..\" and lies outside the index's directory";
+  if (!why.empty())
+    throw Error(ErrorCode::INDEX_INVALID, index_path + ": the shard named for \"" + tensor + "\" " + why, index_path, tensor);
+}
+
 }  // namespace
 
+void Checkpoint::add_listed_shard(const fs::path& directory, const std::string& name, Options options, const std::string& listed_by) {
+  const fs::path shard = directory / name;
+  std::error_code ec;
+  // Every component is resolved, so a directory link inside the checkpoint (up -> ..) cannot carry a
+  // name out of it either.
+  if (!options.follow_links) {
+    const fs::path target = fs::weakly_canonical(shard, ec);
+    if (ec || !link_target_allowed(directory, target))
+      throw Error(ErrorCode::LINK_OUTSIDE_CHECKPOINT,
+                  shard.string() + " (listed by " + listed_by + ") leads through a symbolic link to a file outside the checkpoint's "
+                  "directory; open it with followLinks (--follow-links) if that is intended",
+                  shard.string());
+  }
+  add_shard(SafetensorsFile::open(shard.string(), {.use_mmap = options.use_mmap}));
+}
+
 std::shared_ptr<Checkpoint> Checkpoint::open(const std::string& path, Options options) {
+  if (path.find('\0') != std::string::npos)
+    throw Error(ErrorCode::INVALID_ARGUMENT, "a checkpoint path holds a NUL byte (at byte " + std::to_string(path.find('\0')) + ")",
+                path.substr(0, path.find('\0')));
   auto ckpt = std::make_shared<Checkpoint>();
   ckpt->path_ = path;
   std::error_code ec;
@@ -88,7 +135,7 @@ std::shared_ptr<Checkpoint> Checkpoint::open(const std::string& path, Options op
     for (const auto& entry : fs::directory_iterator(path, ec)) {
       std::string name = entry.path().filename().string();
       if (ends_with(name, ".safetensors.index.json")) indexes.push_back(entry.path().string());
-      else if (ends_with(name, ".safetensors")) files.push_back(entry.path().string());
+      else if (ends_with(name, ".safetensors")) files.push_back(name);
     }
     if (ec) throw Error(ErrorCode::IO_ERROR, "cannot list " + path + ": " + ec.message(), path);
     if (indexes.size() > 1) {
@@ -102,7 +149,7 @@ std::shared_ptr<Checkpoint> Checkpoint::open(const std::string& path, Options op
     }
     if (files.empty()) throw Error(ErrorCode::EMPTY_CHECKPOINT, path + " holds no .safetensors file", path);
     std::sort(files.begin(), files.end());
-    for (const auto& file : files) ckpt->add_shard(SafetensorsFile::open(file, {.use_mmap = options.use_mmap}));
+    for (const auto& file : files) ckpt->add_listed_shard(path, file, options, "the directory " + path);
     return ckpt;
   }
   if (ends_with(path, ".json")) {
@@ -147,21 +194,17 @@ void Checkpoint::open_index(const std::string& index_path, Options options) {
   std::vector<std::string> shard_names;
   std::unordered_map<std::string, uint32_t> shard_of;
   for (const auto& [name, value] : weight_map->members) {
-    if (value.kind != json::Kind::String || value.string.empty())
+    if (value.kind != json::Kind::String)
       throw Error(ErrorCode::INDEX_INVALID, index_path + ": weight_map entry \"" + name + "\" must name a shard file, got " + value.describe(), index_path, name);
-    fs::path rel(value.string);
-    bool escapes = rel.is_absolute();
-    for (const auto& part : rel) escapes = escapes || part == "..";
-    if (escapes)
-      throw Error(ErrorCode::INDEX_INVALID, index_path + ": shard \"" + value.string + "\" for \"" + name + "\" lies outside the index's directory", index_path, name);
+    check_shard_name(index_path, name, value.string);
     if (shard_of.emplace(value.string, static_cast<uint32_t>(shard_names.size())).second) shard_names.push_back(value.string);
   }
   for (const auto& shard_name : shard_names) {
     std::string shard_path = (dir / shard_name).string();
     std::error_code ec;
-    if (!fs::exists(shard_path, ec))
+    if (!fs::exists(fs::symlink_status(shard_path, ec)))
       throw Error(ErrorCode::SHARD_MISSING, index_path + " names shard " + shard_name + ", which does not exist", shard_path);
-    add_shard(SafetensorsFile::open(shard_path, {.use_mmap = options.use_mmap}));
+    add_listed_shard(dir, shard_name, options, index_path);
   }
   // Every mapped name must be in the shard the index says.
   for (const auto& [name, value] : weight_map->members) {

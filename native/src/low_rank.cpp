@@ -80,6 +80,13 @@ bool LowRankOp::structured_spectrum(bool vectors, const RunControl& control, Spe
   const uint64_t m = rows_, n = cols_, r = rank_, g = std::min(m, n);
   if (r >= g) return false;
   control.check_cancelled();
+  if (r == 0) {  // factors of rank 0: the zero matrix (Eigen's QR wants at least one column)
+    result = Spectrum{};
+    result.method = "low-rank-factors";
+    result.values.assign(g, 0.0);
+    result.error_bounds.assign(g, 0.0);
+    return true;
+  }
   Eigen::HouseholderQR<Eigen::MatrixXd> qr_b(ConstMatrixMap(b_.data(), m, r));
   Eigen::HouseholderQR<Eigen::MatrixXd> qr_a(ConstMatrixMap(at_.data(), n, r));
   const Eigen::MatrixXd r_b = qr_b.matrixQR().topRows(r).triangularView<Eigen::Upper>();

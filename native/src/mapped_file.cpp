@@ -29,6 +29,10 @@ const char* file_kind(mode_t mode) {
 }  // namespace
 
 std::shared_ptr<MappedFile> MappedFile::open(const std::string& path, Options options) {
+  // The C library would read only up to a NUL and open another file than the one named.
+  if (path.find('\0') != std::string::npos)
+    throw Error(ErrorCode::INVALID_ARGUMENT, "a path holds a NUL byte (" + std::to_string(path.size()) + " bytes, NUL at " +
+                                                 std::to_string(path.find('\0')) + ")", path.substr(0, path.find('\0')));
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     int err = errno;
@@ -104,6 +108,17 @@ const unsigned char* MappedFile::mapped_range(uint64_t offset, uint64_t length) 
   check_unchanged();
   return map_ + offset;
 }
+
+std::unique_ptr<MappedView> MappedFile::map_view(uint64_t offset, uint64_t length) const {
+  if (!mapped_range(offset, length) || length == 0) return nullptr;
+  const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  const uint64_t start = offset - offset % page, bytes = length + (offset - start);
+  void* base = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd_, static_cast<off_t>(start));
+  if (base == MAP_FAILED) return nullptr;
+  return std::make_unique<MappedView>(base, bytes, static_cast<const unsigned char*>(base) + (offset - start));
+}
+
+MappedView::~MappedView() { ::munmap(base_, mapped_bytes_); }
 
 void MappedFile::advise_will_need(uint64_t offset, uint64_t length) const noexcept {
   if (!map_ || length == 0) return;

@@ -170,7 +170,10 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const std::string& path, 
   for (int i = 7; i >= 0; --i) n = (n << 8) | prefix[i];
   // Rule 2.
   if (n > config::kMaxHeaderBytes)
-    fail(ErrorCode::HEADER_TOO_LARGE, path, "", "header length " + std::to_string(n) + " is above the limit of " + std::to_string(config::kMaxHeaderBytes) + " bytes");
+    // The value is not shown: a file that is not safetensors at all (a text file, a key) would have its
+    // first 8 bytes echoed as a number.
+    fail(ErrorCode::HEADER_TOO_LARGE, path, "", "the first 8 bytes, read as the header length, exceed the limit of " +
+         std::to_string(config::kMaxHeaderBytes) + " bytes: not a safetensors file, or a corrupt one");
   // Rule 3 (n is bounded above, so 8 + n cannot overflow).
   if (8 + n > size)
     fail(ErrorCode::HEADER_OUT_OF_BOUNDS, path, "", "header length " + std::to_string(n) + " runs past the end of the " + std::to_string(size) + "-byte file");

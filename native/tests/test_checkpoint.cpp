@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "paramscope/checkpoint.hpp"
+#include "paramscope/mapped_file.hpp"
 #include "test_files.hpp"
 #include "test_support.hpp"
 
@@ -129,6 +130,83 @@ TEST_CASE(row_ranges_and_missing_names) {
     CHECK(std::string(e.what()).find("did you mean \"a.weight\"") != std::string::npos);
     CHECK(e.tensor() == "model.a.weight");
   }
+}
+
+TEST_CASE(listed_shards_that_are_links_must_stay_inside_the_checkpoint) {
+  // A Hugging Face cache: snapshots/<revision>/ holds links into ../../blobs/.
+  const std::string repo = directory("models--org--name");
+  fs::create_directories(repo + "/blobs");
+  fs::create_directories(repo + "/snapshots/abc123");
+  write_to(repo + "/blobs/0123", safetensors_file({{"a.weight", "F32", "[2]", f32_bytes({1, 2})}}));
+  fs::create_symlink("../../blobs/0123", repo + "/snapshots/abc123/model.safetensors");
+  auto cached = Checkpoint::open(repo + "/snapshots/abc123", kOptions);
+  CHECK(cached->tensors().size() == 1);
+  write_index(repo + "/snapshots/abc123", "\"a.weight\":\"model.safetensors\"");
+  CHECK(Checkpoint::open(repo + "/snapshots/abc123", kOptions)->tensors().size() == 1);
+
+  // A link to a file elsewhere, by directory listing and by index, is refused unless asked for.
+  const std::string elsewhere = directory("elsewhere");
+  write_to(elsewhere + "/secret.safetensors", safetensors_file({{"secret", "F32", "[1]", f32_bytes({42})}}));
+  const std::string dir = directory("links-out");
+  fs::create_symlink(elsewhere + "/secret.safetensors", dir + "/model.safetensors");
+  CHECK_THROWS_CODE(Checkpoint::open(dir, kOptions), LINK_OUTSIDE_CHECKPOINT);
+  write_index(dir, "\"secret\":\"model.safetensors\"");
+  CHECK_THROWS_CODE(Checkpoint::open(dir, kOptions), LINK_OUTSIDE_CHECKPOINT);
+  Checkpoint::Options follow;
+  follow.follow_links = true;
+  CHECK(Checkpoint::open(dir, follow)->tensors().size() == 1);
+  // The path given to open() itself is the caller's choice and is followed.
+  CHECK(Checkpoint::open(dir + "/model.safetensors", kOptions)->tensors().size() == 1);
+
+  // A directory link inside the checkpoint cannot carry an index entry out of it; a real subdirectory can
+  // hold shards.
+  const std::string up = directory("links-up");
+  fs::create_directory_symlink("..", up + "/up");
+  write_index(up, "\"secret\":\"up/elsewhere/secret.safetensors\"");
+  CHECK_THROWS_CODE(Checkpoint::open(up, kOptions), LINK_OUTSIDE_CHECKPOINT);
+  fs::create_directories(up + "/shards");
+  write_to(up + "/shards/x.safetensors", safetensors_file({{"x", "F32", "[1]", f32_bytes({1})}}));
+  write_index(up, "\"x\":\"shards/x.safetensors\"");
+  CHECK(Checkpoint::open(up, kOptions)->tensors().size() == 1);
+  write_index(up, "\"secret\":\"model\\u0000.safetensors\"");
+  CHECK_THROWS_CODE(Checkpoint::open(up, kOptions), INDEX_INVALID);
+}
+
+TEST_CASE(a_path_with_a_nul_byte_is_refused_not_truncated) {
+  const std::string dir = two_shards("nul");
+  CHECK_THROWS_CODE(Checkpoint::open(dir + std::string("\0/ignored", 9), kOptions), INVALID_ARGUMENT);
+  CHECK_THROWS_CODE(MappedFile::open(dir + "/model-00001-of-00002.safetensors" + std::string("\0x", 2), {}), INVALID_ARGUMENT);
+}
+
+TEST_CASE(a_file_that_is_not_safetensors_is_not_echoed) {
+  // The first 8 bytes of a text file as a header length: the message must not show them as a number.
+  const std::string path = temp().write("passwd", "root:x:0:0:root:/root:/bin/bash\n");
+  try {
+    Checkpoint::open(path, kOptions);
+    CHECK(false);
+  } catch (const Error& e) {
+    CHECK(e.code() == ErrorCode::HEADER_TOO_LARGE);
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<unsigned char>("root:x:0"[i]);
+    CHECK(std::string(e.what()).find(std::to_string(n)) == std::string::npos);
+    CHECK(std::string(e.what()).find("root") == std::string::npos);
+  }
+}
+
+TEST_CASE(zero_copy_views_are_private_to_the_view) {
+  const std::string path = temp().write("views.safetensors", safetensors_file({{"w", "F32", "[4]", f32_bytes({1, 2, 3, 4})}}));
+  auto file = MappedFile::open(path, {});
+  const uint64_t offset = file->size() - 16;
+  std::unique_ptr<MappedView> view = file->map_view(offset, 16);
+  CHECK(view != nullptr);
+  float* values = reinterpret_cast<float*>(view->data());
+  CHECK(values[2] == 3);
+  values[2] = 99;  // a caller writing into its view
+  float read[4] = {0, 0, 0, 0};
+  file->read(offset, 16, read);
+  CHECK(read[2] == 3);
+  CHECK(reinterpret_cast<const float*>(file->mapped_range(offset, 16))[2] == 3);
+  CHECK(reinterpret_cast<float*>(file->map_view(offset, 16)->data())[2] == 3);
 }
 
 TEST_MAIN()

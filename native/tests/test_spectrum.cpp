@@ -385,4 +385,16 @@ TEST_CASE(invalid_options_are_rejected) {
   CHECK_THROWS_CODE(truncated_spectrum(op, bad_tolerance), INVALID_ARGUMENT);
 }
 
+TEST_CASE(rank_zero_factors_are_the_zero_matrix) {
+  LowRankOp op(7, 5, 0, nullptr, nullptr, 2.0);
+  Spectrum exact = exact_spectrum(op, {});
+  CHECK(exact.values.size() == 5 && exact.frobenius_squared == 0);
+  for (double v : exact.values) CHECK(v == 0);
+  TruncatedOptions options;
+  options.rank = 3;
+  Spectrum truncated = truncated_spectrum(op, options);
+  CHECK(truncated.values.size() == 3 && truncated.frobenius_squared == 0);
+  for (double v : truncated.values) CHECK(v == 0);
+}
+
 TEST_MAIN()

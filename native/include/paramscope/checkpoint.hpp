@@ -2,6 +2,7 @@
 // A checkpoint as one name -> tensor map, whatever its files: a single .safetensors file, a directory
 // of shards, or a *.safetensors.index.json with the consistency checks of SAFETENSORS.md section 3.
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -29,6 +30,11 @@ class Checkpoint {
  public:
   struct Options {
     bool use_mmap = true;
+    // Shards found through a directory or an index may be symbolic links. By default a link must lead
+    // to a file inside the checkpoint's directory, or, for a Hugging Face cache snapshot
+    // (…/snapshots/<revision>/), inside that repository's blobs/ (LINK_OUTSIDE_CHECKPOINT otherwise);
+    // true follows links anywhere. The path passed to open() itself is always followed.
+    bool follow_links = false;
   };
 
   static std::shared_ptr<Checkpoint> open(const std::string& path, Options options);
@@ -62,6 +68,8 @@ class Checkpoint {
  private:
   void add_shard(std::shared_ptr<SafetensorsFile> shard);
   void open_index(const std::string& index_path, Options options);
+  // Opens a shard found in `directory` (a directory entry, or a name from an index), after the link rule.
+  void add_listed_shard(const std::filesystem::path& directory, const std::string& name, Options options, const std::string& listed_by);
 
   std::string path_;
   CheckpointKind kind_ = CheckpointKind::File;

@@ -1,13 +1,29 @@
 #pragma once
 // A read-only view of one file: memory-mapped when allowed, else read with pread. Opening refuses
 // anything but a regular file without blocking (a FIFO is opened non-blocking, then rejected).
-// Mapped pages are private and writable (copy-on-write), so a caller that writes into a zero-copy view
-// changes only its own memory, never the file, and cannot fault on a read-only page.
+// Mapped pages are private and writable (copy-on-write), so a write into mapped memory changes only the
+// writer's memory, never the file, and cannot fault on a read-only page.
 #include <cstdint>
 #include <memory>
 #include <string>
 
 namespace paramscope {
+
+// A private mapping of one byte range, for a zero-copy view handed to a caller: writes into it change
+// only this mapping (copy-on-write), never the file nor what later reads of the file return.
+class MappedView {
+ public:
+  MappedView(void* base, uint64_t mapped_bytes, const unsigned char* data) : base_(base), mapped_bytes_(mapped_bytes), data_(data) {}
+  ~MappedView();
+  MappedView(const MappedView&) = delete;
+  MappedView& operator=(const MappedView&) = delete;
+  unsigned char* data() const noexcept { return const_cast<unsigned char*>(data_); }
+
+ private:
+  void* base_;
+  uint64_t mapped_bytes_;
+  const unsigned char* data_;
+};
 
 class MappedFile {
  public:
@@ -31,6 +47,10 @@ class MappedFile {
   // A pointer into the mapping for [offset, offset+length), after checking that the file still holds
   // the range (a page past the end of a shrunk file would raise SIGBUS). nullptr when not mapped.
   const unsigned char* mapped_range(uint64_t offset, uint64_t length) const;
+
+  // A mapping of its own for [offset, offset+length) (see MappedView), after the same check as
+  // mapped_range; nullptr when the file is not mapped or the system refuses another mapping.
+  std::unique_ptr<MappedView> map_view(uint64_t offset, uint64_t length) const;
 
   // Throws FILE_CHANGED if the file on disk no longer has the size it had when opened.
   void check_unchanged() const;
