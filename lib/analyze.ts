@@ -8,14 +8,14 @@
  *   console.log(t.name, t.metrics?.stableRank);
  * const report = await analyzeCheckpoint('model.safetensors');   // everything, plus per-layer summaries
  */
-import { type GroupSummary, summarizeGroups } from './aggregate';
-import { type Checkpoint, openCheckpoint, type TensorInfo } from './checkpoint';
-import { DECODABLE_DTYPES, type Dtype, FLOAT_DTYPES } from './dtypes';
-import { isFailed, type MatrixJob, runSpectra, type SpectrumOptions, type SpectrumOutcome } from './engine';
+import { type GroupSummary, summarizeGroups } from './aggregate/groups';
+import { type Checkpoint, openCheckpoint, type TensorInfo } from './read/checkpoint';
+import { DECODABLE_DTYPES, type Dtype, FLOAT_DTYPES } from './read/dtypes';
+import { isFailed, type MatrixJob, runSpectra, type SpectrumOptions, type SpectrumOutcome } from './engine/run';
 import type { ErrorCode } from './errors';
-import { nameFilter } from './glob';
-import { midpoint, type SpectrumMetrics } from './metrics';
-import { classifyTensor, type ModuleInfo } from './modules';
+import { nameFilter } from './plan/glob';
+import { midpoint, type SpectrumMetrics } from './results/metrics';
+import { classifyTensor, type ModuleInfo } from './plan/modules';
 
 export interface AnalyzeOptions extends SpectrumOptions {
   /** Tensor-name globs to include (all when empty) and exclude; see lib/glob.ts. */

@@ -10,17 +10,17 @@
  * const report = await diff('base/', 'tuned/', { mode: 'truncated', rank: 64 });
  * console.log(report.verdict.label, report.verdict.score);
  */
-import { type GroupSummary, gini, normalizedEntropy, summarizeGroups } from './aggregate';
-import { type Checkpoint, openCheckpoint } from './checkpoint';
-import { compareSubspaces, intruderDimensions, type IntruderAnalysis, type SubspaceComparison } from './directions';
-import { isFailed, type MatrixJob, runSpectra, type SpectrumOptions, type SpectrumOutcome, type SpectrumResult } from './engine';
+import { type GroupSummary, gini, normalizedEntropy, summarizeGroups } from './aggregate/groups';
+import { type Checkpoint, openCheckpoint } from './read/checkpoint';
+import { compareSubspaces, intruderDimensions, type IntruderAnalysis, type SubspaceComparison } from './results/directions';
+import { isFailed, type MatrixJob, runSpectra, type SpectrumOptions, type SpectrumOutcome, type SpectrumResult } from './engine/run';
 import { type ErrorCode, invalidArgument, ParamscopeError } from './errors';
-import { type Bounded, midpoint, type SpectrumMetrics } from './metrics';
-import { classifyTensor, type ModuleInfo, relativeDepth } from './modules';
-import { diffJobs, pairCheckpoints, type PairingEntry, type PairingFate, type PairingReport, type RenameRule, vectorChanges, type VectorChange } from './pairing';
-import { type RegimeMatrix, regimeVerdict, type RegimeVerdict } from './regime';
+import { type Bounded, midpoint, type SpectrumMetrics } from './results/metrics';
+import { classifyTensor, type ModuleInfo, relativeDepth } from './plan/modules';
+import { diffJobs, pairCheckpoints, type PairingEntry, type PairingFate, type PairingReport, type RenameRule, vectorChanges, type VectorChange } from './plan/pairing';
+import { type RegimeMatrix, regimeVerdict, type RegimeVerdict } from './aggregate/regime';
 import type { SpectrumSummary } from './analyze';
-import { packageVersion } from './build-info';
+import { packageVersion } from './engine/build-info';
 
 export const REPORT_SCHEMA_VERSION = 2;
 

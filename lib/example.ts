@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { encodeFloat32, type TensorToWrite, writeSafetensorsSync } from './writer';
+import { encodeFloat32, type TensorToWrite, writeSafetensorsSync } from './read/writer';
 
 export const EXAMPLE_SHAPE = { hidden: 256, intermediate: 688, layers: 4, vocab: 1024 } as const;
 

@@ -9,14 +9,14 @@
  * const report = await analyzeAdapter('adapter_dir/', { base: 'base_model/' });
  */
 import type { SpectrumSummary } from './analyze';
-import { type Checkpoint, openCheckpoint } from './checkpoint';
-import { compareSubspaces } from './directions';
+import { type Checkpoint, openCheckpoint } from './read/checkpoint';
+import { compareSubspaces } from './results/directions';
 import { aggregatePairs, type DiffReport, type PairResult, reportHeader } from './diff';
-import { isFailed, type MatrixJob, runSpectra, type SpectrumOptions, type SpectrumOutcome } from './engine';
+import { isFailed, type MatrixJob, runSpectra, type SpectrumOptions, type SpectrumOutcome } from './engine/run';
 import { ParamscopeError } from './errors';
-import { type Adapter, type LoraModule, loraJobs, openAdapter, type OpenAdapterOptions } from './lora';
-import { classifyTensor } from './modules';
-import { detectPrefix, type PairingFate } from './pairing';
+import { type Adapter, type LoraModule, loraJobs, openAdapter, type OpenAdapterOptions } from './plan/lora/open-adapter';
+import { classifyTensor } from './plan/modules';
+import { detectPrefix, type PairingFate } from './plan/pairing';
 
 export interface AdapterOptions extends SpectrumOptions, OpenAdapterOptions {
   /** The base checkpoint (path or open Checkpoint) the adapter was trained on. */

@@ -5,14 +5,14 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ParamscopeError } from '../errors';
-import { packageVersion } from '../build-info';
-import { doctorCommand } from './doctor';
-import { inspectCommand } from './inspect';
-import { demoCommand } from './demo';
-import { analyzeCommand } from './analyze';
-import { diffCommand } from './diff';
-import { loraCommand } from './lora';
-import { compareCommand } from './compare';
+import { packageVersion } from '../engine/build-info';
+import { doctorCommand } from './commands/doctor';
+import { inspectCommand } from './commands/inspect';
+import { demoCommand } from './commands/demo';
+import { analyzeCommand } from './commands/analyze';
+import { diffCommand } from './commands/diff';
+import { loraCommand } from './commands/lora';
+import { compareCommand } from './commands/compare';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 

@@ -8,7 +8,7 @@
  * Infinity. The columns are documented in docs/schema.md.
  */
 import type { DiffReport, PairResult } from '../diff';
-import { type Bounded, bounds, midpoint } from '../metrics';
+import { type Bounded, bounds, midpoint } from '../results/metrics';
 import { toCsv } from './csv';
 
 type Cell = string | number | boolean | null | undefined;

@@ -3,9 +3,9 @@
  * drivers), the pairing, the model-level summary, the matrices with the largest updates, and tables per
  * module type and per layer. GitHub-flavoured tables; every string from the checkpoint is escaped.
  */
-import type { GroupSummary } from '../aggregate';
+import type { GroupSummary } from '../aggregate/groups';
 import type { DiffReport } from '../diff';
-import { REGIME_THRESHOLDS, REGIME_WEIGHTS } from '../regime';
+import { REGIME_THRESHOLDS, REGIME_WEIGHTS } from '../aggregate/regime';
 import { byUpdateEnergy, DIAGNOSTIC_SENTENCE, fmt, fmtBounded, fmtRange, modelSummaryRows, modeText, orderedGroups, pct, totalUpdateEnergy, updateEnergy } from './common';
 
 export interface MarkdownOptions {

@@ -15,14 +15,14 @@
  * fs.writeFileSync('report.json', serializeReport(await diff(base, tuned)));
  */
 import type { SpectrumSummary } from '../analyze';
-import type { GroupSummary } from '../aggregate';
+import type { GroupSummary } from '../aggregate/groups';
 import { type DiffReport, type DirectionAnalysis, type ModelSummary, type NoiseFloor, type PairResult, REPORT_SCHEMA_VERSION } from '../diff';
-import type { IntruderAnalysis, SubspaceComparison } from '../directions';
+import type { IntruderAnalysis, SubspaceComparison } from '../results/directions';
 import { ERROR_CODES } from '../errors';
-import type { PowerLawFit, SpectrumMetrics } from '../metrics';
-import type { Component, ModuleInfo, ModuleType } from '../modules';
-import { PAIRING_FATES, type PairingFate, type VectorChange } from '../pairing';
-import type { RegimeEvidence, RegimeVerdict } from '../regime';
+import type { PowerLawFit, SpectrumMetrics } from '../results/metrics';
+import type { Component, ModuleInfo, ModuleType } from '../plan/modules';
+import { PAIRING_FATES, type PairingFate, type VectorChange } from '../plan/pairing';
+import type { RegimeEvidence, RegimeVerdict } from '../aggregate/regime';
 import { reportReplacer } from './json';
 
 /** A JSON Schema (as a plain object). */

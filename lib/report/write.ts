@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import type { DiffReport } from '../diff';
 import { invalidArgument, ParamscopeError } from '../errors';
 import { diffToCsv } from './diff-csv';
-import { toHtml } from './html';
+import { toHtml } from './html/index';
 import { toMarkdown } from './markdown';
 import { serializeReport } from './schema';
 

@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diff, type DiffReport, type PairResult } from '../../lib/diff';
 import { ensureExample } from '../../lib/example';
-import { toHtml } from '../../lib/report/html';
+import { toHtml } from '../../lib/report/html/index';
 import { type Browser, findChromium, launchChromium, type Page } from '../helpers/chromium';
 import { temporaryDirectory } from '../helpers/paths';
 

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type Checkpoint, openCheckpointSync } from '../../lib/checkpoint';
-import type { Dtype } from '../../lib/dtypes';
+import { type Checkpoint, openCheckpointSync } from '../../lib/read/checkpoint';
+import type { Dtype } from '../../lib/read/dtypes';
 import { ParamscopeError } from '../../lib/errors';
 import {
   detectPrefix,
@@ -12,8 +12,8 @@ import {
   parseRenameRule,
   renameTensor,
   vectorChanges,
-} from '../../lib/pairing';
-import { encodeFloat32, writeSafetensorsSync, type TensorToWrite } from '../../lib/writer';
+} from '../../lib/plan/pairing';
+import { encodeFloat32, writeSafetensorsSync, type TensorToWrite } from '../../lib/read/writer';
 import { temporaryDirectory } from '../helpers/paths';
 
 const tmp = temporaryDirectory('paramscope-pairing-');

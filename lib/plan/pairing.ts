@@ -19,10 +19,10 @@
  * for (const e of report.entries) if (e.fate !== 'paired') console.log(e.fate, e.name, e.note);
  * const jobs = diffJobs(report);   // → runSpectra(jobs)
  */
-import type { Checkpoint, TensorInfo } from './checkpoint';
-import { DECODABLE_DTYPES, FLOAT_DTYPES, type Dtype } from './dtypes';
-import type { MatrixJob } from './engine';
-import { invalidArgument, ParamscopeError } from './errors';
+import type { Checkpoint, TensorInfo } from '../read/checkpoint';
+import { DECODABLE_DTYPES, FLOAT_DTYPES, type Dtype } from '../read/dtypes';
+import type { MatrixJob } from '../engine/run';
+import { invalidArgument, ParamscopeError } from '../errors';
 import { globPattern, nameFilter } from './glob';
 
 /** `[from, to]`: a prefix rule (`from` has no `*`, `?` or `{`), or a glob rule whose `*`/`?` captures fill the `*`/`?` of `to` in order. */

@@ -11,7 +11,7 @@
  *   The random-matrix baseline is the probability that a uniformly random unit vector of the same
  *   dimension is an intruder against k orthonormal vectors, times k.
  */
-import { seededGaussian } from './example';
+import { seededGaussian } from '../example';
 import { smallSingularValues, transposeTimes } from './small-linalg';
 
 export interface SubspaceComparison {

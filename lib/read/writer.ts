@@ -14,8 +14,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DTYPE_BITS, type Dtype, isDtype } from './dtypes';
-import { invalidArgument, ParamscopeError } from './errors';
-import { native } from './native';
+import { invalidArgument, ParamscopeError } from '../errors';
+import { native } from '../engine/binding';
 
 export interface TensorToWrite {
   dtype: Dtype;

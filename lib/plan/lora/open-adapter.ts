@@ -21,10 +21,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type Checkpoint, openCheckpoint, type TensorInfo } from './checkpoint';
-import { DECODABLE_DTYPES, FLOAT_DTYPES, type Dtype } from './dtypes';
-import type { MatrixJob } from './engine';
-import { invalidArgument, ParamscopeError } from './errors';
+import { type Checkpoint, openCheckpoint, type TensorInfo } from '../../read/checkpoint';
+import { DECODABLE_DTYPES, FLOAT_DTYPES, type Dtype } from '../../read/dtypes';
+import type { MatrixJob } from '../../engine/run';
+import { invalidArgument, ParamscopeError } from '../../errors';
 
 export type LoraLayout = 'peft' | 'mlx' | 'kohya' | 'diffusers' | 'cloneofsimo';
 

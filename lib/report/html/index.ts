@@ -9,17 +9,17 @@
  * profiles), the pairing report, tables per module type and per layer, and the complete per-matrix table.
  * Every string that comes from a checkpoint (tensor names, paths, notes) is escaped.
  */
-import type { GroupSummary } from '../aggregate';
-import type { DiffReport, PairResult } from '../diff';
-import { bounds } from '../metrics';
-import { REGIME_THRESHOLDS, REGIME_WEIGHTS, type RegimeVerdict } from '../regime';
+import type { GroupSummary } from '../../aggregate/groups';
+import type { DiffReport, PairResult } from '../../diff';
+import { bounds } from '../../results/metrics';
+import { REGIME_THRESHOLDS, REGIME_WEIGHTS, type RegimeVerdict } from '../../aggregate/regime';
 import {
   byUpdateEnergy, DIAGNOSTIC_SENTENCE, fmt, fmtBounded, fmtBoundedPct, fmtRange, type GridCell, gridKey, hasSignal,
   type LayerModuleGrid, layerModuleGrid, modelSummaryRows, modeText, orderedGroups, pct, totalUpdateEnergy, updateEnergy,
-} from './common';
+} from '../common';
 import {
   axes, colourBar, colourPosition, esc, type Frame, linearScale, logScale, moduleColour, pathData, plotArea, r2, sequentialColour, svgOpen, textOn,
-} from './svg';
+} from '../svg';
 
 export interface HtmlOptions {
   /** Page title (default: "paramscope · <tuned> vs <base>"). */

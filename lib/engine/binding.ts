@@ -3,8 +3,8 @@
  * build/Release) and explains a failed load with the fixes that usually apply.
  */
 import * as path from 'node:path';
-import type { EngineProgress, SpectrumOutcome } from './engine';
-import { ParamscopeError } from './errors';
+import type { EngineProgress, SpectrumOutcome } from './run';
+import { ParamscopeError } from '../errors';
 
 export interface NativeTensorEntry {
   name: string;
@@ -85,7 +85,7 @@ export interface NativeBinding {
 let binding: NativeBinding | undefined;
 
 /** Root of the installed package (holds binding.gyp, build/ and prebuilds/). */
-export const packageRoot = path.join(__dirname, '..');
+export const packageRoot = path.join(__dirname, '..', '..');
 
 export function native(): NativeBinding {
   if (binding) return binding;

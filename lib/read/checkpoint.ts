@@ -10,8 +10,8 @@
  * const raw = await ckpt.read('lm_head.weight', { as: 'raw', zeroCopy: true }); // BF16 bits, a view of the file
  */
 import { DTYPES, type Dtype, type RawArray, rawView } from './dtypes';
-import { abortError, invalidArgument, ParamscopeError } from './errors';
-import { native, type NativeCheckpoint, type NativeReadResult } from './native';
+import { abortError, invalidArgument, ParamscopeError } from '../errors';
+import { native, type NativeCheckpoint, type NativeReadResult } from '../engine/binding';
 
 export interface OpenOptions {
   /** Memory-map the files (default true). false reads with pread, for file systems where mmap misbehaves. */

@@ -26,7 +26,7 @@
  * update's energy is more than rounding accounts for, and 'no-signal' when nothing is. docs/regime.md
  * explains each choice.
  */
-import { normalizedEntropy } from './aggregate';
+import { normalizedEntropy } from './groups';
 
 export interface RegimeMatrix {
   name: string;

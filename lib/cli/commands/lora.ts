@@ -1,12 +1,12 @@
 /** `paramscope lora <adapter> [--base <ckpt>]`: the footprint of a LoRA adapter. */
-import type { DiffReport } from '../diff';
-import { formatBounded } from '../metrics';
+import type { DiffReport } from '../../diff';
+import { formatBounded } from '../../results/metrics';
 import { printReport, runDiff } from './diff';
-import { renderTable } from './format';
-import type { CommandContext } from './main';
-import { ProgressBar } from './progress';
-import { emitReport, reportFlagOptions, reportFlagsHelp } from './report-flags';
-import { spectrumFlagOptions, spectrumFlags } from './spectrum-flags';
+import { renderTable } from '../output/table';
+import type { CommandContext } from '../main';
+import { ProgressBar } from '../output/progress';
+import { emitReport, reportFlagOptions, reportFlagsHelp } from '../flags/report';
+import { spectrumFlagOptions, spectrumFlags } from '../flags/spectrum';
 
 export const loraUsage = `Usage: paramscope lora <adapter> [--base <checkpoint>] [options]
 

@@ -1,7 +1,7 @@
 /** What this installation is: package and N-API versions, BLAS backend, LAPACK, SIMD level, threads. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { native, type NativeBuildInfo, packageRoot } from './native';
+import { native, type NativeBuildInfo, packageRoot } from './binding';
 
 export interface BuildInfo extends NativeBuildInfo {
   version: string;

@@ -1,6 +1,6 @@
 /** The spectrum options shared by analyze, diff, lora and compare, parsed from command-line flags. */
-import type { SpectrumOptions } from '../engine';
-import { invalidArgument } from '../errors';
+import type { SpectrumOptions } from '../../engine/run';
+import { invalidArgument } from '../../errors';
 
 export const spectrumFlags = `  --mode exact|truncated   all singular values, or the top --rank with error bounds (default: exact)
   --rank <k>            truncated mode: how many singular values (default 64)

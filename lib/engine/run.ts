@@ -3,11 +3,11 @@
  * progress, an AbortSignal, and per-job failures reported in the result (the other jobs still run).
  * analyze(), diff() and lora() plan jobs and call runSpectra.
  */
-import { type Checkpoint, nativeHandleOf } from './checkpoint';
-import { abortError, invalidArgument, ParamscopeError, type ErrorCode } from './errors';
+import { type Checkpoint, nativeHandleOf } from '../read/checkpoint';
+import { abortError, invalidArgument, ParamscopeError, type ErrorCode } from '../errors';
 import { EventQueue } from './event-queue';
-import type { SpectrumMetrics } from './metrics';
-import { native, type NativeCheckpoint } from './native';
+import type { SpectrumMetrics } from '../results/metrics';
+import { native, type NativeCheckpoint } from './binding';
 
 export interface TensorSource {
   checkpoint: Checkpoint;

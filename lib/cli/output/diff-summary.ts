@@ -1,7 +1,7 @@
 /** What diff, lora and compare print on the terminal: the verdict, the largest updates, the pairing. */
-import type { DiffReport, PairResult } from '../diff';
-import { formatBounded, midpoint } from '../metrics';
-import { renderTable } from './format';
+import type { DiffReport, PairResult } from '../../diff';
+import { formatBounded, midpoint } from '../../results/metrics';
+import { renderTable } from './table';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 

@@ -1,7 +1,7 @@
 /** `paramscope inspect <path>`: the tensors of a checkpoint with totals per dtype and per shard. */
-import { openCheckpoint, type Checkpoint } from '../checkpoint';
-import { formatCount, formatMB, formatShape, renderTable } from './format';
-import type { CommandContext } from './main';
+import { openCheckpoint, type Checkpoint } from '../../read/checkpoint';
+import { formatCount, formatMB, formatShape, renderTable } from '../output/table';
+import type { CommandContext } from '../main';
 
 export const inspectUsage = `Usage: paramscope inspect <checkpoint> [--json] [--no-mmap]
 

@@ -1,13 +1,13 @@
 /** `paramscope analyze <checkpoint>`: spectra and spectral metrics of every weight matrix. */
-import { analyzeCheckpoint, type AnalysisReport, summaryMetrics } from '../analyze';
-import { invalidArgument } from '../errors';
-import { formatBounded } from '../metrics';
-import { toCsv } from '../report/csv';
-import { toJson } from '../report/json';
-import { formatShape, renderTable } from './format';
-import type { CommandContext } from './main';
-import { ProgressBar } from './progress';
-import { spectrumFlagOptions, spectrumFlags, spectrumOptionsFrom } from './spectrum-flags';
+import { analyzeCheckpoint, type AnalysisReport, summaryMetrics } from '../../analyze';
+import { invalidArgument } from '../../errors';
+import { formatBounded } from '../../results/metrics';
+import { toCsv } from '../../report/csv';
+import { toJson } from '../../report/json';
+import { formatShape, renderTable } from '../output/table';
+import type { CommandContext } from '../main';
+import { ProgressBar } from '../output/progress';
+import { spectrumFlagOptions, spectrumFlags, spectrumOptionsFrom } from '../flags/spectrum';
 
 export const analyzeUsage = `Usage: paramscope analyze <checkpoint> [options]
 

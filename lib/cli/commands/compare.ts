@@ -1,14 +1,14 @@
 /** `paramscope compare <base> <tunedA> <tunedB> …`: several fine-tunes of one base, ranked. */
 import * as path from 'node:path';
-import { diff, type DiffReport } from '../diff';
-import { toJson } from '../report/json';
-import { reportDocument } from '../report/schema';
-import { rankingRow, verdictLines } from './diff-output';
-import { renderTable } from './format';
-import type { CommandContext } from './main';
-import { ProgressBar } from './progress';
-import { emitReport, reportFlagsHelp } from './report-flags';
-import { spectrumFlagOptions, spectrumFlags, spectrumOptionsFrom } from './spectrum-flags';
+import { diff, type DiffReport } from '../../diff';
+import { toJson } from '../../report/json';
+import { reportDocument } from '../../report/schema';
+import { rankingRow, verdictLines } from '../output/diff-summary';
+import { renderTable } from '../output/table';
+import type { CommandContext } from '../main';
+import { ProgressBar } from '../output/progress';
+import { emitReport, reportFlagsHelp } from '../flags/report';
+import { spectrumFlagOptions, spectrumFlags, spectrumOptionsFrom } from '../flags/spectrum';
 
 export const compareUsage = `Usage: paramscope compare <base> <tuned> <tuned> … [options]
 

@@ -1,13 +1,13 @@
 /** `paramscope diff <base> <tuned>` and `paramscope diff --adapter <adapter> [--base <ckpt>]`. */
-import { diff, type DiffReport } from '../diff';
-import { invalidArgument } from '../errors';
-import { analyzeAdapter } from '../lora-analysis';
-import { parseRenameRule } from '../pairing';
-import { largestUpdatesTable, pairingLines, summaryLines, verdictLines } from './diff-output';
-import type { CommandContext } from './main';
-import { ProgressBar } from './progress';
-import { emitReport, reportFlagOptions, reportFlagsHelp } from './report-flags';
-import { spectrumFlagOptions, spectrumFlags, spectrumOptionsFrom } from './spectrum-flags';
+import { diff, type DiffReport } from '../../diff';
+import { invalidArgument } from '../../errors';
+import { analyzeAdapter } from '../../lora-analysis';
+import { parseRenameRule } from '../../plan/pairing';
+import { largestUpdatesTable, pairingLines, summaryLines, verdictLines } from '../output/diff-summary';
+import type { CommandContext } from '../main';
+import { ProgressBar } from '../output/progress';
+import { emitReport, reportFlagOptions, reportFlagsHelp } from '../flags/report';
+import { spectrumFlagOptions, spectrumFlags, spectrumOptionsFrom } from '../flags/spectrum';
 
 export const diffUsage = `Usage: paramscope diff <base> <tuned> [options]
        paramscope diff --adapter <adapter> [--base <base>] [options]
