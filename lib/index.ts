@@ -47,7 +47,7 @@ export { diff, type DiffOptions, type DiffReport, type PairResult, type NoiseFlo
 export { regimeVerdict, type RegimeVerdict, type RegimeMatrix } from './aggregate/regime';
 export { pairCheckpoints, diffJobs, type PairingReport, type PairingEntry, type PairingFate, type RenameRule } from './plan/pairing';
 export { openAdapter, loraJobs, type Adapter, type LoraModule, type LoraLayout } from './plan/lora/open-adapter';
-export { analyzeAdapter, type AdapterOptions } from './lora-analysis';
+export { analyzeAdapter, type AdapterOptions } from './lora';
 export { ensureExample, type ExamplePaths } from './example';
 export { writeReports, renderReport, type ReportPaths, type ReportFormat } from './report/write';
 export { serializeReport, reportDocument, REPORT_JSON_SCHEMA } from './report/schema';

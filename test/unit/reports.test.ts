@@ -18,7 +18,7 @@ import { mdEscape, toMarkdown } from '../../lib/report/markdown';
 import { REPORT_JSON_SCHEMA, reportDocument, reportSchemaText, serializeReport, updateSchemaDoc } from '../../lib/report/schema';
 import { renderReport, writeReports } from '../../lib/report/write';
 import { validate } from '../helpers/json-schema';
-import { analyzeAdapter } from '../../lib/lora-analysis';
+import { analyzeAdapter } from '../../lib/lora';
 import { noteSkippedWithoutShared, realFixturesDir, repoRoot, temporaryDirectory } from '../helpers/paths';
 
 const tmp = temporaryDirectory('paramscope-reports-');

@@ -1,7 +1,7 @@
 /** `paramscope diff <base> <tuned>` and `paramscope diff --adapter <adapter> [--base <ckpt>]`. */
 import { diff, type DiffReport } from '../../diff';
 import { invalidArgument } from '../../errors';
-import { analyzeAdapter } from '../../lora-analysis';
+import { analyzeAdapter } from '../../lora';
 import { parseRenameRule } from '../../plan/pairing';
 import { largestUpdatesTable, pairingLines, summaryLines, verdictLines } from '../output/diff-summary';
 import type { CommandContext } from '../main';
