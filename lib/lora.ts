@@ -3,20 +3,29 @@
  * of its factors (no m×n matrix is formed), with the verdict built on the adapter's rank budget (a
  * rank-r update that uses all r directions evenly is "dispersed" for an adapter). With the base
  * checkpoint it also gives the relative update ‖ΔW‖_F/‖W_base‖_F and the overlap of ΔW's directions with
- * W_base's.
+ * W_base's. plan/lora/ reads the adapter; plan/jobs.ts, engine/run.ts, results/pair-result.ts and
+ * aggregate/pairs.ts do the rest, as for `diff`.
  *
  * @example
  * const report = await analyzeAdapter('adapter_dir/', { base: 'base_model/' });
+ * const adapter = await openAdapter('adapter_dir/');             // or open it first, to look at it too
+ * const same = await analyzeAdapter(adapter, { base: 'base_model/' });
  */
-import type { SpectrumSummary } from './analyze';
-import { type Checkpoint, openCheckpoint } from './read/checkpoint';
-import { compareSubspaces } from './results/directions';
-import { aggregatePairs, type DiffReport, type PairResult, reportHeader } from './diff';
-import { isFailed, type MatrixJob, runSpectra, type SpectrumOptions, type SpectrumOutcome } from './engine/run';
+import { aggregatePairs } from './aggregate/pairs';
+import { inheritedRunOptions, reportedRank } from './engine/options';
+import { runSpectra } from './engine/run';
+import type { SpectrumOptions, SpectrumOutcome } from './engine/types';
 import { ParamscopeError } from './errors';
-import { type Adapter, type LoraModule, loraJobs, openAdapter, type OpenAdapterOptions } from './plan/lora/open-adapter';
-import { classifyTensor } from './plan/modules';
-import { detectPrefix, type PairingFate } from './plan/pairing';
+import { adapterBaseJobs, adapterVectorJobs, loraJobs } from './plan/jobs';
+import { openAdapter } from './plan/lora/open-adapter';
+import type { Adapter, LoraModule, OpenAdapterOptions } from './plan/lora/types';
+import type { PairingFate } from './plan/pairing-entry';
+import { detectPrefix } from './plan/prefix';
+import { type Checkpoint, openCheckpoint } from './read/checkpoint';
+import { reportHeader } from './report/header';
+import type { DiffReport, PairResult } from './report/model';
+import { DIRECTION_DEFAULTS } from './results/directions';
+import { adapterPairResult } from './results/pair-result';
 
 export interface AdapterOptions extends SpectrumOptions, OpenAdapterOptions {
   /** The base checkpoint (path or open Checkpoint) the adapter was trained on. */
@@ -26,6 +35,9 @@ export interface AdapterOptions extends SpectrumOptions, OpenAdapterOptions {
   directionRank?: number;
   mmap?: boolean;
 }
+
+/** An adapter's spectra are cheap (from the r×r core), so they are exact unless told otherwise. */
+const ADAPTER_DEFAULT_MODE = 'exact';
 
 /** The base tensor a module modifies, trying the module's name as is and with the prefixes that differ. */
 function baseTensorFor(module: LoraModule, base: Checkpoint, prefix: { base: string; tuned: string }): string | null {
@@ -38,13 +50,22 @@ function emptyCounts(): Record<PairingFate, number> {
   return { paired: 0, resized: 0, tied: 0, 'not-a-matrix': 0, 'shape-mismatch': 0, 'missing-in-tuned': 0, 'extra-in-tuned': 0, excluded: 0 };
 }
 
-export async function analyzeAdapter(adapterPath: string, options: AdapterOptions = {}): Promise<DiffReport> {
-  const adapter: Adapter = await openAdapter(adapterPath, options);
+function isAdapter(value: unknown): value is Adapter {
+  return typeof value === 'object' && value !== null && Array.isArray((value as Adapter).modules) && typeof (value as Adapter).path === 'string';
+}
+
+/**
+ * Analyses an adapter: a path (opened here with {@link openAdapter} and `options`' scale, fanInFanOut and
+ * config) or an Adapter already opened (those three options are then not used: they were applied when
+ * it was opened).
+ */
+export async function analyzeAdapter(adapterOrPath: string | Adapter, options: AdapterOptions = {}): Promise<DiffReport> {
+  const adapter: Adapter = isAdapter(adapterOrPath) ? adapterOrPath : await openAdapter(adapterOrPath, options);
   if (adapter.modules.length === 0)
     throw new ParamscopeError(`${adapter.path} holds no LoRA module`, { code: 'EMPTY_PAIRING', file: adapter.path });
   const base = typeof options.base === 'string' ? await openCheckpoint(options.base, { mmap: options.mmap ?? true }) : options.base;
   try {
-    const mode = options.mode ?? 'exact';
+    const mode = options.mode ?? ADAPTER_DEFAULT_MODE;
     const spectrumOptions = { ...options, mode } as SpectrumOptions;
     const outcomes = new Map<string, SpectrumOutcome>();
     for await (const o of runSpectra(loraJobs(adapter), spectrumOptions)) outcomes.set(o.name, o);
@@ -82,21 +103,17 @@ export async function analyzeAdapter(adapterPath: string, options: AdapterOption
       if (adapter.needsBase) notes.push('this adapter also changes the base (DoRA / PiSSA-style): without the base, only the low-rank part s·B·A is shown');
     }
 
-    const directionRank = options.directionRank ?? 16;
+    const directionRank = options.directionRank ?? DIRECTION_DEFAULTS.rank;
     const baseOutcomes = new Map<string, SpectrumOutcome>();
     if (base && baseNames.size > 0) {
       const wantDirections = options.directions ?? true;
-      const jobs: MatrixJob[] = [...baseNames].map(([module, tensor]) => ({ kind: 'dense', name: module, source: { checkpoint: base, tensor } }));
-      const { onProgress, signal, threads, parallelMatrices, memoryBudget, seed } = options;
-      for await (const o of runSpectra(jobs, { mode: 'truncated', rank: directionRank, vectors: wantDirections, onProgress, signal, threads, parallelMatrices, memoryBudget, seed }))
+      for await (const o of runSpectra(adapterBaseJobs(base, baseNames), { mode: 'truncated', rank: directionRank, vectors: wantDirections, ...inheritedRunOptions(options) }))
         baseOutcomes.set(o.name, o);
-      if (wantDirections) {
-        const vectorJobs: MatrixJob[] = loraJobs(adapter).filter((j) => baseNames.has(j.name)).map((j) => ({ ...j, vectors: true }));
-        for await (const o of runSpectra(vectorJobs, { ...spectrumOptions, mode: 'exact' })) outcomes.set(o.name, o);
-      }
+      if (wantDirections)
+        for await (const o of runSpectra(adapterVectorJobs(adapter, baseNames), { ...spectrumOptions, mode: 'exact' })) outcomes.set(o.name, o);
     }
 
-    const pairs: PairResult[] = adapter.modules.map((m) => pairFor(m, outcomes.get(m.name) as SpectrumOutcome, baseOutcomes.get(m.name)));
+    const pairs: PairResult[] = adapter.modules.map((m) => adapterPairResult(m, outcomes.get(m.name) as SpectrumOutcome, baseOutcomes.get(m.name)));
     const { verdict, ...aggregates } = aggregatePairs(pairs);
     return {
       ...reportHeader('adapter'),
@@ -111,7 +128,7 @@ export async function analyzeAdapter(adapterPath: string, options: AdapterOption
       },
       options: {
         mode,
-        rank: mode === 'truncated' ? (options.rank ?? 64) : null,
+        rank: reportedRank(mode, options),
         directions: { enabled: Boolean(base) && (options.directions ?? true), rank: directionRank, reason: base ? 'adapter with base' : 'no base given' },
       },
       pairing: { prefix: { base: '', tuned: '' }, counts, notes, entries },
@@ -123,39 +140,4 @@ export async function analyzeAdapter(adapterPath: string, options: AdapterOption
   } finally {
     if (typeof options.base === 'string') base?.close();
   }
-}
-
-function pairFor(m: LoraModule, outcome: SpectrumOutcome, baseOutcome: SpectrumOutcome | undefined): PairResult {
-  const result: PairResult = {
-    name: m.name,
-    fate: 'paired',
-    module: classifyTensor(m.name),
-    rows: m.rows,
-    cols: m.cols,
-    parameters: m.rank * (m.rows + m.cols),
-    baseDtype: baseOutcome ? 'base' : '',
-    tunedDtype: `LoRA r=${m.rank} s=${m.scale}`,
-    rankCap: m.rank,
-    seconds: outcome.seconds,
-  };
-  if (isFailed(outcome)) return { ...result, error: outcome.error };
-  const spectrum: SpectrumSummary = {
-    values: outcome.values, errorBounds: outcome.errorBounds, frobeniusSquared: outcome.frobeniusSquared, complete: outcome.complete,
-    converged: outcome.converged, method: outcome.method, passes: outcome.passes, powerIterations: outcome.powerIterations,
-  };
-  const updateNorm = Math.sqrt(outcome.frobeniusSquared);
-  const withBase: Partial<PairResult> = {};
-  if (baseOutcome && !isFailed(baseOutcome)) {
-    const baseNorm = Math.sqrt(baseOutcome.frobeniusSquared);
-    withBase.baseNorm = baseNorm;
-    withBase.relativeUpdate = baseNorm > 0 ? updateNorm / baseNorm : Infinity;
-    const k = Math.min(outcome.vectorCount ?? 0, baseOutcome.vectorCount ?? 0, m.rank);
-    if (k > 0 && outcome.u && outcome.v && baseOutcome.u && baseOutcome.v) {
-      const take = (block: Float64Array, n: number) => block.subarray(0, n * k);
-      const inputs = compareSubspaces(take(outcome.v, m.cols), take(baseOutcome.v, m.cols), m.cols, k);
-      const outputs = compareSubspaces(take(outcome.u, m.rows), take(baseOutcome.u, m.rows), m.rows, k);
-      withBase.directions = { updateVsBaseInputs: inputs, updateVsBaseOutputs: outputs };
-    }
-  }
-  return { ...result, spectrum, metrics: outcome.metrics, updateNorm, ...withBase };
 }

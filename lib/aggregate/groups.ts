@@ -23,10 +23,17 @@ export interface AggregateItem {
   metrics: Record<string, number | undefined>;
 }
 
-function median(values: number[]): number {
+/** The median (NaN for no values). */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** The per-layer grouping key: the layer index as a string, null outside the blocks. */
+export function layerKey(item: { module: { layer: number | null } }): string | null {
+  return item.module.layer === null ? null : String(item.module.layer);
 }
 
 /** Groups items by `key` (items with a null key are left out) and summarises each group. */

@@ -3,7 +3,7 @@
  * build/Release) and explains a failed load with the fixes that usually apply.
  */
 import * as path from 'node:path';
-import type { EngineProgress, SpectrumOutcome } from './run';
+import type { EngineProgress, SpectrumOutcome } from './types';
 import { ParamscopeError } from '../errors';
 
 export interface NativeTensorEntry {

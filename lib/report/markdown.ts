@@ -4,7 +4,7 @@
  * module type and per layer. GitHub-flavoured tables; every string from the checkpoint is escaped.
  */
 import type { GroupSummary } from '../aggregate/groups';
-import type { DiffReport } from '../diff';
+import type { DiffReport } from './model';
 import { REGIME_THRESHOLDS, REGIME_WEIGHTS } from '../aggregate/regime';
 import { byUpdateEnergy, DIAGNOSTIC_SENTENCE, fmt, fmtBounded, fmtRange, modelSummaryRows, modeText, orderedGroups, pct, totalUpdateEnergy, updateEnergy } from './common';
 

@@ -14,16 +14,18 @@
  * @example
  * fs.writeFileSync('report.json', serializeReport(await diff(base, tuned)));
  */
-import type { SpectrumSummary } from '../analyze';
 import type { GroupSummary } from '../aggregate/groups';
-import { type DiffReport, type DirectionAnalysis, type ModelSummary, type NoiseFloor, type PairResult, REPORT_SCHEMA_VERSION } from '../diff';
-import type { IntruderAnalysis, SubspaceComparison } from '../results/directions';
-import { ERROR_CODES } from '../errors';
-import type { PowerLawFit, SpectrumMetrics } from '../results/metrics';
-import type { Component, ModuleInfo, ModuleType } from '../plan/modules';
-import { PAIRING_FATES, type PairingFate, type VectorChange } from '../plan/pairing';
 import type { RegimeEvidence, RegimeVerdict } from '../aggregate/regime';
+import { ERROR_CODES } from '../errors';
+import type { Component, ModuleInfo, ModuleType } from '../plan/modules';
+import { PAIRING_FATES, type PairingFate } from '../plan/pairing-entry';
+import type { IntruderAnalysis, SubspaceComparison } from '../results/directions';
+import type { PowerLawFit, SpectrumMetrics } from '../results/metrics';
+import type { NoiseFloor } from '../results/noise';
+import type { VectorChange } from '../results/vector-changes';
+import { REPORT_SCHEMA_VERSION } from './header';
 import { reportReplacer } from './json';
+import type { DiffReport, DirectionAnalysis, ModelSummary, PairResult, SpectrumSummary } from './model';
 
 /** A JSON Schema (as a plain object). */
 export type JsonSchema = { readonly [keyword: string]: unknown };

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import type { DiffReport } from '../diff';
+import type { DiffReport } from './model';
 import { invalidArgument, ParamscopeError } from '../errors';
 import { diffToCsv } from './diff-csv';
 import { toHtml } from './html/index';

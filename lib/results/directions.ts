@@ -11,8 +11,11 @@
  *   The random-matrix baseline is the probability that a uniformly random unit vector of the same
  *   dimension is an intruder against k orthonormal vectors, times k.
  */
-import { seededGaussian } from '../example';
+import { seededGaussian } from './random';
 import { smallSingularValues, transposeTimes } from './small-linalg';
+
+/** How many top directions are compared, and the |cosine| below which a tuned direction is an intruder. */
+export const DIRECTION_DEFAULTS = Object.freeze({ rank: 16, intruderThreshold: 0.5 });
 
 export interface SubspaceComparison {
   k: number;
@@ -79,7 +82,7 @@ export function randomIntruderProbability(n: number, k: number, threshold: numbe
 }
 
 /** Intruder dimensions of tuned vs base singular vectors (column-major n × k each). */
-export function intruderDimensions(tuned: ArrayLike<number>, base: ArrayLike<number>, n: number, k: number, threshold = 0.5): IntruderAnalysis {
+export function intruderDimensions(tuned: ArrayLike<number>, base: ArrayLike<number>, n: number, k: number, threshold: number = DIRECTION_DEFAULTS.intruderThreshold): IntruderAnalysis {
   const cross = transposeTimes(tuned, base, n, k, k); // (i, j) = ⟨tuned_i, base_j⟩
   const bestCosines = Array.from({ length: k }, (_, i) => {
     let best = 0;

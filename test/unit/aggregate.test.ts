@@ -81,8 +81,8 @@ describe('regime verdict', () => {
   });
 });
 
-import { noiseFloor, ROUNDING_MARGIN } from '../../lib/diff';
-import type { SpectrumResult } from '../../lib/engine/run';
+import { noiseFloor, ROUNDING_MARGIN } from '../../lib/results/noise';
+import type { SpectrumResult } from '../../lib/engine/types';
 
 describe('storage-noise floor of ΔW', () => {
   // An exact 100×400 spectrum: 3 values above the edge σ(√100 + √400) = 30σ, the rest in the bulk.

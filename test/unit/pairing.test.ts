@@ -3,16 +3,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type Checkpoint, openCheckpointSync } from '../../lib/read/checkpoint';
 import type { Dtype } from '../../lib/read/dtypes';
 import { ParamscopeError } from '../../lib/errors';
-import {
-  detectPrefix,
-  diffJobs,
-  pairCheckpoints,
-  type PairingEntry,
-  type PairingReport,
-  parseRenameRule,
-  renameTensor,
-  vectorChanges,
-} from '../../lib/plan/pairing';
+import { parseRenameRule } from '../../lib/cli/flags/rename-rule';
+import { diffJobs } from '../../lib/plan/jobs';
+import { pairCheckpoints } from '../../lib/plan/pairing';
+import type { PairingEntry, PairingReport } from '../../lib/plan/pairing-entry';
+import { detectPrefix } from '../../lib/plan/prefix';
+import { renameTensor } from '../../lib/plan/rename';
+import { vectorChanges } from '../../lib/results/vector-changes';
 import { encodeFloat32, writeSafetensorsSync, type TensorToWrite } from '../../lib/read/writer';
 import { temporaryDirectory } from '../helpers/paths';
 

@@ -7,7 +7,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { diff, type DiffReport, type PairResult, REPORT_SCHEMA_VERSION } from '../../lib/diff';
+import { diff } from '../../lib/diff';
+import { REPORT_SCHEMA_VERSION } from '../../lib/report/header';
+import type { DiffReport, PairResult } from '../../lib/report/model';
 import { ParamscopeError } from '../../lib/errors';
 import { ensureExample } from '../../lib/example';
 import { bounds } from '../../lib/results/metrics';

@@ -1,11 +1,14 @@
 /** `paramscope analyze <checkpoint>`: spectra and spectral metrics of every weight matrix. */
-import { analyzeCheckpoint, type AnalysisReport, summaryMetrics } from '../../analyze';
+import { summaryMetrics } from '../../aggregate/tensors';
+import { analyzeCheckpoint } from '../../analyze';
+import type { AnalysisReport } from '../../report/model';
 import { invalidArgument } from '../../errors';
 import { formatBounded } from '../../results/metrics';
 import { toCsv } from '../../report/csv';
 import { toJson } from '../../report/json';
-import { formatShape, renderTable } from '../output/table';
-import type { CommandContext } from '../main';
+import { formatShape } from '../output/numbers';
+import { renderTable } from '../output/table';
+import type { CommandContext } from '../context';
 import { ProgressBar } from '../output/progress';
 import { spectrumFlagOptions, spectrumFlags, spectrumOptionsFrom } from '../flags/spectrum';
 

@@ -1,11 +1,12 @@
 /** `paramscope compare <base> <tunedA> <tunedB> …`: several fine-tunes of one base, ranked. */
 import * as path from 'node:path';
-import { diff, type DiffReport } from '../../diff';
+import { diff } from '../../diff';
+import type { DiffReport } from '../../report/model';
 import { toJson } from '../../report/json';
 import { reportDocument } from '../../report/schema';
 import { rankingRow, verdictLines } from '../output/diff-summary';
 import { renderTable } from '../output/table';
-import type { CommandContext } from '../main';
+import type { CommandContext } from '../context';
 import { ProgressBar } from '../output/progress';
 import { emitReport, reportFlagsHelp } from '../flags/report';
 import { spectrumFlagOptions, spectrumFlags, spectrumOptionsFrom } from '../flags/spectrum';

@@ -1,11 +1,12 @@
 /** `paramscope demo`: the bundled example pair, diffed, with HTML reports and the two verdicts. */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { diff, type DiffReport } from '../../diff';
+import { diff } from '../../diff';
+import type { DiffReport } from '../../report/model';
 import { ensureExample } from '../../example';
 import { writeReports } from '../../report/write';
 import { verdictLines } from '../output/diff-summary';
-import type { CommandContext } from '../main';
+import type { CommandContext } from '../context';
 import { ProgressBar } from '../output/progress';
 
 export const demoUsage = `Usage: paramscope demo [--dir <directory>]

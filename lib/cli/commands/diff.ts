@@ -1,13 +1,12 @@
 /** `paramscope diff <base> <tuned>` and `paramscope diff --adapter <adapter> [--base <ckpt>]`. */
-import { diff, type DiffReport } from '../../diff';
 import { invalidArgument } from '../../errors';
-import { analyzeAdapter } from '../../lora';
-import { parseRenameRule } from '../../plan/pairing';
-import { largestUpdatesTable, pairingLines, summaryLines, verdictLines } from '../output/diff-summary';
-import type { CommandContext } from '../main';
-import { ProgressBar } from '../output/progress';
+import type { DiffReport } from '../../report/model';
+import type { CommandContext } from '../context';
 import { emitReport, reportFlagOptions, reportFlagsHelp } from '../flags/report';
-import { spectrumFlagOptions, spectrumFlags, spectrumOptionsFrom } from '../flags/spectrum';
+import { spectrumFlagOptions, spectrumFlags } from '../flags/spectrum';
+import { printReport } from '../output/diff-summary';
+import { ProgressBar } from '../output/progress';
+import { runAdapter, runCheckpointDiff } from './run-diff';
 
 export const diffUsage = `Usage: paramscope diff <base> <tuned> [options]
        paramscope diff --adapter <adapter> [--base <base>] [options]
@@ -47,52 +46,16 @@ export const diffFlagOptions = {
   'no-mmap': { type: 'boolean' },
 } as const;
 
-/** The human summary: on stdout, or on stderr when stdout carries --json; the matrix table is optional. */
-export function printReport(ctx: CommandContext, report: DiffReport, options: { json: boolean; table: boolean }): void {
-  const say = options.json ? ctx.err : ctx.out;
-  say(`${report.base ? report.base.path : '(no base)'} → ${report.tuned.path}`);
-  for (const line of pairingLines(report)) say(line);
-  if (options.table) say('\n' + largestUpdatesTable(report) + '\n');
-  for (const line of summaryLines(report)) say(line);
-  for (const line of verdictLines(report)) say(line);
-}
-
-export async function runDiff(values: Record<string, unknown>, positionals: string[], progress: ProgressBar): Promise<DiffReport> {
-  const directions = values.directions ? true : values['no-directions'] ? false : 'auto';
-  const directionRank = values['direction-rank'] === undefined ? undefined : Number(values['direction-rank']);
-  const spectrum = { mode: 'truncated' as const, ...spectrumOptionsFrom(values), onProgress: (p: Parameters<ProgressBar['update']>[0]) => progress.update(p) };
-  if (typeof values.adapter === 'string') {
-    if (positionals.length > 0) invalidArgument('diff --adapter', 'no positional checkpoints (use --base)', positionals.join(' '));
-    const scale = values.scale === undefined ? undefined : Number(values.scale);
-    if (scale !== undefined && !Number.isFinite(scale)) invalidArgument('--scale', 'a number', values.scale);
-    return analyzeAdapter(values.adapter, {
-      ...spectrum,
-      mode: spectrumOptionsFrom(values).mode ?? 'exact',
-      ...(typeof values.base === 'string' ? { base: values.base } : {}),
-      ...(scale === undefined ? {} : { scale }),
-      ...(typeof values.config === 'string' ? { config: values.config } : {}),
-      ...(directions === 'auto' ? {} : { directions }),
-      ...(directionRank === undefined ? {} : { directionRank }),
-    });
-  }
-  return diff(positionals[0] as string, positionals[1] as string, {
-    ...spectrum,
-    map: ((values.map as string[] | undefined) ?? []).map(parseRenameRule),
-    include: (values.include as string[] | undefined) ?? [],
-    exclude: (values.exclude as string[] | undefined) ?? [],
-    directions,
-    ...(directionRank === undefined ? {} : { directionRank }),
-    mmap: !values['no-mmap'],
-  });
-}
-
 export async function diffCommand(ctx: CommandContext): Promise<number> {
   const { positionals, values } = ctx.parse(diffFlagOptions, diffUsage);
   if (typeof values.adapter !== 'string' && positionals.length !== 2) return ctx.usageError('diff takes a base and a tuned checkpoint (or --adapter)', diffUsage);
+  if (typeof values.adapter === 'string' && positionals.length > 0) invalidArgument('diff --adapter', 'no positional checkpoints (use --base)', positionals.join(' '));
   const progress = new ProgressBar();
   let report: DiffReport;
   try {
-    report = await runDiff(values, positionals, progress);
+    report = typeof values.adapter === 'string'
+      ? (await runAdapter(values, values.adapter, progress)).report
+      : await runCheckpointDiff(values, positionals[0] as string, positionals[1] as string, progress);
   } finally {
     progress.clear();
   }

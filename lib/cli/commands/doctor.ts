@@ -1,6 +1,6 @@
 /** `paramscope doctor`: what this installation uses, and why. */
 import { buildInfo } from '../../engine/build-info';
-import type { CommandContext } from '../main';
+import type { CommandContext } from '../context';
 
 export const doctorUsage = `Usage: paramscope doctor [--json]
 

@@ -1,7 +1,8 @@
 /** `paramscope inspect <path>`: the tensors of a checkpoint with totals per dtype and per shard. */
 import { openCheckpoint, type Checkpoint } from '../../read/checkpoint';
-import { formatCount, formatMB, formatShape, renderTable } from '../output/table';
-import type { CommandContext } from '../main';
+import { formatCount, formatMB, formatShape } from '../output/numbers';
+import { renderTable } from '../output/table';
+import type { CommandContext } from '../context';
 
 export const inspectUsage = `Usage: paramscope inspect <checkpoint> [--json] [--no-mmap]
 

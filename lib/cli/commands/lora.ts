@@ -1,12 +1,13 @@
 /** `paramscope lora <adapter> [--base <ckpt>]`: the footprint of a LoRA adapter. */
-import type { DiffReport } from '../../diff';
+import type { PairResult } from '../../report/model';
 import { formatBounded } from '../../results/metrics';
-import { printReport, runDiff } from './diff';
-import { renderTable } from '../output/table';
-import type { CommandContext } from '../main';
-import { ProgressBar } from '../output/progress';
+import type { CommandContext } from '../context';
 import { emitReport, reportFlagOptions, reportFlagsHelp } from '../flags/report';
 import { spectrumFlagOptions, spectrumFlags } from '../flags/spectrum';
+import { printReport } from '../output/diff-summary';
+import { ProgressBar } from '../output/progress';
+import { renderTable } from '../output/table';
+import { runAdapter } from './run-diff';
 
 export const loraUsage = `Usage: paramscope lora <adapter> [--base <checkpoint>] [options]
 
@@ -32,12 +33,7 @@ export async function loraCommand(ctx: CommandContext): Promise<number> {
   );
   if (positionals.length !== 1) return ctx.usageError('lora takes exactly one adapter path', loraUsage);
   const progress = new ProgressBar();
-  let report: DiffReport;
-  try {
-    report = await runDiff({ ...values, adapter: positionals[0] }, [], progress);
-  } finally {
-    progress.clear();
-  }
+  const { report, adapter } = await runAdapter(values, positionals[0] as string, progress).finally(() => progress.clear());
   if (!values.json) {
     const a = report.adapter;
     if (a) ctx.out(`${report.tuned.path}: ${a.layout} adapter, ${a.modules} modules${a.fullTensors.length ? `, ${a.fullTensors.length} full tensors` : ''}${a.needsBase ? ' (needs its base: DoRA / PiSSA-style)' : ''}`);
@@ -48,9 +44,12 @@ export async function loraCommand(ctx: CommandContext): Promise<number> {
           [{ header: 'module' }, { header: 'ΔW shape' }, { header: 'rank', align: 'right' }, { header: 'scale', align: 'right' },
            { header: '‖ΔW‖_F', align: 'right' }, { header: 'σ₁', align: 'right' }, { header: 'stable rank', align: 'right' },
            { header: 'eff. rank', align: 'right' }, { header: '‖ΔW‖/‖W‖', align: 'right' }],
-          report.pairs.map((p) => [p.name, `${p.rows}×${p.cols}`, String(p.rankCap ?? ''), (p.tunedDtype.split('s=')[1] ?? ''),
-            formatBounded(p.updateNorm, 4), formatBounded(p.metrics?.spectralNorm, 4), formatBounded(p.metrics?.stableRank),
-            formatBounded(p.metrics?.energyEffectiveRank), p.relativeUpdate === undefined ? '-' : p.relativeUpdate.toExponential(2)]),
+          adapter.modules.map((m, i) => {
+            const p = report.pairs[i] as PairResult; // analyzeAdapter reports one pair per module, in module order
+            return [p.name, `${p.rows}×${p.cols}`, String(m.rank), String(m.scale),
+              formatBounded(p.updateNorm, 4), formatBounded(p.metrics?.spectralNorm, 4), formatBounded(p.metrics?.stableRank),
+              formatBounded(p.metrics?.energyEffectiveRank), p.relativeUpdate === undefined ? '-' : p.relativeUpdate.toExponential(2)];
+          }),
         ) + '\n',
     );
   }

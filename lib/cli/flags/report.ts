@@ -1,11 +1,11 @@
 /** --json / --out for commands that produce a DiffReport. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { DiffReport } from '../../diff';
+import type { DiffReport } from '../../report/model';
 import { reportDocument } from '../../report/schema';
 import { writeReports } from '../../report/write';
 import { toJson } from '../../report/json';
-import type { CommandContext } from '../main';
+import type { CommandContext } from '../context';
 
 export const reportFlagsHelp = `  --json                print the report as JSON (schema: docs/schema.md)
   --out <dir>           write report.json, pairs.csv, summary.md and report.html into <dir>`;

@@ -1,6 +1,7 @@
 /** The spectrum options shared by analyze, diff, lora and compare, parsed from command-line flags. */
-import type { SpectrumOptions } from '../../engine/run';
+import type { SpectrumOptions } from '../../engine/types';
 import { invalidArgument } from '../../errors';
+import { parseBytes } from './bytes';
 
 export const spectrumFlags = `  --mode exact|truncated   all singular values, or the top --rank with error bounds (default: exact)
   --rank <k>            truncated mode: how many singular values (default 64)
@@ -18,13 +19,6 @@ export const spectrumFlagOptions = {
   'power-iterations': { type: 'string' }, threads: { type: 'string' }, 'memory-budget': { type: 'string' },
   precision: { type: 'string' }, 'parallel-matrices': { type: 'string' },
 } as const;
-
-export function parseBytes(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB|TiB)?$/i.exec(text.trim());
-  if (!match) invalidArgument('--memory-budget', 'a size like 512MiB or 4GiB', text);
-  const units: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
-  return Math.floor(Number(match[1]) * (units[(match[2] ?? 'b').toLowerCase()] ?? 1));
-}
 
 function integer(flag: string, text: unknown): number | undefined {
   if (text === undefined) return undefined;

@@ -1,6 +1,7 @@
 /** What diff, lora and compare print on the terminal: the verdict, the largest updates, the pairing. */
-import type { DiffReport, PairResult } from '../../diff';
+import type { DiffReport, PairResult } from '../../report/model';
 import { formatBounded, midpoint } from '../../results/metrics';
+import type { CommandContext } from '../context';
 import { renderTable } from './table';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
@@ -67,4 +68,14 @@ export function rankingRow(name: string, report: DiffReport): string[] {
     v.components.layerSpread.toFixed(3), v.components.coverage.toFixed(3),
     Number.isFinite(report.aggregates.model.relativeUpdate) ? report.aggregates.model.relativeUpdate.toExponential(2) : '-',
     formatBounded(midpoint(report.aggregates.model.medianEnergyEffectiveRankRatio))];
+}
+
+/** The human summary: on stdout, or on stderr when stdout carries --json; the matrix table is optional. */
+export function printReport(ctx: CommandContext, report: DiffReport, options: { json: boolean; table: boolean }): void {
+  const say = options.json ? ctx.err : ctx.out;
+  say(`${report.base ? report.base.path : '(no base)'} → ${report.tuned.path}`);
+  for (const line of pairingLines(report)) say(line);
+  if (options.table) say('\n' + largestUpdatesTable(report) + '\n');
+  for (const line of summaryLines(report)) say(line);
+  for (const line of verdictLines(report)) say(line);
 }

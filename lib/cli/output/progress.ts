@@ -2,7 +2,7 @@
  * A one-line progress bar on stderr for long commands, drawn only on a TTY (redrawn at most 10 times a
  * second) and cleared before other output; silent when stderr is a pipe or file so logs stay clean.
  */
-import type { EngineProgress } from '../../engine/run';
+import type { EngineProgress } from '../../engine/types';
 
 export class ProgressBar {
   #lastDraw = 0;

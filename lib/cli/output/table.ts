@@ -1,4 +1,4 @@
-/** Plain-text tables and number formats shared by the CLI commands. */
+/** Plain-text tables for the terminal: columns padded to their widest cell, left or right aligned. */
 
 export type Align = 'left' | 'right';
 
@@ -16,16 +16,4 @@ export function renderTable(columns: readonly Column[], rows: ReadonlyArray<read
       .join('  ')
       .trimEnd();
   return [line(columns.map((c) => c.header)), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
-}
-
-export function formatMB(bytes: number): string {
-  return (bytes / 1e6).toFixed(bytes < 1e5 ? 3 : 1);
-}
-
-export function formatCount(n: number): string {
-  return n.toLocaleString('en-US');
-}
-
-export function formatShape(shape: readonly number[]): string {
-  return `[${shape.join(', ')}]`;
 }

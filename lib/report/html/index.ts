@@ -10,7 +10,7 @@
  * Every string that comes from a checkpoint (tensor names, paths, notes) is escaped.
  */
 import type { GroupSummary } from '../../aggregate/groups';
-import type { DiffReport, PairResult } from '../../diff';
+import type { DiffReport, PairResult } from '../model';
 import { bounds } from '../../results/metrics';
 import { REGIME_THRESHOLDS, REGIME_WEIGHTS, type RegimeVerdict } from '../../aggregate/regime';
 import {
