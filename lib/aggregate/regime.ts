@@ -72,6 +72,23 @@ export interface RegimeVerdict {
 // mainly for partial updates (frozen layers, adapters on some modules); the number of directions per
 // matrix is what tells narrow from broad data in every case.
 export const REGIME_WEIGHTS = { D: 0.75, L: 0.15, C: 0.1 } as const;
+
+/**
+ * The name and one-sentence definition of each component, the one wording the reports (Markdown, HTML),
+ * the report schema and the CLI use; how each is computed is in the comment at the top of this file.
+ */
+export const REGIME_COMPONENTS = {
+  D: {
+    name: 'directional spread',
+    definition: 'energy-weighted mean over matrices of √(r/R), r the energy effective rank of the update\'s signal (its spectrum above the storage-noise floor) and R the largest rank it could have (min(m, n), or the LoRA rank)',
+  },
+  L: { name: 'layer/module spread', definition: 'normalised entropy of the matrices\' shares of the update energy' },
+  C: { name: 'coverage', definition: 'fraction of matrices changed by more than storage rounding' },
+} as const satisfies Record<RegimeEvidence['metric'], { name: string; definition: string }>;
+
+/** "D directional spread, L layer/module spread, C coverage": the letters as the evidence and tables use them. */
+export const REGIME_LEGEND = (['D', 'L', 'C'] as const).map((k) => `${k} ${REGIME_COMPONENTS[k].name}`).join(', ');
+
 export const REGIME_THRESHOLDS = { concentrated: 0.35, dispersed: 0.65 } as const;
 
 /**

@@ -1,5 +1,6 @@
 /** `paramscope compare <base> <tunedA> <tunedB> …`: several fine-tunes of one base, ranked. */
 import * as path from 'node:path';
+import { REGIME_LEGEND } from '../../aggregate/regime';
 import { diff } from '../../diff';
 import type { DiffReport } from '../../report/model';
 import { toJson } from '../../report/json';
@@ -54,7 +55,7 @@ export async function compareCommand(ctx: CommandContext): Promise<number> {
        { header: '‖ΔW‖/‖W‖', align: 'right' }, { header: 'eff. rank ratio', align: 'right' }],
       order.map((i) => rankingRow(names[i] as string, reports[i] as DiffReport)),
     ));
-    ctx.out('\nD directional spread, L layer/module spread, C coverage (docs/regime.md); a diagnostic, not a benchmark score.');
+    ctx.out(`\n${REGIME_LEGEND} (docs/regime.md); a diagnostic, not a benchmark score.`);
     for (const i of order) {
       ctx.out(`\n${names[i]}:`);
       for (const line of verdictLines(reports[i] as DiffReport).slice(1, -1)) ctx.out(line);
