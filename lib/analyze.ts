@@ -14,15 +14,14 @@ import { spectrumMode } from './engine/options';
 import { runSpectra } from './engine/run';
 import type { SpectrumOptions } from './engine/types';
 import { planAnalysis } from './plan/analysis-plan';
+import type { NameFilterOptions } from './plan/glob';
 import { analysisJobs } from './plan/jobs';
 import { type Checkpoint, openCheckpoint, type TensorInfo } from './read/checkpoint';
 import type { AnalysisReport, TensorAnalysis } from './report/model';
 import { tensorAnalysis } from './results/pair-result';
 
-export interface AnalyzeOptions extends SpectrumOptions {
-  /** Tensor-name globs to include (all when empty) and exclude; see lib/plan/glob.ts. */
-  include?: readonly string[];
-  exclude?: readonly string[];
+/** `include` / `exclude`: tensor-name globs (lib/plan/glob.ts) choosing the matrices analysed. */
+export interface AnalyzeOptions extends SpectrumOptions, NameFilterOptions {
   /** When `checkpoint` is a path: memory-map it (default true). */
   mmap?: boolean;
 }

@@ -10,28 +10,23 @@
  * const report = await diff('base/', 'tuned/', { mode: 'truncated', rank: 64 });
  * console.log(report.verdict.label, report.verdict.score);
  */
-import { aggregatePairs } from './aggregate/pairs';
 import { reportedRank } from './engine/options';
 import { runSpectra } from './engine/run';
 import type { SpectrumOptions } from './engine/types';
 import { invalidArgument, ParamscopeError } from './errors';
 import { diffJobs } from './plan/jobs';
 import { pairCheckpoints } from './plan/pairing';
-import type { PairingEntry } from './plan/pairing-entry';
-import type { RenameRule } from './plan/rename';
+import type { PairingEntry, PairingOptions } from './plan/pairing-entry';
 import { type Checkpoint, openCheckpoint } from './read/checkpoint';
-import { reportHeader } from './report/header';
+import { assembleReport } from './report/assemble';
 import type { DiffReport, PairResult } from './report/model';
 import { analyzeDirections, resolveDirections } from './results/direction-analysis';
 import { DIRECTION_DEFAULTS } from './results/directions';
 import { pairResult } from './results/pair-result';
 import { vectorChanges } from './results/vector-changes';
 
-export interface DiffOptions extends SpectrumOptions {
-  /** Rename rules for tuned names ([from, to]; see lib/plan/rename.ts). */
-  map?: readonly RenameRule[];
-  include?: readonly string[];
-  exclude?: readonly string[];
+/** `map`, `include`, `exclude`: how the tensors are paired (plan/pairing.ts). */
+export interface DiffOptions extends SpectrumOptions, Pick<PairingOptions, 'map' | 'include' | 'exclude'> {
   /**
    * Compare ΔW's and W_tuned's top singular directions with W_base's (subspace overlap, intruder
    * dimensions). Costs three more truncated spectra per matrix. 'auto' (default): on when the base is
@@ -78,9 +73,8 @@ export async function diff(base: string | Checkpoint, tuned: string | Checkpoint
     const dirs = resolveDirections(options.directions ?? 'auto', baseCkpt);
     if (dirs.enabled) await analyzeDirections(pairing, pairs, directionRank, threshold, options);
     const vectors = await vectorChanges(pairing, { signal: options.signal });
-    const { verdict, ...aggregates } = aggregatePairs(pairs);
-    return {
-      ...reportHeader('checkpoints'),
+    return assembleReport({
+      kind: 'checkpoints',
       base: { path: baseCkpt.path, tensors: baseCkpt.tensors.length },
       tuned: { path: tunedCkpt.path, tensors: tunedCkpt.tensors.length },
       options: {
@@ -96,9 +90,7 @@ export async function diff(base: string | Checkpoint, tuned: string | Checkpoint
       },
       pairs,
       vectors,
-      aggregates,
-      verdict,
-    };
+    });
   } finally {
     for (const c of opened) c.close();
   }

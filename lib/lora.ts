@@ -11,7 +11,6 @@
  * const adapter = await openAdapter('adapter_dir/');             // or open it first, to look at it too
  * const same = await analyzeAdapter(adapter, { base: 'base_model/' });
  */
-import { aggregatePairs } from './aggregate/pairs';
 import { inheritedRunOptions, reportedRank } from './engine/options';
 import { runSpectra } from './engine/run';
 import type { SpectrumOptions, SpectrumOutcome } from './engine/types';
@@ -22,7 +21,7 @@ import type { Adapter, LoraModule, OpenAdapterOptions } from './plan/lora/types'
 import type { PairingFate } from './plan/pairing-entry';
 import { detectPrefix } from './plan/prefix';
 import { type Checkpoint, openCheckpoint } from './read/checkpoint';
-import { reportHeader } from './report/header';
+import { assembleReport } from './report/assemble';
 import type { DiffReport, PairResult } from './report/model';
 import { DIRECTION_DEFAULTS } from './results/directions';
 import { adapterPairResult } from './results/pair-result';
@@ -114,9 +113,8 @@ export async function analyzeAdapter(adapterOrPath: string | Adapter, options: A
     }
 
     const pairs: PairResult[] = adapter.modules.map((m) => adapterPairResult(m, outcomes.get(m.name) as SpectrumOutcome, baseOutcomes.get(m.name)));
-    const { verdict, ...aggregates } = aggregatePairs(pairs);
-    return {
-      ...reportHeader('adapter'),
+    return assembleReport({
+      kind: 'adapter',
       base: base ? { path: base.path, tensors: base.tensors.length } : null,
       tuned: { path: adapter.path, tensors: adapter.modules.length },
       adapter: {
@@ -134,9 +132,7 @@ export async function analyzeAdapter(adapterOrPath: string | Adapter, options: A
       pairing: { prefix: { base: '', tuned: '' }, counts, notes, entries },
       pairs,
       vectors: [],
-      aggregates,
-      verdict,
-    };
+    });
   } finally {
     if (typeof options.base === 'string') base?.close();
   }

@@ -4,7 +4,7 @@
  */
 import type { Checkpoint, TensorInfo } from '../read/checkpoint';
 import { DECODABLE_DTYPES, FLOAT_DTYPES } from '../read/dtypes';
-import { nameFilter } from './glob';
+import { nameFilter, type NameFilterOptions } from './glob';
 
 export interface SkippedTensor {
   name: string;
@@ -17,7 +17,7 @@ export interface AnalysisPlan {
 }
 
 /** Which tensors are matrices to analyse, and why the others are not. */
-export function planAnalysis(ckpt: Checkpoint, options: { include?: readonly string[]; exclude?: readonly string[] } = {}): AnalysisPlan {
+export function planAnalysis(ckpt: Checkpoint, options: NameFilterOptions = {}): AnalysisPlan {
   const keep = nameFilter(options.include, options.exclude);
   const matrices: TensorInfo[] = [];
   const skipped: SkippedTensor[] = [];

@@ -23,6 +23,12 @@ export function globPattern(glob: string, capture = false): string {
   return inBraces ? pattern + '\\{' : pattern;
 }
 
+/** Tensor-name globs: include only matching names (all when empty), then leave out the excluded ones. */
+export interface NameFilterOptions {
+  include?: readonly string[];
+  exclude?: readonly string[];
+}
+
 /** A predicate for names: included by any include glob (all when none) and by no exclude glob. */
 export function nameFilter(include: readonly string[] = [], exclude: readonly string[] = []): (name: string) => boolean {
   const inc = include.map(globToRegExp);

@@ -4,14 +4,13 @@
  */
 import type { Checkpoint, TensorInfo } from '../read/checkpoint';
 import type { Dtype } from '../read/dtypes';
+import type { NameFilterOptions } from './glob';
 import type { RenameRule } from './rename';
 
-export interface PairingOptions {
+/** `include` / `exclude`: globs on the entry's name; only matching pairs become jobs, the others are listed as `excluded`. */
+export interface PairingOptions extends NameFilterOptions {
   /** Rename rules applied to the tuned checkpoint's names before matching; the first rule that matches a name wins. */
   map?: readonly RenameRule[];
-  /** Globs (lib/plan/glob.ts) on the entry's name: only matching pairs become jobs; the others are listed as `excluded`. */
-  include?: readonly string[];
-  exclude?: readonly string[];
   /** Detect and remove a prefix difference automatically (default true). */
   detectPrefix?: boolean;
   /** Make any shape mismatch an error (SHAPE_MISMATCH) instead of a listed entry (default false). */

@@ -9,7 +9,7 @@
  * const { data } = await ckpt.read('lm_head.weight');             // Float32Array
  * const raw = await ckpt.read('lm_head.weight', { as: 'raw', zeroCopy: true }); // BF16 bits, a view of the file
  */
-import { DTYPES, type Dtype, type RawArray, rawView } from './dtypes';
+import { type Dtype, type RawArray, rawView } from './dtypes';
 import { abortError, invalidArgument, ParamscopeError } from '../errors';
 import { native, type NativeCheckpoint, type NativeReadResult } from '../engine/binding';
 
@@ -235,4 +235,3 @@ export function openCheckpointSync(path: string, options: OpenOptions = {}): Che
   return new Checkpoint(native().openCheckpointSync(path, nativeOptions));
 }
 
-export { DTYPES };

@@ -107,11 +107,15 @@ function writeFailed(target: string, error: unknown): ParamscopeError {
   return new ParamscopeError(`cannot write ${target}: ${reason}`, { code: 'WRITE_FAILED', file: target, cause: error });
 }
 
+/** Checks the target, lays the file out and picks the temporary file it is written to first. */
+function prepareWrite(target: string, tensors: TensorsToWrite, metadata: Record<string, string> | undefined): Layout & { temporary: string } {
+  if (typeof target !== 'string' || target === '') invalidArgument('writeSafetensors: path', 'a non-empty string', target);
+  return { ...layout(tensors, metadata), temporary: temporaryPath(target) };
+}
+
 /** Writes a safetensors file atomically (temporary file + rename). */
 export async function writeSafetensors(target: string, tensors: TensorsToWrite, metadata?: Record<string, string>): Promise<void> {
-  if (typeof target !== 'string' || target === '') invalidArgument('writeSafetensors: path', 'a non-empty string', target);
-  const { header, entries } = layout(tensors, metadata);
-  const temporary = temporaryPath(target);
+  const { header, entries, temporary } = prepareWrite(target, tensors, metadata);
   let handle: fs.promises.FileHandle | undefined;
   try {
     handle = await fs.promises.open(temporary, 'wx');
@@ -130,9 +134,7 @@ export async function writeSafetensors(target: string, tensors: TensorsToWrite, 
 
 /** Synchronous {@link writeSafetensors}, for scripts and test-data generators. */
 export function writeSafetensorsSync(target: string, tensors: TensorsToWrite, metadata?: Record<string, string>): void {
-  if (typeof target !== 'string' || target === '') invalidArgument('writeSafetensors: path', 'a non-empty string', target);
-  const { header, entries } = layout(tensors, metadata);
-  const temporary = temporaryPath(target);
+  const { header, entries, temporary } = prepareWrite(target, tensors, metadata);
   let fd: number | undefined;
   try {
     fd = fs.openSync(temporary, 'wx');

@@ -9,7 +9,7 @@ import { toJson } from '../../report/json';
 import { formatShape } from '../output/numbers';
 import { renderTable } from '../output/table';
 import type { CommandContext } from '../context';
-import { ProgressBar } from '../output/progress';
+import { withProgress } from '../output/progress';
 import { spectrumFlagOptions, spectrumFlags, spectrumOptionsFrom } from '../flags/spectrum';
 
 export const analyzeUsage = `Usage: paramscope analyze <checkpoint> [options]
@@ -38,19 +38,13 @@ export async function analyzeCommand(ctx: CommandContext): Promise<number> {
   );
   if (positionals.length !== 1) return ctx.usageError('analyze takes exactly one checkpoint path', analyzeUsage);
   if (values.json && values.csv) invalidArgument('--json/--csv', 'one output format', 'both');
-  const progress = new ProgressBar();
-  let report: AnalysisReport;
-  try {
-    report = await analyzeCheckpoint(positionals[0] as string, {
-      ...spectrumOptionsFrom(values),
-      include: (values.include as string[] | undefined) ?? [],
-      exclude: (values.exclude as string[] | undefined) ?? [],
-      mmap: !values['no-mmap'],
-      onProgress: (p) => progress.update(p),
-    });
-  } finally {
-    progress.clear();
-  }
+  const report = await withProgress((onProgress) => analyzeCheckpoint(positionals[0] as string, {
+    ...spectrumOptionsFrom(values),
+    include: (values.include as string[] | undefined) ?? [],
+    exclude: (values.exclude as string[] | undefined) ?? [],
+    mmap: !values['no-mmap'],
+    onProgress,
+  }));
   if (values.json) {
     ctx.out(toJson({ schema: 'paramscope.analysis', schemaVersion: 1, ...report }));
     return report.totals.failed > 0 ? 2 : 0;

@@ -8,7 +8,8 @@ import { reportDocument } from '../../report/schema';
 import { rankingRow, verdictLines } from '../output/diff-summary';
 import { renderTable } from '../output/table';
 import type { CommandContext } from '../context';
-import { ProgressBar } from '../output/progress';
+import { withProgress } from '../output/progress';
+import { directionsFlag } from '../flags/directions';
 import { emitReport, reportFlagsHelp } from '../flags/report';
 import { spectrumFlagOptions, spectrumFlags, spectrumOptionsFrom } from '../flags/spectrum';
 
@@ -32,17 +33,12 @@ export async function compareCommand(ctx: CommandContext): Promise<number> {
   const names = tuned.map((t) => path.basename(t.replace(/\/+$/, '')).replace(/\.safetensors(\.index\.json)?$/, ''));
   const reports: DiffReport[] = [];
   for (const [i, t] of tuned.entries()) {
-    const progress = new ProgressBar();
-    try {
-      reports.push(await diff(base, t, {
-        mode: 'truncated',
-        ...spectrumOptionsFrom(values),
-        directions: values.directions ? true : values['no-directions'] ? false : 'auto',
-        onProgress: (p) => progress.update({ ...p, current: `[${i + 1}/${tuned.length}] ${p.current}` }),
-      }));
-    } finally {
-      progress.clear();
-    }
+    reports.push(await withProgress((onProgress) => diff(base, t, {
+      mode: 'truncated',
+      ...spectrumOptionsFrom(values),
+      directions: directionsFlag(values),
+      onProgress: (p) => onProgress({ ...p, current: `[${i + 1}/${tuned.length}] ${p.current}` }),
+    })));
   }
   const order = reports.map((_, i) => i).sort((a, b) => (reports[a] as DiffReport).verdict.score - (reports[b] as DiffReport).verdict.score);
   if (values.json) {

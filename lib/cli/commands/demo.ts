@@ -2,12 +2,11 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { diff } from '../../diff';
-import type { DiffReport } from '../../report/model';
 import { ensureExample } from '../../example';
 import { writeReports } from '../../report/write';
 import { verdictLines } from '../output/diff-summary';
 import type { CommandContext } from '../context';
-import { ProgressBar } from '../output/progress';
+import { withProgress } from '../output/progress';
 
 export const demoUsage = `Usage: paramscope demo [--dir <directory>]
 
@@ -23,13 +22,7 @@ export async function demoCommand(ctx: CommandContext): Promise<number> {
   ctx.out(`example checkpoints in ${example.dir} (base.safetensors, tuned-concentrated.safetensors, tuned-dispersed.safetensors)\n`);
   const runs: Array<[string, string]> = [['concentrated', example.concentrated], ['dispersed', example.dispersed]];
   for (const [kind, tuned] of runs) {
-    const progress = new ProgressBar();
-    let report: DiffReport;
-    try {
-      report = await diff(example.base, tuned, { mode: 'exact', directions: true, onProgress: (p) => progress.update(p) });
-    } finally {
-      progress.clear();
-    }
+    const report = await withProgress((onProgress) => diff(example.base, tuned, { mode: 'exact', directions: true, onProgress }));
     const stem = path.join(dir, `report-${kind}`);
     await writeReports(report, { html: `${stem}.html`, json: `${stem}.json`, csv: `${stem}.csv`, markdown: `${stem}.md` });
     ctx.out(`tuned-${kind}: ${report.pairs.length} matrices compared`);

@@ -1,11 +1,10 @@
 /** `paramscope diff <base> <tuned>` and `paramscope diff --adapter <adapter> [--base <ckpt>]`. */
 import { invalidArgument } from '../../errors';
-import type { DiffReport } from '../../report/model';
 import type { CommandContext } from '../context';
 import { emitReport, reportFlagOptions, reportFlagsHelp } from '../flags/report';
 import { spectrumFlagOptions, spectrumFlags } from '../flags/spectrum';
 import { printReport } from '../output/diff-summary';
-import { ProgressBar } from '../output/progress';
+import { withProgress } from '../output/progress';
 import { runAdapter, runCheckpointDiff } from './run-diff';
 
 export const diffUsage = `Usage: paramscope diff <base> <tuned> [options]
@@ -50,15 +49,10 @@ export async function diffCommand(ctx: CommandContext): Promise<number> {
   const { positionals, values } = ctx.parse(diffFlagOptions, diffUsage);
   if (typeof values.adapter !== 'string' && positionals.length !== 2) return ctx.usageError('diff takes a base and a tuned checkpoint (or --adapter)', diffUsage);
   if (typeof values.adapter === 'string' && positionals.length > 0) invalidArgument('diff --adapter', 'no positional checkpoints (use --base)', positionals.join(' '));
-  const progress = new ProgressBar();
-  let report: DiffReport;
-  try {
-    report = typeof values.adapter === 'string'
-      ? (await runAdapter(values, values.adapter, progress)).report
-      : await runCheckpointDiff(values, positionals[0] as string, positionals[1] as string, progress);
-  } finally {
-    progress.clear();
-  }
+  const adapter = values.adapter;
+  const report = await withProgress(async (onProgress) => typeof adapter === 'string'
+    ? (await runAdapter(values, adapter, onProgress)).report
+    : runCheckpointDiff(values, positionals[0] as string, positionals[1] as string, onProgress));
   printReport(ctx, report, { json: Boolean(values.json), table: !values.json });
   const written = await emitReport(ctx, report, values);
   if (written.length) ctx.err(`report written: ${written.join(', ')}`);

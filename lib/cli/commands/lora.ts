@@ -5,7 +5,7 @@ import type { CommandContext } from '../context';
 import { emitReport, reportFlagOptions, reportFlagsHelp } from '../flags/report';
 import { spectrumFlagOptions, spectrumFlags } from '../flags/spectrum';
 import { printReport } from '../output/diff-summary';
-import { ProgressBar } from '../output/progress';
+import { withProgress } from '../output/progress';
 import { renderTable } from '../output/table';
 import { runAdapter } from './run-diff';
 
@@ -32,8 +32,7 @@ export async function loraCommand(ctx: CommandContext): Promise<number> {
     loraUsage,
   );
   if (positionals.length !== 1) return ctx.usageError('lora takes exactly one adapter path', loraUsage);
-  const progress = new ProgressBar();
-  const { report, adapter } = await runAdapter(values, positionals[0] as string, progress).finally(() => progress.clear());
+  const { report, adapter } = await withProgress((onProgress) => runAdapter(values, positionals[0] as string, onProgress));
   if (!values.json) {
     const a = report.adapter;
     if (a) ctx.out(`${report.tuned.path}: ${a.layout} adapter, ${a.modules} modules${a.fullTensors.length ? `, ${a.fullTensors.length} full tensors` : ''}${a.needsBase ? ' (needs its base: DoRA / PiSSA-style)' : ''}`);

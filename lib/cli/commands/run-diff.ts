@@ -1,36 +1,25 @@
 /**
  * Running a diff or an adapter analysis from parsed flags, shared by `diff`, `diff --adapter` and `lora`
- * (so commands do not import each other). The progress bar shows the engine's progress.
+ * (so commands do not import each other).
  */
 import { diff } from '../../diff';
-import type { EngineProgress } from '../../engine/types';
 import { invalidArgument } from '../../errors';
 import { analyzeAdapter } from '../../lora';
 import { openAdapter } from '../../plan/lora/open-adapter';
 import type { Adapter } from '../../plan/lora/types';
 import type { DiffReport } from '../../report/model';
+import { directionRankFlag, directionsFlag } from '../flags/directions';
 import { parseRenameRule } from '../flags/rename-rule';
 import { spectrumOptionsFrom } from '../flags/spectrum';
-import type { ProgressBar } from '../output/progress';
+import type { OnProgress } from '../output/progress';
 
 type Flags = Record<string, unknown>;
 
-/** --directions / --no-directions: on, off, or the library's default ('auto'). */
-function directionsFlag(values: Flags): boolean | 'auto' {
-  return values.directions ? true : values['no-directions'] ? false : 'auto';
-}
-
-function directionRankFlag(values: Flags): { directionRank?: number } {
-  return values['direction-rank'] === undefined ? {} : { directionRank: Number(values['direction-rank']) };
-}
-
-const progressOption = (progress: ProgressBar) => ({ onProgress: (p: EngineProgress) => progress.update(p) });
-
 /** `diff <base> <tuned>` with its flags. */
-export async function runCheckpointDiff(values: Flags, base: string, tuned: string, progress: ProgressBar): Promise<DiffReport> {
+export async function runCheckpointDiff(values: Flags, base: string, tuned: string, onProgress: OnProgress): Promise<DiffReport> {
   return diff(base, tuned, {
     ...spectrumOptionsFrom(values),
-    ...progressOption(progress),
+    onProgress,
     map: ((values.map as string[] | undefined) ?? []).map(parseRenameRule),
     include: (values.include as string[] | undefined) ?? [],
     exclude: (values.exclude as string[] | undefined) ?? [],
@@ -41,7 +30,7 @@ export async function runCheckpointDiff(values: Flags, base: string, tuned: stri
 }
 
 /** Opens the adapter (with --scale / --config) and analyses it (with --base); returns both. */
-export async function runAdapter(values: Flags, adapterPath: string, progress: ProgressBar): Promise<{ report: DiffReport; adapter: Adapter }> {
+export async function runAdapter(values: Flags, adapterPath: string, onProgress: OnProgress): Promise<{ report: DiffReport; adapter: Adapter }> {
   const scale = values.scale === undefined ? undefined : Number(values.scale);
   if (scale !== undefined && !Number.isFinite(scale)) invalidArgument('--scale', 'a number', values.scale);
   const adapter = await openAdapter(adapterPath, {
@@ -51,7 +40,7 @@ export async function runAdapter(values: Flags, adapterPath: string, progress: P
   const directions = directionsFlag(values);
   const report = await analyzeAdapter(adapter, {
     ...spectrumOptionsFrom(values),
-    ...progressOption(progress),
+    onProgress,
     ...(typeof values.base === 'string' ? { base: values.base } : {}),
     ...(directions === 'auto' ? {} : { directions }),
     ...directionRankFlag(values),

@@ -35,3 +35,16 @@ export class ProgressBar {
     this.#visible = false;
   }
 }
+
+/** What a command's long task reports its progress to. */
+export type OnProgress = (progress: EngineProgress) => void;
+
+/** Runs `task` with a progress bar fed by the engine's progress, cleared before anything else is printed. */
+export async function withProgress<T>(task: (onProgress: OnProgress) => Promise<T>): Promise<T> {
+  const bar = new ProgressBar();
+  try {
+    return await task((p) => bar.update(p));
+  } finally {
+    bar.clear();
+  }
+}

@@ -8,8 +8,11 @@ function legend(modules: readonly string[]): string {
   return `<ul class="legend" aria-label="module types">${modules.map((m) => `<li><span class="swatch" style="background:${moduleColour(m)}"></span>${esc(m)}</li>`).join('')}</ul>`;
 }
 
+/** Both depth plots: one width, so their layer axes line up. */
+const DEPTH_FRAME: Frame = { width: 700, height: 270, margin: { top: 16, right: 16, bottom: 42, left: 62 } };
+
 function energyByLayerPlot(grid: LayerModuleGrid): string {
-  const frame: Frame = { width: 700, height: 270, margin: { top: 16, right: 16, bottom: 42, left: 62 } };
+  const frame = DEPTH_FRAME;
   const a = plotArea(frame);
   const L = grid.layers.length;
   const layerShare = grid.layers.map((l) => grid.modules.reduce((s, m) => s + (grid.cells.get(gridKey(l, m))?.energyShare ?? 0), 0));
@@ -37,7 +40,7 @@ function energyByLayerPlot(grid: LayerModuleGrid): string {
 }
 
 function effRankByLayerPlot(grid: LayerModuleGrid, floor: number): string {
-  const frame: Frame = { width: 700, height: 270, margin: { top: 16, right: 16, bottom: 42, left: 62 } };
+  const frame = DEPTH_FRAME;
   const a = plotArea(frame);
   const L = grid.layers.length;
   const x = linearScale([grid.layers[0] as number, grid.layers[L - 1] as number], [a.x0 + 10, a.x1 - 10]);
