@@ -1,7 +1,8 @@
 /**
  * The shape of the code base (docs/architecture.md): no import circles in lib/ — type-only imports
- * included, since they tie files together for a reader as much as value imports do — and no source file
- * in lib/ or native/ (vendored code aside) longer than 500 lines.
+ * included, since they tie files together for a reader as much as value imports do —, code that only
+ * calls earlier stages of the pipeline, and no source file in lib/ or native/ (vendored code aside)
+ * longer than 500 lines.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -110,6 +111,39 @@ function importGraph(): Map<string, string[]> {
   return graph;
 }
 
+/**
+ * The pipeline's order: a file may call (value-import) its own stage and earlier ones only. Types may be
+ * named from any stage (report/model.ts is the vocabulary of the output, for every stage).
+ */
+const STAGES = ['errors.ts', 'engine/binding.ts', 'read', 'plan', 'engine', 'results', 'aggregate', 'report', '(verbs)', 'cli'];
+
+function stageOf(file: string): number {
+  const inLib = file.replace(/^lib\//, '');
+  for (const exact of ['errors.ts', 'engine/binding.ts']) if (inLib === exact) return STAGES.indexOf(exact);
+  const folder = inLib.includes('/') ? (inLib.split('/')[0] as string) : '(verbs)';
+  const stage = STAGES.indexOf(folder);
+  if (stage < 0) throw new Error(`${file}: lib/${folder}/ is not a stage of the pipeline; add it to STAGES (and docs/architecture.md)`);
+  return stage;
+}
+
+/** The relative modules a file imports for their values (imports and re-exports that are not type-only). */
+function valueImports(file: string): string[] {
+  const source = ts.createSourceFile(file, fs.readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, false);
+  const out: string[] = [];
+  for (const statement of source.statements) {
+    if (!(ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement)) || !statement.moduleSpecifier) continue;
+    let typeOnly: boolean;
+    if (ts.isImportDeclaration(statement)) {
+      const clause = statement.importClause;
+      const bindings = clause?.namedBindings;
+      typeOnly = clause !== undefined && (clause.isTypeOnly || (!clause.name && bindings !== undefined && ts.isNamedImports(bindings) && bindings.elements.every((e) => e.isTypeOnly)));
+    } else typeOnly = statement.isTypeOnly || (statement.exportClause !== undefined && ts.isNamedExports(statement.exportClause) && statement.exportClause.elements.every((e) => e.isTypeOnly));
+    const target = resolve(file, (statement.moduleSpecifier as ts.StringLiteral).text);
+    if (!typeOnly && target) out.push(target);
+  }
+  return out;
+}
+
 function lineCount(file: string): number {
   if (!fs.existsSync(file)) return 0;
   const text = fs.readFileSync(file, 'utf8');
@@ -140,6 +174,18 @@ describe('architecture', () => {
     expect(graph.size).toBeGreaterThan(50);
     const cycles = findCycles(graph).map((c) => c.join(' → '));
     expect(cycles, `import cycles in lib/:\n${cycles.join('\n')}`).toEqual([]);
+  });
+
+  it('code calls only its own stage of the pipeline and earlier ones (types may be named from any)', () => {
+    const backwards: string[] = [];
+    for (const file of filesUnder(path.join(repoRoot, 'lib'), (f) => f.endsWith('.ts'))) {
+      const from = stageOf(rel(file));
+      for (const target of valueImports(file)) {
+        const to = stageOf(rel(target));
+        if (to > from) backwards.push(`${rel(file)} (${STAGES[from]}) calls ${rel(target)} (${STAGES[to]})`);
+      }
+    }
+    expect(backwards, `imports against the pipeline (${STAGES.join(' < ')}):\n${backwards.join('\n')}`).toEqual([]);
   });
 
   it(`no file in lib/ or native/ (native/third_party aside) is longer than ${MAX_LINES} lines`, () => {
