@@ -37,6 +37,7 @@ export { pairCheckpoints } from './plan/pairing';
 export type { PairingReport, PairingEntry, PairingFate } from './plan/pairing-entry';
 export type { RenameRule } from './plan/rename';
 export { diffJobs, loraJobs } from './plan/jobs';
+export { vectorChanges, type VectorChange } from './results/vector-changes';
 export { openAdapter } from './plan/lora/open-adapter';
 export type { Adapter, LoraModule, LoraLayout } from './plan/lora/types';
 export { analyzeAdapter, type AdapterOptions } from './lora';
