@@ -10,6 +10,7 @@ import { type ModuleParts, stripPeftPrefix } from './factors';
 import { CONFIG_FILE } from './files';
 import type { OpenAdapterOptions } from './types';
 
+/** What building an adapter's modules needs: its config (and where it came from), the options, and the notes collected on the way. */
 export interface ScaleContext {
   config: Record<string, unknown> | null;
   configPath: string | null;
