@@ -2,101 +2,28 @@
  * `analyze`: the spectrum and spectral metrics of every weight matrix of a checkpoint. Every float tensor
  * of two or more dimensions is a matrix (higher-rank tensors are reshaped to [d0, d1·…·dk] and reported
  * as such); vectors, scalars and integer tensors are listed as skipped with the reason.
+ * plan/analysis-plan.ts → plan/jobs.ts → engine/run.ts → results/pair-result.ts → aggregate/tensors.ts.
  *
  * @example
  * for await (const t of analyze('model.safetensors', { mode: 'truncated', rank: 32 }))
  *   console.log(t.name, t.metrics?.stableRank);
  * const report = await analyzeCheckpoint('model.safetensors');   // everything, plus per-layer summaries
  */
-import { type GroupSummary, summarizeGroups } from './aggregate';
-import { type Checkpoint, openCheckpoint, type TensorInfo } from './checkpoint';
-import { DECODABLE_DTYPES, type Dtype, FLOAT_DTYPES } from './dtypes';
-import { isFailed, type MatrixJob, runSpectra, type SpectrumOptions, type SpectrumOutcome } from './engine';
-import type { ErrorCode } from './errors';
-import { nameFilter } from './glob';
-import { midpoint, type SpectrumMetrics } from './metrics';
-import { classifyTensor, type ModuleInfo } from './modules';
+import { summarizeTensors } from './aggregate/tensors';
+import { spectrumMode } from './engine/options';
+import { runSpectra } from './engine/run';
+import type { SpectrumOptions } from './engine/types';
+import { planAnalysis } from './plan/analysis-plan';
+import type { NameFilterOptions } from './plan/glob';
+import { analysisJobs } from './plan/jobs';
+import { type Checkpoint, openCheckpoint, type TensorInfo } from './read/checkpoint';
+import type { AnalysisReport, TensorAnalysis } from './report/model';
+import { tensorAnalysis } from './results/pair-result';
 
-export interface AnalyzeOptions extends SpectrumOptions {
-  /** Tensor-name globs to include (all when empty) and exclude; see lib/glob.ts. */
-  include?: readonly string[];
-  exclude?: readonly string[];
+/** `include` / `exclude`: tensor-name globs (lib/plan/glob.ts) choosing the matrices analysed. */
+export interface AnalyzeOptions extends SpectrumOptions, NameFilterOptions {
   /** When `checkpoint` is a path: memory-map it (default true). */
   mmap?: boolean;
-}
-
-export interface SpectrumSummary {
-  /** Singular values, descending (all, or the top k in truncated mode). */
-  values: Float64Array;
-  /** |values[i] − σᵢ| ≤ errorBounds[i]. */
-  errorBounds: Float64Array;
-  frobeniusSquared: number;
-  complete: boolean;
-  converged: boolean;
-  method: string;
-  passes: number;
-  powerIterations: number;
-}
-
-export interface TensorAnalysis {
-  name: string;
-  dtype: Dtype;
-  /** The stored shape. */
-  shape: readonly number[];
-  /** The matrix analysed: rows × cols (the stored shape when 2-D, else reshaped). */
-  rows: number;
-  cols: number;
-  reshaped: boolean;
-  parameters: number;
-  module: ModuleInfo;
-  seconds: number;
-  spectrum?: SpectrumSummary;
-  metrics?: SpectrumMetrics;
-  /** Set when this matrix could not be analysed (e.g. NON_FINITE_INPUT); the others still were. */
-  error?: { code: ErrorCode; message: string };
-}
-
-export interface SkippedTensor {
-  name: string;
-  reason: 'not-a-matrix' | 'not-float' | 'empty' | 'excluded' | 'undecodable';
-}
-
-export interface AnalysisPlan {
-  matrices: TensorInfo[];
-  skipped: SkippedTensor[];
-}
-
-/** Which tensors are matrices to analyse, and why the others are not. */
-export function planAnalysis(ckpt: Checkpoint, options: Pick<AnalyzeOptions, 'include' | 'exclude'> = {}): AnalysisPlan {
-  const keep = nameFilter(options.include, options.exclude);
-  const matrices: TensorInfo[] = [];
-  const skipped: SkippedTensor[] = [];
-  for (const t of ckpt.tensors) {
-    if (!keep(t.name)) skipped.push({ name: t.name, reason: 'excluded' });
-    else if (!FLOAT_DTYPES.has(t.dtype)) skipped.push({ name: t.name, reason: 'not-float' });
-    else if (!DECODABLE_DTYPES.has(t.dtype)) skipped.push({ name: t.name, reason: 'undecodable' });
-    else if (t.shape.length < 2) skipped.push({ name: t.name, reason: 'not-a-matrix' });
-    else if (t.numel === 0) skipped.push({ name: t.name, reason: 'empty' });
-    else matrices.push(t);
-  }
-  return { matrices, skipped };
-}
-
-function toAnalysis(info: TensorInfo, outcome: SpectrumOutcome): TensorAnalysis {
-  const base = {
-    name: info.name,
-    dtype: info.dtype,
-    shape: info.shape,
-    rows: outcome.rows,
-    cols: outcome.cols,
-    reshaped: info.shape.length !== 2,
-    parameters: info.numel,
-    module: classifyTensor(info.name),
-    seconds: outcome.seconds,
-  };
-  if (isFailed(outcome)) return { ...base, error: outcome.error };
-  const { values, errorBounds, frobeniusSquared, complete, converged, method, passes, powerIterations, metrics } = outcome;
-  return { ...base, spectrum: { values, errorBounds, frobeniusSquared, complete, converged, method, passes, powerIterations }, metrics };
 }
 
 /**
@@ -107,38 +34,12 @@ export async function* analyze(checkpoint: string | Checkpoint, options: Analyze
   const ckpt = typeof checkpoint === 'string' ? await openCheckpoint(checkpoint, { mmap: options.mmap ?? true }) : checkpoint;
   try {
     const { matrices } = planAnalysis(ckpt, options);
-    const jobs: MatrixJob[] = matrices.map((t) => ({ name: t.name, kind: 'dense', source: { checkpoint: ckpt, tensor: t.name } }));
+    const jobs = analysisJobs(ckpt, matrices);
     if (jobs.length === 0) return;
-    for await (const outcome of runSpectra(jobs, options)) yield toAnalysis(matrices[outcome.index] as TensorInfo, outcome);
+    for await (const outcome of runSpectra(jobs, options)) yield tensorAnalysis(matrices[outcome.index] as TensorInfo, outcome);
   } finally {
     if (typeof checkpoint === 'string') ckpt.close();
   }
-}
-
-export interface AnalysisReport {
-  path: string;
-  mode: 'exact' | 'truncated';
-  tensors: TensorAnalysis[];
-  skipped: SkippedTensor[];
-  /** Per layer index and per module type (q/k/v/o, gate/up/down, embedding, lm_head, other groups). */
-  byLayer: GroupSummary[];
-  byModule: GroupSummary[];
-  totals: { matrices: number; failed: number; parameters: number; seconds: number };
-}
-
-/** The numeric metrics that group summaries average (bounded ones by their midpoint). */
-export function summaryMetrics(t: TensorAnalysis): Record<string, number | undefined> {
-  const m = t.metrics;
-  if (!m) return {};
-  return {
-    stableRank: m.stableRank,
-    stableRankRatio: m.stableRank / m.minDim,
-    effectiveRankRatio: midpoint(m.effectiveRankRatio),
-    energyEffectiveRankRatio: midpoint(m.energyEffectiveRankRatio),
-    topKEnergyShare: midpoint(m.topKEnergyShare),
-    spectralNorm: m.spectralNorm,
-    alpha: m.powerLaw.valid ? m.powerLaw.alpha : undefined,
-  };
 }
 
 /** Collects {@link analyze} into one report with per-layer and per-module summaries. */
@@ -148,16 +49,14 @@ export async function analyzeCheckpoint(checkpoint: string | Checkpoint, options
     const { skipped } = planAnalysis(ckpt, options);
     const tensors: TensorAnalysis[] = [];
     for await (const t of analyze(ckpt, options)) tensors.push(t);
-    const items = tensors
-      .filter((t) => t.metrics)
-      .map((t) => ({ ...t, energy: t.spectrum?.frobeniusSquared ?? 0, metrics: summaryMetrics(t), module: t.module }));
+    const { byLayer, byModule } = summarizeTensors(tensors);
     return {
       path: ckpt.path,
-      mode: options.mode ?? 'exact',
+      mode: spectrumMode(options),
       tensors,
       skipped,
-      byLayer: summarizeGroups(items, (t) => (t.module.layer === null ? null : String(t.module.layer))),
-      byModule: summarizeGroups(items, (t) => t.module.group),
+      byLayer,
+      byModule,
       totals: {
         matrices: tensors.length,
         failed: tensors.filter((t) => t.error).length,

@@ -1,6 +1,6 @@
 /** paramscope: parameter footprints of model checkpoints. Public API re-exports only. */
 export { ParamscopeError, ERROR_CODES, type ErrorCode } from './errors';
-export { DTYPES, DTYPE_BITS, FLOAT_DTYPES, DECODABLE_DTYPES, type Dtype, type RawArray } from './dtypes';
+export { DTYPES, DTYPE_BITS, FLOAT_DTYPES, DECODABLE_DTYPES, type Dtype, type RawArray } from './read/dtypes';
 export {
   openCheckpoint,
   openCheckpointSync,
@@ -11,7 +11,7 @@ export {
   type ShardInfo,
   type TensorData,
   type TensorInfo,
-} from './checkpoint';
+} from './read/checkpoint';
 export {
   writeSafetensors,
   writeSafetensorsSync,
@@ -19,38 +19,31 @@ export {
   decodeToFloat32,
   type TensorToWrite,
   type TensorsToWrite,
-} from './writer';
-export { buildInfo, type BuildInfo } from './build-info';
-export {
-  analyze,
-  analyzeCheckpoint,
-  planAnalysis,
-  type AnalyzeOptions,
-  type AnalysisReport,
-  type TensorAnalysis,
-  type SkippedTensor,
-  type SpectrumSummary,
-} from './analyze';
-export {
-  runSpectra,
-  type MatrixJob,
-  type SpectrumOptions,
-  type SpectrumResult,
-  type FailedSpectrum,
-  type SpectrumOutcome,
-  type EngineProgress,
-  type TensorSource,
-} from './engine';
-export { formatBounded, midpoint, bounds, type Bounded, type SpectrumMetrics, type PowerLawFit } from './metrics';
-export { classifyTensor, type ModuleInfo, type ModuleType, type Component } from './modules';
-export { diff, type DiffOptions, type DiffReport, type PairResult, type NoiseFloor, type DirectionAnalysis, type ModelSummary } from './diff';
-export { regimeVerdict, type RegimeVerdict, type RegimeMatrix } from './regime';
-export { pairCheckpoints, diffJobs, type PairingReport, type PairingEntry, type PairingFate, type RenameRule } from './pairing';
-export { openAdapter, loraJobs, type Adapter, type LoraModule, type LoraLayout } from './lora';
-export { analyzeAdapter, type AdapterOptions } from './lora-analysis';
+} from './read/writer';
+export { buildInfo, type BuildInfo } from './engine/build-info';
+export { analyze, analyzeCheckpoint, type AnalyzeOptions } from './analyze';
+export { planAnalysis, type SkippedTensor } from './plan/analysis-plan';
+export type { AnalysisReport, TensorAnalysis, SpectrumSummary } from './report/model';
+export { runSpectra } from './engine/run';
+export type { MatrixJob, TensorSource } from './engine/matrix-job';
+export type { SpectrumOptions, SpectrumResult, FailedSpectrum, SpectrumOutcome, EngineProgress } from './engine/types';
+export { formatBounded, midpoint, bounds, type Bounded, type SpectrumMetrics, type PowerLawFit } from './results/metrics';
+export { classifyTensor, type ModuleInfo, type ModuleType, type Component } from './plan/modules';
+export { diff, type DiffOptions } from './diff';
+export type { DiffReport, PairResult, DirectionAnalysis, ModelSummary } from './report/model';
+export type { NoiseFloor } from './results/noise';
+export { regimeVerdict, type RegimeVerdict, type RegimeMatrix } from './aggregate/regime';
+export { pairCheckpoints } from './plan/pairing';
+export type { PairingReport, PairingEntry, PairingFate } from './plan/pairing-entry';
+export type { RenameRule } from './plan/rename';
+export { diffJobs, loraJobs } from './plan/jobs';
+export { vectorChanges, type VectorChange } from './results/vector-changes';
+export { openAdapter } from './plan/lora/open-adapter';
+export type { Adapter, LoraModule, LoraLayout } from './plan/lora/types';
+export { analyzeAdapter, type AdapterOptions } from './lora';
 export { ensureExample, type ExamplePaths } from './example';
 export { writeReports, renderReport, type ReportPaths, type ReportFormat } from './report/write';
 export { serializeReport, reportDocument, REPORT_JSON_SCHEMA } from './report/schema';
-export { toHtml } from './report/html';
+export { toHtml } from './report/html/index';
 export { toMarkdown } from './report/markdown';
 export { diffToCsv } from './report/diff-csv';

@@ -1,7 +1,7 @@
 /** Shared pieces of the human-readable reports (Markdown, HTML): number formats, orderings, grids. */
-import type { GroupSummary } from '../aggregate';
-import type { DiffReport, ModelSummary, PairResult } from '../diff';
-import { type Bounded, bounds, formatBounded, midpoint } from '../metrics';
+import type { GroupSummary } from '../aggregate/groups';
+import type { DiffReport, ModelSummary, PairResult } from './model';
+import { type Bounded, bounds, formatBounded, midpoint } from '../results/metrics';
 
 export const DIAGNOSTIC_SENTENCE = 'This is a diagnostic of the update\'s shape, not a benchmark score.';
 

@@ -7,8 +7,8 @@
  * without base, no direction analysis, a failed matrix). Non-finite numbers are written as NaN /
  * Infinity. The columns are documented in docs/schema.md.
  */
-import type { DiffReport, PairResult } from '../diff';
-import { type Bounded, bounds, midpoint } from '../metrics';
+import type { DiffReport, PairResult } from './model';
+import { type Bounded, bounds, midpoint } from '../results/metrics';
 import { toCsv } from './csv';
 
 type Cell = string | number | boolean | null | undefined;

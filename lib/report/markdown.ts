@@ -3,9 +3,9 @@
  * drivers), the pairing, the model-level summary, the matrices with the largest updates, and tables per
  * module type and per layer. GitHub-flavoured tables; every string from the checkpoint is escaped.
  */
-import type { GroupSummary } from '../aggregate';
-import type { DiffReport } from '../diff';
-import { REGIME_THRESHOLDS, REGIME_WEIGHTS } from '../regime';
+import type { GroupSummary } from '../aggregate/groups';
+import type { DiffReport } from './model';
+import { REGIME_COMPONENTS, REGIME_THRESHOLDS, REGIME_WEIGHTS } from '../aggregate/regime';
 import { byUpdateEnergy, DIAGNOSTIC_SENTENCE, fmt, fmtBounded, fmtRange, modelSummaryRows, modeText, orderedGroups, pct, totalUpdateEnergy, updateEnergy } from './common';
 
 export interface MarkdownOptions {
@@ -60,13 +60,10 @@ export function toMarkdown(report: DiffReport, options: MarkdownOptions = {}): s
   out.push(`**${v.label}** — score **${v.score.toFixed(3)}** (range ${fmtRange(v.scoreRange)}; 0 = concentrated, 1 = dispersed), confidence **${v.confidence}**: ${mdEscape(v.confidenceNote)}.`, '');
   out.push(`> ${DIAGNOSTIC_SENTENCE} It describes how the fine-tune changed the weights (few directions and layers vs many), not whether the model got better. Labels: score < ${REGIME_THRESHOLDS.concentrated} concentrated, > ${REGIME_THRESHOLDS.dispersed} dispersed, otherwise mixed.`, '');
   const c = v.components;
+  const values = { D: fmtRange(c.directionalSpread), L: c.layerSpread.toFixed(3), C: c.coverage.toFixed(3) };
   out.push(...table(
     ['component', 'weight', 'value', 'meaning'],
-    [
-      ['D — directional spread', String(REGIME_WEIGHTS.D), fmtRange(c.directionalSpread), 'energy-weighted log effective rank of the above-noise spectrum / log rank cap'],
-      ['L — layer/module spread', String(REGIME_WEIGHTS.L), c.layerSpread.toFixed(3), 'normalised entropy of the matrices\' shares of the update energy'],
-      ['C — coverage', String(REGIME_WEIGHTS.C), c.coverage.toFixed(3), 'fraction of matrices changed by more than storage rounding'],
-    ],
+    (['D', 'L', 'C'] as const).map((k) => [`${k} — ${REGIME_COMPONENTS[k].name}`, String(REGIME_WEIGHTS[k]), values[k], REGIME_COMPONENTS[k].definition]),
     ['l', 'r', 'r', 'l'],
   ));
   if (v.evidence.length) {

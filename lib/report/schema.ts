@@ -2,28 +2,31 @@
  * The versioned JSON document of a `diff` / `lora` report and its JSON Schema (draft 2020-12).
  *
  * The schema is written here once, with a description (and unit) for every field; docs/report.schema.json
- * and the field reference in docs/schema.md are generated from it by scripts/gen-report-schema.js, and a
- * test checks both are up to date and that real reports validate against the schema. The `obj<T>()`
- * helper ties each object schema to its TypeScript interface: a field added to DiffReport (or to any
- * type it holds) without a schema entry, or with the wrong optionality, fails to type-check here.
+ * and the field reference in docs/schema.md (schema-doc.ts) are generated from it by
+ * scripts/gen-report-schema.js, and a test checks both are up to date and that real reports validate
+ * against the schema. The `obj<T>()` helper ties each object schema to its TypeScript interface
+ * (report/model.ts): a field added to DiffReport (or to any type it holds) without a schema entry, or
+ * with the wrong optionality, fails to type-check here.
  *
  * Serialised form (`reportDocument` / `serializeReport`): typed arrays become arrays, non-finite numbers
  * become the strings "NaN", "Infinity" and "-Infinity" (JSON has no such numbers), undefined fields are
- * left out. Bounded metrics (lib/metrics.ts) are either a number (exact) or {lo, hi}.
+ * left out. Bounded metrics (lib/results/metrics.ts) are either a number (exact) or {lo, hi}.
  *
  * @example
  * fs.writeFileSync('report.json', serializeReport(await diff(base, tuned)));
  */
-import type { SpectrumSummary } from '../analyze';
-import type { GroupSummary } from '../aggregate';
-import { type DiffReport, type DirectionAnalysis, type ModelSummary, type NoiseFloor, type PairResult, REPORT_SCHEMA_VERSION } from '../diff';
-import type { IntruderAnalysis, SubspaceComparison } from '../directions';
+import type { GroupSummary } from '../aggregate/groups';
+import { REGIME_COMPONENTS, REGIME_LEGEND, type RegimeEvidence, type RegimeVerdict } from '../aggregate/regime';
 import { ERROR_CODES } from '../errors';
-import type { PowerLawFit, SpectrumMetrics } from '../metrics';
-import type { Component, ModuleInfo, ModuleType } from '../modules';
-import { PAIRING_FATES, type PairingFate, type VectorChange } from '../pairing';
-import type { RegimeEvidence, RegimeVerdict } from '../regime';
+import type { Component, ModuleInfo, ModuleType } from '../plan/modules';
+import { PAIRING_FATES, type PairingFate } from '../plan/pairing-entry';
+import type { IntruderAnalysis, SubspaceComparison } from '../results/directions';
+import type { PowerLawFit, SpectrumMetrics } from '../results/metrics';
+import type { NoiseFloor } from '../results/noise';
+import type { VectorChange } from '../results/vector-changes';
+import { REPORT_SCHEMA_VERSION } from './header';
 import { reportReplacer } from './json';
+import type { DiffReport, DirectionAnalysis, ModelSummary, PairResult, SpectrumSummary } from './model';
 
 /** A JSON Schema (as a plain object). */
 export type JsonSchema = { readonly [keyword: string]: unknown };
@@ -146,7 +149,7 @@ const spectrumMetrics = obj<SpectrumMetrics>('Spectral metrics of ΔW (definitio
   aboveNoiseEdge: nullable(ref('bounded'), '#{σᵢ > noiseEdge}: directions standing out of the storage noise (null when not applicable).'),
 });
 
-const moduleInfo = obj<ModuleInfo>('What the tensor name says about its place in the model (lib/modules.ts).', {
+const moduleInfo = obj<ModuleInfo>('What the tensor name says about its place in the model (lib/plan/modules.ts).', {
   layer: nullable(count('Layer.'), 'Transformer block index (layers.N., h.N., blocks.N.), or null outside the blocks (embeddings, lm_head).'),
   type: oneOfStrings(MODULE_TYPES, 'Module type.'),
   group: str('Grouping key for aggregation: the module type, or for "other" the name with numbers replaced by * and the parameter suffix dropped.'),
@@ -215,19 +218,22 @@ const modelSummary = obj<ModelSummary>('Model-level summary of the update.', {
 });
 
 const evidence = obj<RegimeEvidence>('One piece of evidence for the verdict.', {
-  metric: oneOfStrings(['D', 'L', 'C'], 'The score component it concerns: D directional spread, L layer/module spread, C coverage.'),
+  metric: oneOfStrings(['D', 'L', 'C'], `The score component it concerns: ${REGIME_LEGEND}.`),
   text: str('Plain-language statement with the numbers.'),
 });
+
+/** "D (directional spread): <its definition>". */
+const componentText = (k: RegimeEvidence['metric']) => `${k} (${REGIME_COMPONENTS[k].name}): ${REGIME_COMPONENTS[k].definition}`;
 
 const range = (description: string): JsonSchema => ({ type: 'array', items: ref('number'), minItems: 2, maxItems: 2, description });
 
 const driver = obj<RegimeVerdict['drivers'][number]>('A matrix carrying much of the update.', {
   name: str('Tensor name.'),
   energyShare: num('Its share of the (base-relative, above-noise) update energy, in [0, 1].'),
-  directionalSpread: range('Its directional spread [lo, hi] in [0, 1] (log signal effective rank / log rank cap).'),
+  directionalSpread: range(`Its ${REGIME_COMPONENTS.D.name} [lo, hi] in [0, 1]: √(r/R) of this matrix alone (D is the energy-weighted mean of these).`),
 });
 
-const verdict = obj<RegimeVerdict>('The regime verdict (lib/regime.ts, docs/regime.md): a diagnostic of the update\'s shape, not a benchmark score.', {
+const verdict = obj<RegimeVerdict>('The regime verdict (lib/aggregate/regime.ts, docs/regime.md): a diagnostic of the update\'s shape, not a benchmark score.', {
   score: num('0 = concentrated … 1 = dispersed: 0.75·D + 0.15·L + 0.10·C (midpoint of scoreRange).'),
   scoreRange: range('[lo, hi] of the score over what truncated spectra leave unknown (lo = hi in exact mode).'),
   label: oneOfStrings(['concentrated', 'mixed', 'dispersed', 'indeterminate', 'no-signal'], 'score < 0.35 concentrated, > 0.65 dispersed, else mixed; indeterminate when less than half of the update energy is above the storage-noise floor; no-signal when no matrix rises above it.'),
@@ -239,9 +245,9 @@ const verdict = obj<RegimeVerdict>('The regime verdict (lib/regime.ts, docs/regi
 });
 
 const verdictComponents = obj<RegimeVerdict['components']>('Components of the regime score, each in [0, 1].', {
-  directionalSpread: range('D: energy-weighted mean over matrices of log(signal effective rank) / log(rank cap), as [lo, hi].'),
-  layerSpread: num('L: normalised entropy of the matrices\' shares of the update energy.'),
-  coverage: num('C: fraction of matrices whose update rises above the storage-noise floor.'),
+  directionalSpread: range(`${componentText('D')}, as [lo, hi].`),
+  layerSpread: num(`${componentText('L')}.`),
+  coverage: num(`${componentText('C')}.`),
 });
 
 type Report = DiffReport;
@@ -375,84 +381,4 @@ export function reportDocument(report: DiffReport): Record<string, unknown> {
 export function serializeReport(report: DiffReport, indent = 2): string {
   const { schema: _schema, schemaVersion: _version, ...rest } = report;
   return JSON.stringify({ schema: 'paramscope.diff', schemaVersion: REPORT_SCHEMA_VERSION, ...rest }, reportReplacer, indent) + (indent ? '\n' : '');
-}
-
-// ---- Field reference for docs/schema.md ----------------------------------------------------------------
-
-const DEF_TITLES: Record<string, string> = {
-  checkpointRef: 'Checkpoint', adapterInfo: 'Adapter', pairingCounts: 'Pairing counts', pairingEntry: 'Pairing entry',
-  pairResult: 'Pair', moduleInfo: 'Module', spectrumSummary: 'Spectrum', spectrumMetrics: 'Metrics', energyRank: 'Energy ranks',
-  powerLaw: 'Power-law fit', noiseFloor: 'Noise floor', directionAnalysis: 'Directions', subspaceComparison: 'Subspace comparison',
-  intruderAnalysis: 'Intruders', errorInfo: 'Error', vectorChange: 'Vector change', groupSummary: 'Group summary',
-  modelSummary: 'Model summary', verdict: 'Verdict', verdictComponents: 'Verdict components', driver: 'Driver', evidence: 'Evidence',
-};
-
-const anchor = (def: string) => `def-${def.toLowerCase()}`;
-
-function typeLabel(s: JsonSchema): string {
-  if (typeof s.$ref === 'string') {
-    const def = s.$ref.replace('#/$defs/', '');
-    if (def === 'number') return 'number';
-    if (def === 'bounded') return '**bounded**';
-    return `[${DEF_TITLES[def] ?? def}](#${anchor(def)})`;
-  }
-  if ('const' in s) return `\`${JSON.stringify(s.const)}\``;
-  if (Array.isArray(s.anyOf)) return (s.anyOf as JsonSchema[]).map(typeLabel).join(' or ');
-  if (Array.isArray(s.enum)) return (s.enum as unknown[]).map((v) => `\`${String(v)}\``).join(' | ');
-  if (s.type === 'array') {
-    const items = typeLabel(s.items as JsonSchema);
-    return s.minItems === 2 && s.maxItems === 2 ? `[${items}, ${items}]` : `array of ${items}`;
-  }
-  if (s.type === 'object' && s.additionalProperties) return `object of ${typeLabel(s.additionalProperties as JsonSchema)}`;
-  if (s.type === 'object') return 'object (below)';
-  if (s.type === 'integer') return 'integer ≥ 0';
-  return String(s.type);
-}
-
-const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-
-function fieldTable(title: string, id: string, s: JsonSchema, out: string[], nested: Array<[string, string, JsonSchema]>): void {
-  out.push(`### <a id="${id}"></a>${title}`, '', String(s.description ?? ''), '', '| field | type | required | description |', '|---|---|---|---|');
-  const props = (s.properties ?? {}) as Record<string, JsonSchema>;
-  const required = new Set((s.required ?? []) as string[]);
-  for (const [key, field] of Object.entries(props)) {
-    let type = typeLabel(field);
-    if (field.type === 'object' && field.properties) {
-      const childId = `${id}-${key.toLowerCase()}`;
-      type = `[object](#${childId})`;
-      nested.push([`${title}.${key}`, childId, field]);
-    } else if (field.type === 'array' && (field.items as JsonSchema).type === 'object') {
-      const childId = `${id}-${key.toLowerCase()}`;
-      type = `array of [object](#${childId})`;
-      nested.push([`${title}.${key}[]`, childId, field.items as JsonSchema]);
-    }
-    out.push(`| \`${key}\` | ${cell(type)} | ${required.has(key) ? 'yes' : 'no'} | ${cell(String(field.description ?? ''))} |`);
-  }
-  out.push('');
-}
-
-/** The generated field reference of docs/schema.md (between its BEGIN/END markers). */
-export function schemaFieldReference(): string {
-  const out: string[] = [];
-  const queue: Array<[string, string, JsonSchema]> = [['Report', 'def-report', report]];
-  const defs = REPORT_JSON_SCHEMA.$defs as Record<string, JsonSchema>;
-  for (const [name, s] of Object.entries(defs)) if (s.type === 'object') queue.push([DEF_TITLES[name] ?? name, anchor(name), s]);
-  while (queue.length) {
-    const [title, id, s] = queue.shift() as [string, string, JsonSchema];
-    const nested: Array<[string, string, JsonSchema]> = [];
-    fieldTable(title, id, s, out, nested);
-    queue.unshift(...nested);
-  }
-  return out.join('\n');
-}
-
-export const SCHEMA_DOC_BEGIN = '<!-- BEGIN GENERATED FIELD REFERENCE (scripts/gen-report-schema.js) -->';
-export const SCHEMA_DOC_END = '<!-- END GENERATED FIELD REFERENCE -->';
-
-/** Replaces the generated region of docs/schema.md's text with the current field reference. */
-export function updateSchemaDoc(page: string): string {
-  const begin = page.indexOf(SCHEMA_DOC_BEGIN);
-  const end = page.indexOf(SCHEMA_DOC_END);
-  if (begin < 0 || end < begin) throw new Error('docs/schema.md: generated-region markers not found');
-  return page.slice(0, begin + SCHEMA_DOC_BEGIN.length) + '\n\n' + schemaFieldReference() + '\n' + page.slice(end);
 }

@@ -11,10 +11,10 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import type { DiffReport } from '../diff';
+import type { DiffReport } from './model';
 import { invalidArgument, ParamscopeError } from '../errors';
 import { diffToCsv } from './diff-csv';
-import { toHtml } from './html';
+import { toHtml } from './html/index';
 import { toMarkdown } from './markdown';
 import { serializeReport } from './schema';
 

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureExample } from '../../lib/example';
-import { writeSafetensorsSync } from '../../lib/writer';
+import { writeSafetensorsSync } from '../../lib/read/writer';
 import { runCli } from '../helpers/cli';
 import { noteSkippedWithoutShared, realFixturesDir, temporaryDirectory } from '../helpers/paths';
 

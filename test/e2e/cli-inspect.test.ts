@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeSafetensorsSync } from '../../lib/writer';
+import { writeSafetensorsSync } from '../../lib/read/writer';
 import { runCli } from '../helpers/cli';
 import { temporaryDirectory } from '../helpers/paths';
 

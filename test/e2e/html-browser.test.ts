@@ -11,9 +11,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { diff, type DiffReport, type PairResult } from '../../lib/diff';
+import { diff } from '../../lib/diff';
+import type { DiffReport, PairResult } from '../../lib/report/model';
 import { ensureExample } from '../../lib/example';
-import { toHtml } from '../../lib/report/html';
+import { toHtml } from '../../lib/report/html/index';
 import { type Browser, findChromium, launchChromium, type Page } from '../helpers/chromium';
 import { temporaryDirectory } from '../helpers/paths';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gini, normalizedEntropy, summarizeGroups } from '../../lib/aggregate';
+import { gini, normalizedEntropy, summarizeGroups } from '../../lib/aggregate/groups';
 
 describe('aggregation', () => {
   it('summarises groups with parameter-weighted means, medians and energy shares', () => {
@@ -28,7 +28,7 @@ describe('aggregation', () => {
   });
 });
 
-import { regimeVerdict, type RegimeMatrix } from '../../lib/regime';
+import { regimeVerdict, type RegimeMatrix } from '../../lib/aggregate/regime';
 
 describe('regime verdict', () => {
   // A matrix whose signal has `rank` equal singular values of size `value` above a noise edge of 1.
@@ -81,8 +81,8 @@ describe('regime verdict', () => {
   });
 });
 
-import { noiseFloor, ROUNDING_MARGIN } from '../../lib/diff';
-import type { SpectrumResult } from '../../lib/engine';
+import { noiseFloor, ROUNDING_MARGIN } from '../../lib/results/noise';
+import type { SpectrumResult } from '../../lib/engine/types';
 
 describe('storage-noise floor of ΔW', () => {
   // An exact 100×400 spectrum: 3 values above the edge σ(√100 + √400) = 30σ, the rest in the bulk.

@@ -5,11 +5,12 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyze, analyzeCheckpoint, type TensorAnalysis } from '../../lib/analyze';
-import { type EngineProgress } from '../../lib/engine';
+import { analyze, analyzeCheckpoint } from '../../lib/analyze';
+import { type EngineProgress } from '../../lib/engine/types';
 import { ParamscopeError } from '../../lib/errors';
-import { seededGaussian } from '../../lib/example';
-import { writeSafetensorsSync } from '../../lib/writer';
+import { seededGaussian } from '../../lib/results/random';
+import { writeSafetensorsSync } from '../../lib/read/writer';
+import type { TensorAnalysis } from '../../lib/report/model';
 import { repoRoot, temporaryDirectory } from '../helpers/paths';
 
 function gaussian(rows: number, cols: number, seed: number): Float32Array {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildInfo, ERROR_CODES, ParamscopeError } from '../../lib/index';
-import { native } from '../../lib/native';
+import { native } from '../../lib/engine/binding';
 
 describe('addon and error model', () => {
   it('native error codes mirror lib/errors.ts in the same order', () => {

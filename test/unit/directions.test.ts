@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compareSubspaces, intruderDimensions, randomIntruderProbability } from '../../lib/directions';
-import { symmetricEigenvalues, smallSingularValues } from '../../lib/small-linalg';
+import { compareSubspaces, intruderDimensions, randomIntruderProbability } from '../../lib/results/directions';
+import { symmetricEigenvalues, smallSingularValues } from '../../lib/results/small-linalg';
 
 /** Column-major n × k block whose columns are the given standard basis vectors, rotated by angle in the (0, last) plane. */
 function basis(n: number, columns: number[], angle = 0): Float64Array {

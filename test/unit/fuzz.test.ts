@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seededRandom } from '../../lib/example';
+import { seededRandom } from '../../lib/results/random';
 import { DTYPES, writeSafetensorsSync } from '../../lib/index';
 import type { ChildResult } from '../fixtures/fuzz-child';
 import { f32Bytes, f64Bytes, headerText, safetensorsBytes, type TensorSpec, u16Bytes, validFile } from '../fixtures/generate-malformed';

@@ -1,10 +1,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openCheckpoint } from '../../lib/checkpoint';
+import { openCheckpoint } from '../../lib/read/checkpoint';
 import { ParamscopeError } from '../../lib/errors';
-import { type Adapter, type LoraModule, loraJobs, openAdapter, peftPatternValue } from '../../lib/lora';
-import { encodeFloat32, writeSafetensorsSync, type TensorToWrite } from '../../lib/writer';
+import { loraJobs } from '../../lib/plan/jobs';
+import { openAdapter } from '../../lib/plan/lora/open-adapter';
+import { peftPatternValue } from '../../lib/plan/lora/scales';
+import type { Adapter, LoraModule } from '../../lib/plan/lora/types';
+import { encodeFloat32, writeSafetensorsSync, type TensorToWrite } from '../../lib/read/writer';
 import { denseLowRank, jacobiSingularValues, lowRankSingularValues } from '../helpers/dense-svd';
 import { noteSkippedWithoutShared, realFixturesDir, temporaryDirectory } from '../helpers/paths';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { globToRegExp, nameFilter } from '../../lib/glob';
-import { classifyTensor } from '../../lib/modules';
+import { globToRegExp, nameFilter } from '../../lib/plan/glob';
+import { classifyTensor } from '../../lib/plan/modules';
 
 describe('classifyTensor', () => {
   const cases: Array<[string, number | null, string]> = [

@@ -1,19 +1,16 @@
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type Checkpoint, openCheckpointSync } from '../../lib/checkpoint';
-import type { Dtype } from '../../lib/dtypes';
+import { type Checkpoint, openCheckpointSync } from '../../lib/read/checkpoint';
+import type { Dtype } from '../../lib/read/dtypes';
 import { ParamscopeError } from '../../lib/errors';
-import {
-  detectPrefix,
-  diffJobs,
-  pairCheckpoints,
-  type PairingEntry,
-  type PairingReport,
-  parseRenameRule,
-  renameTensor,
-  vectorChanges,
-} from '../../lib/pairing';
-import { encodeFloat32, writeSafetensorsSync, type TensorToWrite } from '../../lib/writer';
+import { parseRenameRule } from '../../lib/cli/flags/rename-rule';
+import { diffJobs } from '../../lib/plan/jobs';
+import { pairCheckpoints } from '../../lib/plan/pairing';
+import type { PairingEntry, PairingReport } from '../../lib/plan/pairing-entry';
+import { detectPrefix } from '../../lib/plan/prefix';
+import { renameTensor } from '../../lib/plan/rename';
+import { vectorChanges } from '../../lib/results/vector-changes';
+import { encodeFloat32, writeSafetensorsSync, type TensorToWrite } from '../../lib/read/writer';
 import { temporaryDirectory } from '../helpers/paths';
 
 const tmp = temporaryDirectory('paramscope-pairing-');

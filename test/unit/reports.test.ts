@@ -7,18 +7,21 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { diff, type DiffReport, type PairResult, REPORT_SCHEMA_VERSION } from '../../lib/diff';
+import { diff } from '../../lib/diff';
+import { REPORT_SCHEMA_VERSION } from '../../lib/report/header';
+import type { DiffReport, PairResult } from '../../lib/report/model';
 import { ParamscopeError } from '../../lib/errors';
 import { ensureExample } from '../../lib/example';
-import { bounds } from '../../lib/metrics';
+import { bounds } from '../../lib/results/metrics';
 import { DIAGNOSTIC_SENTENCE } from '../../lib/report/common';
 import { DIFF_CSV_COLUMNS, diffToCsv } from '../../lib/report/diff-csv';
-import { toHtml } from '../../lib/report/html';
+import { toHtml } from '../../lib/report/html/index';
 import { mdEscape, toMarkdown } from '../../lib/report/markdown';
-import { REPORT_JSON_SCHEMA, reportDocument, reportSchemaText, serializeReport, updateSchemaDoc } from '../../lib/report/schema';
+import { REPORT_JSON_SCHEMA, reportDocument, reportSchemaText, serializeReport } from '../../lib/report/schema';
+import { updateSchemaDoc } from '../../lib/report/schema-doc';
 import { renderReport, writeReports } from '../../lib/report/write';
 import { validate } from '../helpers/json-schema';
-import { analyzeAdapter } from '../../lib/lora-analysis';
+import { analyzeAdapter } from '../../lib/lora';
 import { noteSkippedWithoutShared, realFixturesDir, repoRoot, temporaryDirectory } from '../helpers/paths';
 
 const tmp = temporaryDirectory('paramscope-reports-');

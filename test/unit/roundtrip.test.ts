@@ -21,7 +21,7 @@ import {
   writeSafetensors,
   writeSafetensorsSync,
 } from '../../lib/index';
-import { seededRandom } from '../../lib/example';
+import { seededRandom } from '../../lib/results/random';
 import { temporaryDirectory } from '../helpers/paths';
 
 const tmp = temporaryDirectory('paramscope-roundtrip-');

@@ -7,8 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { analyzeCheckpoint } from '../../lib/analyze';
-import { analyzeAdapter } from '../../lib/lora-analysis';
-import { midpoint } from '../../lib/metrics';
+import { analyzeAdapter } from '../../lib/lora';
+import { midpoint } from '../../lib/results/metrics';
 import { noteSkippedWithoutShared, realFixturesDir } from '../helpers/paths';
 
 noteSkippedWithoutShared('spectra vs REFERENCE.json');

@@ -1,0 +1,104 @@
+/** `paramscope analyze <checkpoint>`: spectra and spectral metrics of every weight matrix. */
+import { summaryMetrics } from '../../aggregate/tensors';
+import { analyzeCheckpoint } from '../../analyze';
+import type { AnalysisReport } from '../../report/model';
+import { invalidArgument } from '../../errors';
+import { formatBounded } from '../../results/metrics';
+import { toCsv } from '../../report/csv';
+import { toJson } from '../../report/json';
+import { formatShape } from '../output/numbers';
+import { renderTable } from '../output/table';
+import type { CommandContext } from '../context';
+import { withProgress } from '../output/progress';
+import { spectrumFlagOptions, spectrumFlags, spectrumOptionsFrom } from '../flags/spectrum';
+
+export const analyzeUsage = `Usage: paramscope analyze <checkpoint> [options]
+
+Singular-value spectrum and spectral metrics (stable rank, effective rank, energy ranks, power-law alpha,
+directions above the storage-noise floor, ...) of every 2-D weight; higher-rank weights are reshaped to
+2-D. Summaries per layer and per module type (q/k/v/o, gate/up/down, embedding, lm_head, ...).
+
+${spectrumFlags}
+  --include <glob>      analyse only matching tensor names (repeatable; * ? {a,b})
+  --exclude <glob>      skip matching tensor names (repeatable)
+  --json                print the whole report as JSON
+  --csv                 print one CSV row per matrix
+  --no-mmap             read with pread instead of memory-mapping
+
+Example: paramscope analyze model.safetensors --mode truncated --rank 32 --include '*.mlp.*'`;
+
+export async function analyzeCommand(ctx: CommandContext): Promise<number> {
+  const { positionals, values } = ctx.parse(
+    {
+      ...spectrumFlagOptions,
+      include: { type: 'string', multiple: true }, exclude: { type: 'string', multiple: true },
+      json: { type: 'boolean' }, csv: { type: 'boolean' }, 'no-mmap': { type: 'boolean' },
+    },
+    analyzeUsage,
+  );
+  if (positionals.length !== 1) return ctx.usageError('analyze takes exactly one checkpoint path', analyzeUsage);
+  if (values.json && values.csv) invalidArgument('--json/--csv', 'one output format', 'both');
+  const report = await withProgress((onProgress) => analyzeCheckpoint(positionals[0] as string, {
+    ...spectrumOptionsFrom(values),
+    include: (values.include as string[] | undefined) ?? [],
+    exclude: (values.exclude as string[] | undefined) ?? [],
+    mmap: !values['no-mmap'],
+    onProgress,
+  }));
+  if (values.json) {
+    ctx.out(toJson({ schema: 'paramscope.analysis', schemaVersion: 1, ...report }));
+    return report.totals.failed > 0 ? 2 : 0;
+  }
+  if (values.csv) {
+    ctx.out(csvOf(report));
+    return report.totals.failed > 0 ? 2 : 0;
+  }
+  ctx.out(`${report.path}: ${report.totals.matrices} matrices, ${report.mode} spectra, ${report.totals.seconds.toFixed(2)} s of compute\n`);
+  ctx.out(
+    renderTable(
+      [
+        { header: 'name' }, { header: 'shape' }, { header: 'σ₁', align: 'right' }, { header: 'stable rank', align: 'right' },
+        { header: 'eff. rank ratio', align: 'right' }, { header: 'k@90%', align: 'right' }, { header: 'alpha', align: 'right' },
+        { header: 'above noise', align: 'right' },
+      ],
+      report.tensors.map((t) =>
+        t.error || !t.metrics
+          ? [t.name, formatShape(t.shape), t.error?.code ?? 'failed', '', '', '', '', '']
+          : [
+              t.name,
+              formatShape(t.reshaped ? [t.rows, t.cols] : t.shape) + (t.reshaped ? '*' : ''),
+              formatBounded(t.metrics.spectralNorm, 4),
+              formatBounded(t.metrics.stableRank),
+              formatBounded(t.metrics.energyEffectiveRankRatio),
+              formatBounded(t.metrics.energyRank['90']),
+              t.metrics.powerLaw.valid ? formatBounded(t.metrics.powerLaw.alpha ?? NaN) : '-',
+              formatBounded(t.metrics.aboveNoiseEdge),
+            ],
+      ),
+    ),
+  );
+  if (report.tensors.some((t) => t.reshaped)) ctx.out('* reshaped from a higher-rank tensor to [d0, d1·…·dk]');
+  ctx.out('\n' + renderTable(
+    [{ header: 'module type' }, { header: 'matrices', align: 'right' }, { header: 'parameters', align: 'right' },
+     { header: 'stable rank', align: 'right' }, { header: 'eff. rank ratio', align: 'right' }, { header: 'alpha', align: 'right' }],
+    report.byModule.map((g) => [g.key, String(g.matrices), g.parameters.toLocaleString('en-US'), formatBounded(g.median.stableRank ?? NaN),
+      formatBounded(g.median.energyEffectiveRankRatio ?? NaN), formatBounded(g.median.alpha ?? NaN)]),
+  ) + '\n(medians per module type; per-layer summaries in --json)');
+  for (const t of report.tensors.filter((t) => t.error)) ctx.err(`${t.name}: ${t.error?.code}: ${t.error?.message}`);
+  if (report.skipped.length) ctx.out(`skipped ${report.skipped.length} tensors (vectors, scalars, integer or excluded)`);
+  return report.totals.failed > 0 ? 2 : 0;
+}
+
+function csvOf(report: AnalysisReport): string {
+  const header = ['name', 'dtype', 'rows', 'cols', 'layer', 'module', 'error', 'spectral_norm', 'frobenius_norm', 'stable_rank',
+    'effective_rank_ratio', 'energy_effective_rank_ratio', 'top_k_energy_share', 'alpha', 'above_noise_edge', 'converged', 'method'];
+  return toCsv(header, report.tensors.map((t) => {
+    const m = summaryMetrics(t);
+    return [t.name, t.dtype, t.rows, t.cols, t.module.layer, t.module.group, t.error?.code, t.metrics?.spectralNorm, t.metrics?.frobeniusNorm,
+      m.stableRank, m.effectiveRankRatio, m.energyEffectiveRankRatio, m.topKEnergyShare, m.alpha,
+      t.metrics?.aboveNoiseEdge === null || t.metrics?.aboveNoiseEdge === undefined ? undefined : formatBounded(t.metrics.aboveNoiseEdge),
+      t.spectrum?.converged, t.spectrum?.method];
+  })).trimEnd();
+}
+
+

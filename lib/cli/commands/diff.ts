@@ -1,0 +1,60 @@
+/** `paramscope diff <base> <tuned>` and `paramscope diff --adapter <adapter> [--base <ckpt>]`. */
+import { invalidArgument } from '../../errors';
+import type { CommandContext } from '../context';
+import { emitReport, reportFlagOptions, reportFlagsHelp } from '../flags/report';
+import { spectrumFlagOptions, spectrumFlags } from '../flags/spectrum';
+import { printReport } from '../output/diff-summary';
+import { withProgress } from '../output/progress';
+import { runAdapter, runCheckpointDiff } from './run-diff';
+
+export const diffUsage = `Usage: paramscope diff <base> <tuned> [options]
+       paramscope diff --adapter <adapter> [--base <base>] [options]
+
+Measures ΔW = W_tuned − W_base for every matrix the two checkpoints share (matched by name, whatever
+their shards; prefixes, tied heads, resized vocabularies and dtype changes are handled and listed):
+its spectrum and metrics, the relative update, how much of it rises above bf16/f16 storage noise, how
+its directions relate to the base's, summaries per layer / module / depth, and the regime verdict
+(concentrated … dispersed). With --adapter, ΔW = s·B·A of a LoRA adapter (see 'paramscope lora').
+
+${spectrumFlags.replace('(default: exact)', '(default: truncated)')}
+  --map <from=to>       rename tuned tensors before matching (prefix or glob; repeatable)
+  --include <glob>      compare only matching names (repeatable); --exclude <glob> to skip
+  --directions          compare top singular directions with the base (default: when base ≤ 1 GB)
+  --no-directions       skip that comparison
+  --direction-rank <k>  directions compared (default 16)
+  --adapter <path>      a LoRA adapter instead of a tuned checkpoint; --base then optional
+  --base <path>         the base checkpoint of --adapter
+  --scale <s>           LoRA scale override (when the adapter has no config)
+${reportFlagsHelp}
+
+Example: paramscope diff base/ tuned/ --rank 64 --out report/`;
+
+export const diffFlagOptions = {
+  ...spectrumFlagOptions,
+  ...reportFlagOptions,
+  map: { type: 'string', multiple: true },
+  include: { type: 'string', multiple: true },
+  exclude: { type: 'string', multiple: true },
+  directions: { type: 'boolean' },
+  'no-directions': { type: 'boolean' },
+  'direction-rank': { type: 'string' },
+  adapter: { type: 'string' },
+  base: { type: 'string' },
+  scale: { type: 'string' },
+  config: { type: 'string' },
+  'no-mmap': { type: 'boolean' },
+} as const;
+
+export async function diffCommand(ctx: CommandContext): Promise<number> {
+  const { positionals, values } = ctx.parse(diffFlagOptions, diffUsage);
+  if (typeof values.adapter !== 'string' && positionals.length !== 2) return ctx.usageError('diff takes a base and a tuned checkpoint (or --adapter)', diffUsage);
+  if (typeof values.adapter === 'string' && positionals.length > 0) invalidArgument('diff --adapter', 'no positional checkpoints (use --base)', positionals.join(' '));
+  const adapter = values.adapter;
+  const report = await withProgress(async (onProgress) => typeof adapter === 'string'
+    ? (await runAdapter(values, adapter, onProgress)).report
+    : runCheckpointDiff(values, positionals[0] as string, positionals[1] as string, onProgress));
+  printReport(ctx, report, { json: Boolean(values.json), table: !values.json });
+  const written = await emitReport(ctx, report, values);
+  if (written.length) ctx.err(`report written: ${written.join(', ')}`);
+  return 0;
+}

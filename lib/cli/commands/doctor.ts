@@ -1,0 +1,34 @@
+/** `paramscope doctor`: what this installation uses, and why. */
+import { buildInfo } from '../../engine/build-info';
+import type { CommandContext } from '../context';
+
+export const doctorUsage = `Usage: paramscope doctor [--json]
+
+Prints the package and N-API versions, the BLAS backend in use (OpenBLAS loaded at run time, or the
+Eigen fallback and why), whether LAPACK is available, the SIMD level detected on this CPU, and threads.`;
+
+export async function doctorCommand(ctx: CommandContext): Promise<number> {
+  const { values } = ctx.parse({ json: { type: 'boolean' } }, doctorUsage);
+  const info = buildInfo();
+  if (values.json) {
+    ctx.out(JSON.stringify(info, null, 2));
+    return 0;
+  }
+  const flags = Object.entries(info.cpuFlags).filter(([, on]) => on).map(([f]) => f).join(' ');
+  const lines: Array<[string, string]> = [
+    ['paramscope', info.version],
+    ['node', `${info.node} (N-API ${info.napiVersion}), ${info.platform}`],
+    ['binary', `${info.binary}, ${info.compiler}, build mode ${info.blasBuild}`],
+    ['BLAS backend', info.backend === 'openblas' ? `OpenBLAS (${info.blasLibrary})` : `Eigen ${info.eigenVersion} (${info.whyEigen})`],
+    ...(info.backend === 'openblas' ? ([['OpenBLAS', `${info.blasConfig}; core ${info.blasCore}`]] as Array<[string, string]>) : []),
+    ['LAPACK', info.lapackProvider === 'openblas' ? 'yes (OpenBLAS)' : `Eigen solvers (${info.backend === 'openblas' ? 'library lacks LAPACK' : 'no OpenBLAS'})`],
+    ['SIMD', `${info.simd} (${flags || 'none'})`],
+    ['threads', `${info.threads} BLAS thread(s), ${info.hardwareThreads} hardware thread(s)`],
+    // TODO(native): lane policy from buildInfo() — this line re-derives the engine's policy (one matrix per
+    // core, one per 512 MiB of the default budget) in text until the addon reports it.
+    ['engine', `${Math.min(info.hardwareThreads, 4)} matrices at once by default (one per core, one per 512 MiB of the 2 GiB default budget), 1 BLAS thread each; a lone matrix uses all ${info.hardwareThreads} threads (--parallel-matrices, --threads, --memory-budget)`],
+  ];
+  const width = Math.max(...lines.map(([k]) => k.length));
+  for (const [key, value] of lines) ctx.out(`${key.padEnd(width)}  ${value}`);
+  return 0;
+}

@@ -1,0 +1,95 @@
+/** `paramscope inspect <path>`: the tensors of a checkpoint with totals per dtype and per shard. */
+import { openCheckpoint, type Checkpoint } from '../../read/checkpoint';
+import { formatCount, formatMB, formatShape } from '../output/numbers';
+import { renderTable } from '../output/table';
+import type { CommandContext } from '../context';
+
+export const inspectUsage = `Usage: paramscope inspect <checkpoint> [--json] [--no-mmap]
+
+Lists every tensor of a checkpoint (a .safetensors file, a directory of shards, or an index.json)
+with dtype, shape, parameter count and size, then totals per dtype and per shard.
+
+  --json      print one JSON document instead of tables
+  --no-mmap   read with pread instead of memory-mapping`;
+
+interface Totals {
+  tensors: number;
+  parameters: number;
+  bytes: number;
+}
+
+function add(map: Map<string, Totals>, key: string, parameters: number, bytes: number) {
+  const t = map.get(key) ?? { tensors: 0, parameters: 0, bytes: 0 };
+  t.tensors += 1;
+  t.parameters += parameters;
+  t.bytes += bytes;
+  map.set(key, t);
+}
+
+export function summarize(ckpt: Checkpoint) {
+  const byDtype = new Map<string, Totals>();
+  const byShard = new Map<string, Totals>();
+  for (const t of ckpt.tensors) {
+    add(byDtype, t.dtype, t.numel, t.bytes);
+    add(byShard, t.file, t.numel, t.bytes);
+  }
+  const total = { tensors: ckpt.tensors.length, parameters: 0, bytes: 0 };
+  for (const t of byDtype.values()) {
+    total.parameters += t.parameters;
+    total.bytes += t.bytes;
+  }
+  return { byDtype, byShard, total };
+}
+
+export async function inspectCommand(ctx: CommandContext): Promise<number> {
+  const { positionals, values } = ctx.parse({ json: { type: 'boolean' }, 'no-mmap': { type: 'boolean' } }, inspectUsage);
+  if (positionals.length !== 1) return ctx.usageError('inspect takes exactly one checkpoint path', inspectUsage);
+  const ckpt = await openCheckpoint(positionals[0] as string, { mmap: !values['no-mmap'] });
+  try {
+    const { byDtype, byShard, total } = summarize(ckpt);
+    if (values.json) {
+      ctx.out(
+        JSON.stringify(
+          {
+            path: ckpt.path,
+            kind: ckpt.kind,
+            metadata: ckpt.metadata,
+            indexMetadata: ckpt.indexMetadata,
+            warnings: ckpt.warnings,
+            tensors: ckpt.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, parameters: t.numel, bytes: t.bytes, file: t.file })),
+            totals: {
+              ...total,
+              byDtype: Object.fromEntries(byDtype),
+              byShard: Object.fromEntries(byShard),
+            },
+          },
+          null,
+          2,
+        ),
+      );
+      return 0;
+    }
+    ctx.out(`${ckpt.path} (${ckpt.kind}, ${ckpt.shards.length} file${ckpt.shards.length === 1 ? '' : 's'})\n`);
+    ctx.out(
+      renderTable(
+        [{ header: 'name' }, { header: 'dtype' }, { header: 'shape' }, { header: 'parameters', align: 'right' }, { header: 'MB', align: 'right' }],
+        ckpt.tensors.map((t) => [t.name, t.dtype, formatShape(t.shape), formatCount(t.numel), formatMB(t.bytes)]),
+      ),
+    );
+    const totalsTable = (title: string, map: Map<string, Totals>) =>
+      '\n' +
+      renderTable(
+        [{ header: title }, { header: 'tensors', align: 'right' }, { header: 'parameters', align: 'right' }, { header: 'MB', align: 'right' }],
+        [
+          ...[...map].map(([key, t]) => [key, formatCount(t.tensors), formatCount(t.parameters), formatMB(t.bytes)]),
+          ['total', formatCount(total.tensors), formatCount(total.parameters), formatMB(total.bytes)],
+        ],
+      );
+    ctx.out(totalsTable('dtype', byDtype));
+    if (ckpt.shards.length > 1) ctx.out(totalsTable('shard', byShard));
+    for (const w of ckpt.warnings) ctx.err(`warning: ${w}`);
+    return 0;
+  } finally {
+    ckpt.close();
+  }
+}

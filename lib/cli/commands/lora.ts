@@ -1,0 +1,59 @@
+/** `paramscope lora <adapter> [--base <ckpt>]`: the footprint of a LoRA adapter. */
+import type { PairResult } from '../../report/model';
+import { formatBounded } from '../../results/metrics';
+import type { CommandContext } from '../context';
+import { emitReport, reportFlagOptions, reportFlagsHelp } from '../flags/report';
+import { spectrumFlagOptions, spectrumFlags } from '../flags/spectrum';
+import { printReport } from '../output/diff-summary';
+import { withProgress } from '../output/progress';
+import { renderTable } from '../output/table';
+import { runAdapter } from './run-diff';
+
+export const loraUsage = `Usage: paramscope lora <adapter> [--base <checkpoint>] [options]
+
+Every module of a LoRA adapter (PEFT, MLX, kohya / sd-scripts, cloneofsimo, old diffusers) as
+ΔW = s·B·A with the layout's scale (alpha/r, rsLoRA alpha/sqrt(r), rank/alpha patterns, fan_in_fan_out,
+MLX lora_parameters.scale); singular values from the r×r core of the factors, no m×n matrix formed.
+With --base: relative update ‖ΔW‖/‖W_base‖ and overlap with the base's top directions.
+
+  <adapter>             a directory with adapter_model.safetensors / adapters.safetensors and its
+                        adapter_config.json, or a .safetensors file
+  --base <path>         the base checkpoint the adapter was trained on
+  --scale <s>           use this scale for every module (when the adapter has no config)
+  --config <file>       adapter_config.json to use
+${spectrumFlags}
+${reportFlagsHelp}
+
+Example: paramscope lora ./adapter --base ./Llama-3.2-1B --out lora-report/`;
+
+export async function loraCommand(ctx: CommandContext): Promise<number> {
+  const { positionals, values } = ctx.parse(
+    { ...spectrumFlagOptions, ...reportFlagOptions, base: { type: 'string' }, scale: { type: 'string' }, config: { type: 'string' }, 'no-directions': { type: 'boolean' } },
+    loraUsage,
+  );
+  if (positionals.length !== 1) return ctx.usageError('lora takes exactly one adapter path', loraUsage);
+  const { report, adapter } = await withProgress((onProgress) => runAdapter(values, positionals[0] as string, onProgress));
+  if (!values.json) {
+    const a = report.adapter;
+    if (a) ctx.out(`${report.tuned.path}: ${a.layout} adapter, ${a.modules} modules${a.fullTensors.length ? `, ${a.fullTensors.length} full tensors` : ''}${a.needsBase ? ' (needs its base: DoRA / PiSSA-style)' : ''}`);
+    for (const n of a?.notes ?? []) ctx.out(`  note: ${n}`);
+    ctx.out(
+      '\n' +
+        renderTable(
+          [{ header: 'module' }, { header: 'ΔW shape' }, { header: 'rank', align: 'right' }, { header: 'scale', align: 'right' },
+           { header: '‖ΔW‖_F', align: 'right' }, { header: 'σ₁', align: 'right' }, { header: 'stable rank', align: 'right' },
+           { header: 'eff. rank', align: 'right' }, { header: '‖ΔW‖/‖W‖', align: 'right' }],
+          adapter.modules.map((m, i) => {
+            const p = report.pairs[i] as PairResult; // analyzeAdapter reports one pair per module, in module order
+            return [p.name, `${p.rows}×${p.cols}`, String(m.rank), String(m.scale),
+              formatBounded(p.updateNorm, 4), formatBounded(p.metrics?.spectralNorm, 4), formatBounded(p.metrics?.stableRank),
+              formatBounded(p.metrics?.energyEffectiveRank), p.relativeUpdate === undefined ? '-' : p.relativeUpdate.toExponential(2)];
+          }),
+        ) + '\n',
+    );
+  }
+  printReport(ctx, report, { json: Boolean(values.json), table: false }); // its own module table is above
+  const written = await emitReport(ctx, report, values);
+  if (written.length) ctx.err(`report written: ${written.join(', ')}`);
+  return 0;
+}

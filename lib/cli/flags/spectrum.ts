@@ -1,0 +1,51 @@
+/** The spectrum options shared by analyze, diff, lora and compare, parsed from command-line flags. */
+import type { SpectrumOptions } from '../../engine/types';
+import { invalidArgument } from '../../errors';
+import { parseBytes } from './bytes';
+
+export const spectrumFlags = `  --mode exact|truncated   all singular values, or the top --rank with error bounds (default: exact)
+  --rank <k>            truncated mode: how many singular values (default 64)
+  --tolerance <t>       truncated mode: iterate until every error bound <= t * sigma_i
+  --power-iterations <q>  truncated mode: power iterations (default 2)
+  --precision f32|f64   truncated mode: arithmetic of the products (default f32: faster; f64: tighter bounds)
+  --seed <n>            random start of the truncated solver (default fixed: runs are reproducible)
+  --threads <n>         threads for the math (default: all cores)
+  --parallel-matrices <n>  matrices computed at once (default: one per thread, at most one per 512MiB
+                        of the memory budget; 1: all threads and memory on one)
+  --memory-budget <b>   bytes for the matrices computed at once, e.g. 512MiB, 4GiB (default 2GiB)`;
+
+export const spectrumFlagOptions = {
+  mode: { type: 'string' }, rank: { type: 'string' }, tolerance: { type: 'string' }, seed: { type: 'string' },
+  'power-iterations': { type: 'string' }, threads: { type: 'string' }, 'memory-budget': { type: 'string' },
+  precision: { type: 'string' }, 'parallel-matrices': { type: 'string' },
+} as const;
+
+function integer(flag: string, text: unknown): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 0) invalidArgument(flag, 'a non-negative integer', text);
+  return value;
+}
+
+export function spectrumOptionsFrom(values: Record<string, unknown>): SpectrumOptions {
+  const options: SpectrumOptions = {};
+  if (values.mode !== undefined) options.mode = values.mode as SpectrumOptions['mode'];
+  const rank = integer('--rank', values.rank);
+  if (rank !== undefined) options.rank = rank;
+  if (values.tolerance !== undefined) {
+    const t = Number(values.tolerance);
+    if (!Number.isFinite(t)) invalidArgument('--tolerance', 'a number', values.tolerance);
+    options.tolerance = t;
+  }
+  const seed = integer('--seed', values.seed);
+  if (seed !== undefined) options.seed = seed;
+  const q = integer('--power-iterations', values['power-iterations']);
+  if (q !== undefined) options.powerIterations = q;
+  const threads = integer('--threads', values.threads);
+  if (threads !== undefined) options.threads = threads;
+  const parallel = integer('--parallel-matrices', values['parallel-matrices']);
+  if (parallel !== undefined) options.parallelMatrices = parallel;
+  if (values.precision !== undefined) options.precision = values.precision as SpectrumOptions['precision'];
+  if (values['memory-budget'] !== undefined) options.memoryBudget = parseBytes(String(values['memory-budget']));
+  return options;
+}

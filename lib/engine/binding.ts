@@ -1,0 +1,128 @@
+/**
+ * Loads the compiled addon with node-gyp-build (a matching binary in prebuilds/ first, else
+ * build/Release) and explains a failed load with the fixes that usually apply.
+ */
+import * as path from 'node:path';
+import type { EngineProgress, SpectrumOutcome } from './types';
+import { ParamscopeError } from '../errors';
+
+export interface NativeTensorEntry {
+  name: string;
+  dtype: string;
+  shape: number[];
+  numel: number;
+  bytes: number;
+  shard: number;
+  offset: number;
+}
+
+export interface NativeShard {
+  path: string;
+  bytes: number;
+  headerBytes: number;
+  mapped: boolean;
+  metadata: Record<string, string>;
+}
+
+export interface NativeDescription {
+  path: string;
+  kind: 'file' | 'directory' | 'index';
+  shards: NativeShard[];
+  tensors: NativeTensorEntry[];
+  warnings: string[];
+  indexMetadata: string;
+}
+
+export interface NativeReadResult {
+  buffer: ArrayBuffer;
+  byteOffset: number;
+  zeroCopy: boolean;
+  nonFinite: number;
+  dtype: string;
+}
+
+export interface NativeCheckpoint {
+  describe(): NativeDescription;
+  read(name: string, mode: 'f32' | 'raw', rowBegin?: number, rowEnd?: number, into?: Float32Array, zeroCopy?: boolean): Promise<NativeReadResult>;
+  readSync(name: string, mode: 'f32' | 'raw', rowBegin?: number, rowEnd?: number, into?: Float32Array, zeroCopy?: boolean): NativeReadResult;
+  close(): void;
+}
+
+export interface NativeBuildInfo {
+  napiVersion: number;
+  blasBuild: 'runtime-openblas' | 'eigen-only';
+  backend: 'openblas' | 'eigen';
+  blasLibrary: string;
+  blasConfig: string;
+  blasCore: string;
+  lapack: boolean;
+  lapackProvider: 'openblas' | 'eigen';
+  whyEigen: string;
+  threads: number;
+  hardwareThreads: number;
+  eigenVersion: string;
+  simd: string;
+  cpuFlags: Record<string, boolean>;
+  compiler: string;
+}
+
+export type NativeEngineEvent =
+  | { type: 'result'; result: SpectrumOutcome }
+  | ({ type: 'progress' } & EngineProgress)
+  | { type: 'done'; error?: Error };
+
+export interface NativeBinding {
+  setErrorClass(cls: typeof ParamscopeError): void;
+  errorCodes(): string[];
+  buildInfo(): NativeBuildInfo;
+  encodeF32(values: Float32Array, dtype: 'BF16' | 'F16'): Uint8Array;
+  decodeToF32(bytes: ArrayBufferView, dtype: string): Float32Array;
+  openCheckpoint(path: string, options: { mmap: boolean }): Promise<NativeCheckpoint>;
+  startAnalysis(jobs: Array<Record<string, unknown>>, options: Record<string, unknown>, onEvent: (event: NativeEngineEvent) => void): { cancel(): void };
+  openCheckpointSync(path: string, options: { mmap: boolean }): NativeCheckpoint;
+}
+
+let binding: NativeBinding | undefined;
+
+/** Root of the installed package (holds binding.gyp, build/ and prebuilds/). */
+export const packageRoot = path.join(__dirname, '..', '..');
+
+export function native(): NativeBinding {
+  if (binding) return binding;
+  let loaded: NativeBinding;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // PARAMSCOPE_NATIVE_PATH names one .node file explicitly (CI uses it to test the Eigen-only build).
+    const explicit = process.env.PARAMSCOPE_NATIVE_PATH;
+    if (explicit) {
+      loaded = require(path.resolve(explicit)) as NativeBinding;
+    } else {
+      const load = require('node-gyp-build') as (dir: string) => NativeBinding;
+      loaded = load(packageRoot);
+    }
+  } catch (error) {
+    throw new ParamscopeError(explainLoadFailure(error), { code: 'INTERNAL', cause: error });
+  }
+  loaded.setErrorClass(ParamscopeError);
+  binding = loaded;
+  return loaded;
+}
+
+function explainLoadFailure(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const fixes = [
+    'paramscope could not load its native addon.',
+    `  cause: ${message.split('\n')[0]}`,
+    'Possible fixes:',
+  ];
+  if (/No native build was found/.test(message)) {
+    fixes.push('  - build it: `npm rebuild paramscope` (needs python3, make and a C++20 compiler: g++ >= 10)');
+    fixes.push('  - or install a release that ships a prebuilt binary for ' + `${process.platform}-${process.arch}`);
+  } else if (/GLIBC|GLIBCXX|CXXABI/.test(message)) {
+    fixes.push('  - the prebuilt binary needs a newer C/C++ runtime than this system has: `npm rebuild paramscope --build-from-source`');
+  } else {
+    fixes.push('  - rebuild for this Node.js version and platform: `npm rebuild paramscope`');
+  }
+  fixes.push('  - run `npx paramscope doctor` for details');
+  return fixes.join('\n');
+}

@@ -1,0 +1,94 @@
+/**
+ * The engine's options: their defaults, defined once, and their validation, with one wording for every
+ * check. Every fallback to an engine default in lib/ goes through this file, so when the defaults come
+ * from the addon (buildInfo) only this file changes.
+ */
+import { invalidArgument } from '../errors';
+import type { SpectrumOptions } from './types';
+
+/** What the engine does when an option is not given. */
+export const ENGINE_DEFAULTS = Object.freeze({
+  mode: 'exact',
+  rank: 64,
+  oversampling: 10,
+  powerIterations: 2,
+  tolerance: 0,
+  maxIterations: 50,
+  seed: 0x5eed,
+  precision: 'f32',
+  exactRoute: 'auto',
+  /** 2 GiB. */
+  memoryBudget: 2 ** 31,
+  /** 0: all cores. */
+  threads: 0,
+  /** 0: one per thread, at most one per 512 MiB of memoryBudget. */
+  parallelMatrices: 0,
+} as const);
+
+/** The options the native engine receives: every default filled in, every value checked. */
+export type EngineOptions = {
+  mode: 'exact' | 'truncated';
+  rank: number;
+  oversampling: number;
+  powerIterations: number;
+  tolerance: number;
+  maxIterations: number;
+  seed: number;
+  precision: 'f32' | 'f64';
+  vectors: boolean;
+  exactRoute: 'auto' | 'gram' | 'direct';
+  memoryBudget: number;
+  threads: number;
+  parallelMatrices: number;
+};
+
+const positiveInteger = (v: unknown) => Number.isSafeInteger(v) && (v as number) > 0;
+const nonNegativeInteger = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+
+/** Checks options with one wording; returns what the native engine takes. */
+export function engineOptions(options: SpectrumOptions): EngineOptions {
+  const d = ENGINE_DEFAULTS;
+  const {
+    mode = d.mode, rank = d.rank, oversampling = d.oversampling, powerIterations = d.powerIterations, tolerance = d.tolerance,
+    maxIterations = d.maxIterations, seed = d.seed,
+  } = options;
+  if (mode !== 'exact' && mode !== 'truncated') invalidArgument('mode', "'exact' or 'truncated'", mode);
+  if (!positiveInteger(rank)) invalidArgument('rank', 'a positive integer', rank);
+  if (!nonNegativeInteger(oversampling)) invalidArgument('oversampling', 'a non-negative integer', oversampling);
+  if (!nonNegativeInteger(powerIterations)) invalidArgument('powerIterations', 'a non-negative integer', powerIterations);
+  if (typeof tolerance !== 'number' || !(tolerance >= 0) || tolerance >= 1) invalidArgument('tolerance', 'a number in [0, 1)', tolerance);
+  if (!positiveInteger(maxIterations)) invalidArgument('maxIterations', 'a positive integer', maxIterations);
+  if (!nonNegativeInteger(seed)) invalidArgument('seed', 'a non-negative integer', seed);
+  const precision = options.precision ?? d.precision;
+  if (precision !== 'f32' && precision !== 'f64') invalidArgument('precision', "'f32' or 'f64'", precision);
+  const exactRoute = options.exactRoute ?? d.exactRoute;
+  if (!['auto', 'gram', 'direct'].includes(exactRoute)) invalidArgument('exactRoute', "'auto', 'gram' or 'direct'", exactRoute);
+  const memoryBudget = options.memoryBudget ?? d.memoryBudget;
+  if (!positiveInteger(memoryBudget)) invalidArgument('memoryBudget', 'a positive number of bytes', memoryBudget);
+  const threads = options.threads ?? d.threads;
+  if (!nonNegativeInteger(threads)) invalidArgument('threads', 'a non-negative integer (0: all cores)', threads);
+  const parallelMatrices = options.parallelMatrices ?? d.parallelMatrices;
+  if (!nonNegativeInteger(parallelMatrices)) invalidArgument('parallelMatrices', 'a non-negative integer (0: one per thread)', parallelMatrices);
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) invalidArgument('signal', 'an AbortSignal', options.signal);
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') invalidArgument('onProgress', 'a function', options.onProgress);
+  return { mode, rank, oversampling, powerIterations, tolerance, maxIterations, seed, precision, vectors: Boolean(options.vectors), exactRoute, memoryBudget, threads, parallelMatrices };
+}
+
+/** The mode a run uses: the option, else the engine's default. */
+export function spectrumMode(options: Pick<SpectrumOptions, 'mode'>): 'exact' | 'truncated' {
+  return options.mode ?? ENGINE_DEFAULTS.mode;
+}
+
+/** The rank a report states: how many singular values were computed in truncated mode; null in exact mode. */
+export function reportedRank(mode: 'exact' | 'truncated', options: Pick<SpectrumOptions, 'rank'>): number | null {
+  return mode === 'truncated' ? (options.rank ?? ENGINE_DEFAULTS.rank) : null;
+}
+
+/**
+ * The options a secondary run (the base's or the directions' spectra) takes over from the caller's:
+ * progress, cancellation, the thread and memory budget, the seed. Mode, rank and vectors are its own.
+ */
+export function inheritedRunOptions(options: SpectrumOptions): SpectrumOptions {
+  const { onProgress, signal, threads, parallelMatrices, memoryBudget, seed } = options;
+  return { onProgress, signal, threads, parallelMatrices, memoryBudget, seed };
+}

@@ -1,0 +1,95 @@
+/**
+ * Turning what the engine returned for one matrix into the report's per-matrix result: a TensorAnalysis
+ * (`analyze`), a PairResult of ΔW = W_tuned − W_base (`diff`) or of ΔW = s·B·A (an adapter module).
+ */
+import { isFailed, type SpectrumOutcome, type SpectrumResult } from '../engine/types';
+import type { LoraModule } from '../plan/lora/types';
+import { classifyTensor } from '../plan/modules';
+import type { PairingEntry } from '../plan/pairing-entry';
+import type { TensorInfo } from '../read/checkpoint';
+import type { PairResult, SpectrumSummary, TensorAnalysis } from '../report/model';
+import { adapterDirections } from './direction-analysis';
+import { noiseFloor } from './noise';
+
+/** The spectrum part of a result: values, bounds and how they were computed (no metrics, no vectors). */
+export function summarizeSpectrum(r: SpectrumResult): SpectrumSummary {
+  const { values, errorBounds, frobeniusSquared, complete, converged, method, passes, powerIterations } = r;
+  return { values, errorBounds, frobeniusSquared, complete, converged, method, passes, powerIterations };
+}
+
+/** One matrix of `analyze`. */
+export function tensorAnalysis(info: TensorInfo, outcome: SpectrumOutcome): TensorAnalysis {
+  const base = {
+    name: info.name,
+    dtype: info.dtype,
+    shape: info.shape,
+    rows: outcome.rows,
+    cols: outcome.cols,
+    reshaped: info.shape.length !== 2,
+    parameters: info.numel,
+    module: classifyTensor(info.name),
+    seconds: outcome.seconds,
+  };
+  if (isFailed(outcome)) return { ...base, error: outcome.error };
+  return { ...base, spectrum: summarizeSpectrum(outcome), metrics: outcome.metrics };
+}
+
+/** One matrix pair of `diff`: ΔW's spectrum and metrics, the norms, the relative update, the noise floor. */
+export function pairResult(outcome: SpectrumOutcome, entry: PairingEntry): PairResult {
+  const base: PairResult = {
+    name: entry.name,
+    fate: entry.fate,
+    module: classifyTensor(entry.name),
+    rows: outcome.rows,
+    cols: outcome.cols,
+    parameters: outcome.rows * outcome.cols,
+    baseDtype: entry.base?.dtype ?? '',
+    tunedDtype: entry.tuned?.dtype ?? '',
+    ...(entry.sharedRows === undefined ? {} : { sharedRows: entry.sharedRows }),
+    seconds: outcome.seconds,
+  };
+  if (isFailed(outcome)) return { ...base, error: outcome.error };
+  const baseNorm = Math.sqrt(outcome.baseFrobeniusSquared ?? NaN);
+  const updateNorm = Math.sqrt(outcome.frobeniusSquared);
+  const noise = noiseFloor(outcome);
+  return {
+    ...base,
+    spectrum: summarizeSpectrum(outcome),
+    metrics: outcome.metrics,
+    baseNorm,
+    tunedNorm: Math.sqrt(outcome.tunedFrobeniusSquared ?? NaN),
+    updateNorm,
+    relativeUpdate: baseNorm > 0 ? updateNorm / baseNorm : updateNorm === 0 ? 0 : Infinity,
+    ...(noise ? { noise } : {}),
+  };
+}
+
+/**
+ * One adapter module: ΔW = s·B·A's spectrum and metrics; with the base weight's spectrum, the relative
+ * update and (when both have vectors) the overlap of their directions. The rank cap is the adapter rank.
+ */
+export function adapterPairResult(m: LoraModule, outcome: SpectrumOutcome, baseOutcome: SpectrumOutcome | undefined): PairResult {
+  const result: PairResult = {
+    name: m.name,
+    fate: 'paired',
+    module: classifyTensor(m.name),
+    rows: m.rows,
+    cols: m.cols,
+    parameters: m.rank * (m.rows + m.cols),
+    baseDtype: baseOutcome ? 'base' : '',
+    tunedDtype: `LoRA r=${m.rank} s=${m.scale}`,
+    rankCap: m.rank,
+    seconds: outcome.seconds,
+  };
+  if (isFailed(outcome)) return { ...result, error: outcome.error };
+  const updateNorm = Math.sqrt(outcome.frobeniusSquared);
+  const withBase: Partial<PairResult> = {};
+  if (baseOutcome && !isFailed(baseOutcome)) {
+    const baseNorm = Math.sqrt(baseOutcome.frobeniusSquared);
+    withBase.baseNorm = baseNorm;
+    withBase.relativeUpdate = baseNorm > 0 ? updateNorm / baseNorm : Infinity;
+    const directions = adapterDirections(outcome, baseOutcome, m);
+    if (directions) withBase.directions = directions;
+  }
+  return { ...result, spectrum: summarizeSpectrum(outcome), metrics: outcome.metrics, updateNorm, ...withBase };
+}
