@@ -150,10 +150,6 @@ function lineCount(file: string): number {
   return text.length === 0 ? 0 : text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
 }
 
-// TODO(native): native/src/linop.cpp (636 lines) still holds the BLAS wrappers and the thread splitting;
-// the native restructure (issue 8) moves them out. Remove it from here then: the it.fails below turns red
-// as a reminder once the file is within the limit (or gone).
-const KNOWN_LONG = new Set(['native/src/linop.cpp']);
 
 describe('architecture', () => {
   it('the import scanner sees type-only imports, re-exports and dynamic imports', () => {
@@ -195,16 +191,9 @@ describe('architecture', () => {
     ];
     expect(files.length).toBeGreaterThan(50);
     const tooLong = files
-      .filter((f) => !KNOWN_LONG.has(rel(f)))
       .map((f) => ({ file: rel(f), lines: lineCount(f) }))
       .filter((f) => f.lines > MAX_LINES)
       .map((f) => `${f.file}: ${f.lines} lines`);
     expect(tooLong, `files over ${MAX_LINES} lines:\n${tooLong.join('\n')}`).toEqual([]);
-  });
-
-  // TODO(native): expected to fail until the native restructure splits linop.cpp; then delete this test
-  // and the KNOWN_LONG entry above.
-  it.fails(`native/src/linop.cpp is at most ${MAX_LINES} lines (TODO(native): split by the native restructure)`, () => {
-    expect(lineCount(path.join(repoRoot, 'native', 'src', 'linop.cpp'))).toBeLessThanOrEqual(MAX_LINES);
   });
 });
