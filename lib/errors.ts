@@ -94,6 +94,15 @@ export function describeValue(value: unknown): string {
   return `a ${typeof value === 'object' ? (value.constructor?.name ?? 'object') : typeof value}`;
 }
 
+/**
+ * INVALID_ARGUMENT unless `value` is a usable path: a non-empty string without NUL bytes (the system
+ * would silently use only the part before the NUL).
+ */
+export function checkPath(what: string, value: unknown): asserts value is string {
+  if (typeof value !== 'string' || value.length === 0) invalidArgument(what, 'a non-empty string', value);
+  if (value.includes('\0')) invalidArgument(what, 'a path without NUL bytes', `a string with a NUL at ${value.indexOf('\0')}`);
+}
+
 /** The ParamscopeError for an AbortSignal that fired. */
 export function abortError(signal: AbortSignal): ParamscopeError {
   const reason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'aborted');

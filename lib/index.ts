@@ -1,6 +1,6 @@
 /** paramscope: parameter footprints of model checkpoints. Public API re-exports only. */
 export { ParamscopeError, ERROR_CODES, type ErrorCode } from './errors';
-export { DTYPES, DTYPE_BITS, FLOAT_DTYPES, DECODABLE_DTYPES, type Dtype, type RawArray } from './read/dtypes';
+export { DTYPES, DTYPE_BITS, DTYPE_TABLE, FLOAT_DTYPES, DECODABLE_DTYPES, type Dtype, type DtypeInfo, type RawArray } from './read/dtypes';
 export {
   openCheckpoint,
   openCheckpointSync,

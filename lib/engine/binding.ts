@@ -64,6 +64,54 @@ export interface NativeBuildInfo {
   simd: string;
   cpuFlags: Record<string, boolean>;
   compiler: string;
+  engine: {
+    /** EngineOptions{} of the core: the defaults of every engine option. */
+    defaults: NativeEngineOptions;
+    /** Matrices computed at once by a run of many matrices with the defaults. */
+    defaultLanes: number;
+    /** The smallest share of the memory budget a lane is given when the engine picks the lane count. */
+    minLaneBytes: number;
+  };
+}
+
+/** The engine's options as the addon takes them: every field present (native/addon/analyze.cc reads them strictly). */
+export interface NativeEngineOptions {
+  mode: 'exact' | 'truncated';
+  rank: number;
+  oversampling: number;
+  powerIterations: number;
+  tolerance: number;
+  maxIterations: number;
+  seed: number;
+  precision: 'f32' | 'f64';
+  vectors: boolean;
+  exactRoute: 'auto' | 'gram' | 'direct';
+  memoryBudget: number;
+  threads: number;
+  parallelMatrices: number;
+}
+
+interface NativeTensorRef {
+  checkpoint: NativeCheckpoint;
+  tensor: string;
+}
+
+/** One job as the addon takes it (native/include/paramscope/jobs.hpp: DenseJobSpec, DifferenceJobSpec, LowRankJobSpec). */
+export type NativeJobSpec = { name: string; vectors?: boolean } & (
+  | { kind: 'dense'; source: NativeTensorRef }
+  | { kind: 'diff'; tuned: NativeTensorRef; base: NativeTensorRef; rows?: number }
+  | { kind: 'lowrank'; rows: number; cols: number; rank: number; b: Float32Array; a: Float32Array; scale: number }
+);
+
+/** One row of the core's dtype table (native/src/dtype.cpp). */
+export interface NativeDtypeRow {
+  name: string;
+  bits: number;
+  isFloat: boolean;
+  decodable: boolean;
+  /** Significand bits, implicit bit included; 0 for formats without a rounding grid. */
+  precision: number;
+  minExponent: number;
 }
 
 export type NativeEngineEvent =
@@ -71,15 +119,22 @@ export type NativeEngineEvent =
   | ({ type: 'progress' } & EngineProgress)
   | { type: 'done'; error?: Error };
 
+export interface NativeOpenOptions {
+  mmap: boolean;
+  followLinks: boolean;
+}
+
 export interface NativeBinding {
   setErrorClass(cls: typeof ParamscopeError): void;
   errorCodes(): string[];
   buildInfo(): NativeBuildInfo;
+  engineDefaults(): NativeEngineOptions;
+  dtypeTable(): NativeDtypeRow[];
   encodeF32(values: Float32Array, dtype: 'BF16' | 'F16'): Uint8Array;
   decodeToF32(bytes: ArrayBufferView, dtype: string): Float32Array;
-  openCheckpoint(path: string, options: { mmap: boolean }): Promise<NativeCheckpoint>;
-  startAnalysis(jobs: Array<Record<string, unknown>>, options: Record<string, unknown>, onEvent: (event: NativeEngineEvent) => void): { cancel(): void };
-  openCheckpointSync(path: string, options: { mmap: boolean }): NativeCheckpoint;
+  openCheckpoint(path: string, options: NativeOpenOptions): Promise<NativeCheckpoint>;
+  startAnalysis(jobs: NativeJobSpec[], options: NativeEngineOptions, onEvent: (event: NativeEngineEvent) => void): { cancel(): void };
+  openCheckpointSync(path: string, options: NativeOpenOptions): NativeCheckpoint;
 }
 
 let binding: NativeBinding | undefined;

@@ -1,53 +1,37 @@
 /**
  * The engine's options: their defaults, defined once, and their validation, with one wording for every
- * check. Every fallback to an engine default in lib/ goes through this file, so when the defaults come
- * from the addon (buildInfo) only this file changes.
+ * check. Every fallback to an engine default in lib/ goes through this file; the defaults themselves are
+ * the core's (engineDefaults()).
  */
 import { invalidArgument } from '../errors';
+import { native, type NativeEngineOptions } from './binding';
 import type { SpectrumOptions } from './types';
 
-/** What the engine does when an option is not given. */
-export const ENGINE_DEFAULTS = Object.freeze({
-  mode: 'exact',
-  rank: 64,
-  oversampling: 10,
-  powerIterations: 2,
-  tolerance: 0,
-  maxIterations: 50,
-  seed: 0x5eed,
-  precision: 'f32',
-  exactRoute: 'auto',
-  /** 2 GiB. */
-  memoryBudget: 2 ** 31,
-  /** 0: all cores. */
-  threads: 0,
-  /** 0: one per thread, at most one per 512 MiB of memoryBudget. */
-  parallelMatrices: 0,
-} as const);
+/**
+ * What the engine does when an option is not given: the core's EngineOptions{} (native/include/
+ * paramscope/engine.hpp), read from the addon once. The documented values: mode 'exact', rank 64,
+ * oversampling 10, powerIterations 2, tolerance 0, maxIterations 50, seed 0x5eed, precision 'f32',
+ * exactRoute 'auto', memoryBudget 2 GiB, threads 0 (all cores), parallelMatrices 0 (one per thread, at
+ * most one per 512 MiB of memoryBudget).
+ */
+export function engineDefaults(): Readonly<Omit<EngineOptions, 'vectors'>> {
+  if (!defaults) {
+    const { vectors: _vectors, ...rest } = native().engineDefaults();
+    defaults = Object.freeze(rest);
+  }
+  return defaults;
+}
+let defaults: Readonly<Omit<EngineOptions, 'vectors'>> | undefined;
 
 /** The options the native engine receives: every default filled in, every value checked. */
-export type EngineOptions = {
-  mode: 'exact' | 'truncated';
-  rank: number;
-  oversampling: number;
-  powerIterations: number;
-  tolerance: number;
-  maxIterations: number;
-  seed: number;
-  precision: 'f32' | 'f64';
-  vectors: boolean;
-  exactRoute: 'auto' | 'gram' | 'direct';
-  memoryBudget: number;
-  threads: number;
-  parallelMatrices: number;
-};
+export type EngineOptions = NativeEngineOptions;
 
 const positiveInteger = (v: unknown) => Number.isSafeInteger(v) && (v as number) > 0;
 const nonNegativeInteger = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
 
 /** Checks options with one wording; returns what the native engine takes. */
 export function engineOptions(options: SpectrumOptions): EngineOptions {
-  const d = ENGINE_DEFAULTS;
+  const d = engineDefaults();
   const {
     mode = d.mode, rank = d.rank, oversampling = d.oversampling, powerIterations = d.powerIterations, tolerance = d.tolerance,
     maxIterations = d.maxIterations, seed = d.seed,
@@ -76,12 +60,12 @@ export function engineOptions(options: SpectrumOptions): EngineOptions {
 
 /** The mode a run uses: the option, else the engine's default. */
 export function spectrumMode(options: Pick<SpectrumOptions, 'mode'>): 'exact' | 'truncated' {
-  return options.mode ?? ENGINE_DEFAULTS.mode;
+  return options.mode ?? engineDefaults().mode;
 }
 
 /** The rank a report states: how many singular values were computed in truncated mode; null in exact mode. */
 export function reportedRank(mode: 'exact' | 'truncated', options: Pick<SpectrumOptions, 'rank'>): number | null {
-  return mode === 'truncated' ? (options.rank ?? ENGINE_DEFAULTS.rank) : null;
+  return mode === 'truncated' ? (options.rank ?? engineDefaults().rank) : null;
 }
 
 /**

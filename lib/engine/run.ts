@@ -5,18 +5,18 @@
  */
 import { nativeHandleOf } from '../read/checkpoint';
 import { abortError, type ParamscopeError } from '../errors';
-import { native, type NativeCheckpoint } from './binding';
+import { native, type NativeJobSpec } from './binding';
 import { EventQueue } from './event-queue';
 import { engineOptions } from './options';
 import type { MatrixJob, TensorSource } from './matrix-job';
 import type { SpectrumOptions, SpectrumOutcome } from './types';
 
-function nativeJob(job: MatrixJob): Record<string, unknown> {
-  const source = (s: TensorSource): { checkpoint: NativeCheckpoint; tensor: string } => ({ checkpoint: nativeHandleOf(s.checkpoint), tensor: s.tensor });
+function nativeJob(job: MatrixJob): NativeJobSpec {
+  const source = (s: TensorSource) => ({ checkpoint: nativeHandleOf(s.checkpoint), tensor: s.tensor });
   switch (job.kind) {
     case 'dense': return { name: job.name, kind: 'dense', source: source(job.source), vectors: job.vectors };
     case 'diff': return { name: job.name, kind: 'diff', tuned: source(job.tuned), base: source(job.base), rows: job.rows, vectors: job.vectors };
-    case 'lowrank': return { ...job };
+    case 'lowrank': return { name: job.name, kind: 'lowrank', rows: job.rows, cols: job.cols, rank: job.rank, b: job.b, a: job.a, scale: job.scale, vectors: job.vectors };
   }
 }
 

@@ -10,12 +10,18 @@
  * const raw = await ckpt.read('lm_head.weight', { as: 'raw', zeroCopy: true }); // BF16 bits, a view of the file
  */
 import { type Dtype, type RawArray, rawView } from './dtypes';
-import { abortError, invalidArgument, ParamscopeError } from '../errors';
-import { native, type NativeCheckpoint, type NativeReadResult } from '../engine/binding';
+import { abortError, checkPath, invalidArgument, ParamscopeError } from '../errors';
+import { native, type NativeCheckpoint, type NativeOpenOptions, type NativeReadResult } from '../engine/binding';
 
 export interface OpenOptions {
   /** Memory-map the files (default true). false reads with pread, for file systems where mmap misbehaves. */
   mmap?: boolean;
+  /**
+   * Follow shards that are symbolic links to files outside the checkpoint's directory (default false:
+   * LINK_OUTSIDE_CHECKPOINT). Links inside it, and a Hugging Face cache snapshot's links into its
+   * blobs/, are always followed; so is the path given to openCheckpoint itself. docs/security.md.
+   */
+  followLinks?: boolean;
 }
 
 export interface TensorInfo {
@@ -215,12 +221,13 @@ export class Checkpoint implements Disposable {
   }
 }
 
-function checkOpenArguments(path: unknown, options: unknown): { mmap: boolean } {
-  if (typeof path !== 'string' || path.length === 0) invalidArgument('openCheckpoint: path', 'a non-empty string', path);
+function checkOpenArguments(path: unknown, options: unknown): NativeOpenOptions {
+  checkPath('openCheckpoint: path', path);
   if (typeof options !== 'object' || options === null) invalidArgument('openCheckpoint: options', 'an object', options);
-  const mmap = (options as OpenOptions).mmap ?? true;
+  const { mmap = true, followLinks = false } = options as OpenOptions;
   if (typeof mmap !== 'boolean') invalidArgument('openCheckpoint: mmap', 'a boolean', mmap);
-  return { mmap };
+  if (typeof followLinks !== 'boolean') invalidArgument('openCheckpoint: followLinks', 'a boolean', followLinks);
+  return { mmap, followLinks };
 }
 
 /** Opens and validates a checkpoint without blocking the event loop. */

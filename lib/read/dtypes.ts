@@ -7,20 +7,43 @@ export const DTYPES = [
 
 export type Dtype = (typeof DTYPES)[number];
 
+export interface DtypeInfo {
+  /** Storage bits per element (F4 and F6 are packed below a byte). */
+  bits: number;
+  /** A real floating-point format (the spectral code analyses these; it skips integers and BOOL). */
+  isFloat: boolean;
+  /** Decodes to Float32Array (the sub-byte and complex formats do not: read them raw). */
+  decodable: boolean;
+  /** Significand bits, implicit bit included, of the format's rounding grid; 0 when it has none. */
+  precision: number;
+  /** Exponent of the smallest normal number (the grid's spacing stops shrinking below it). */
+  minExponent: number;
+}
+
+const row = (bits: number, isFloat: boolean, decodable: boolean, precision = 0, minExponent = 0): DtypeInfo =>
+  Object.freeze({ bits, isFloat, decodable, precision, minExponent });
+
+/**
+ * The dtype table, mirroring the core's (native/src/dtype.cpp; a test checks they agree). Every other
+ * fact about a dtype in lib/ is derived from it.
+ */
+export const DTYPE_TABLE: Readonly<Record<Dtype, DtypeInfo>> = Object.freeze({
+  BOOL: row(8, false, true), U8: row(8, false, true), I8: row(8, false, true), U16: row(16, false, true), I16: row(16, false, true),
+  U32: row(32, false, true), I32: row(32, false, true), U64: row(64, false, true), I64: row(64, false, true),
+  F16: row(16, true, true, 11, -14), BF16: row(16, true, true, 8, -126), F32: row(32, true, true, 24, -126), F64: row(64, true, true, 53, -1022),
+  F8_E4M3: row(8, true, true, 4, -6), F8_E5M2: row(8, true, true, 3, -14), F8_E8M0: row(8, true, true, 1, -127),
+  F8_E4M3FNUZ: row(8, true, true, 4, -7), F8_E5M2FNUZ: row(8, true, true, 3, -15),
+  F4: row(4, true, false), F6_E2M3: row(6, true, false), F6_E3M2: row(6, true, false), C64: row(64, false, false),
+});
+
 /** Storage bits per element (F4 and F6 are packed below a byte). */
-export const DTYPE_BITS: Readonly<Record<Dtype, number>> = {
-  BOOL: 8, U8: 8, I8: 8, U16: 16, I16: 16, U32: 32, I32: 32, U64: 64, I64: 64, F16: 16, BF16: 16, F32: 32,
-  F64: 64, F8_E4M3: 8, F8_E5M2: 8, F8_E8M0: 8, F8_E4M3FNUZ: 8, F8_E5M2FNUZ: 8, F4: 4, F6_E2M3: 6, F6_E3M2: 6,
-  C64: 64,
-};
+export const DTYPE_BITS: Readonly<Record<Dtype, number>> = Object.fromEntries(DTYPES.map((d) => [d, DTYPE_TABLE[d].bits])) as Record<Dtype, number>;
 
 /** Formats that are real floating point (the spectral code analyses these; it skips integers and BOOL). */
-export const FLOAT_DTYPES: ReadonlySet<Dtype> = new Set<Dtype>([
-  'F16', 'BF16', 'F32', 'F64', 'F8_E4M3', 'F8_E5M2', 'F8_E8M0', 'F8_E4M3FNUZ', 'F8_E5M2FNUZ', 'F4', 'F6_E2M3', 'F6_E3M2',
-]);
+export const FLOAT_DTYPES: ReadonlySet<Dtype> = new Set<Dtype>(DTYPES.filter((d) => DTYPE_TABLE[d].isFloat));
 
 /** Formats that decode to Float32Array (the sub-byte and complex ones do not: read them raw). */
-export const DECODABLE_DTYPES: ReadonlySet<Dtype> = new Set<Dtype>(DTYPES.filter((d) => !['F4', 'F6_E2M3', 'F6_E3M2', 'C64'].includes(d)));
+export const DECODABLE_DTYPES: ReadonlySet<Dtype> = new Set<Dtype>(DTYPES.filter((d) => DTYPE_TABLE[d].decodable));
 
 /** The typed array a raw read returns for each dtype: the stored bits, unconverted. */
 export type RawArray =

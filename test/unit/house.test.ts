@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REGIME_COMPONENTS, REGIME_LEGEND } from '../../lib/aggregate/regime';
 import { diff } from '../../lib/diff';
-import { ENGINE_DEFAULTS, engineOptions, reportedRank, spectrumMode } from '../../lib/engine/options';
+import { engineDefaults, engineOptions, reportedRank, spectrumMode } from '../../lib/engine/options';
 import { ensureExample } from '../../lib/example';
 import { analyzeAdapter } from '../../lib/lora';
 import { openAdapter } from '../../lib/plan/lora/open-adapter';
@@ -23,7 +23,8 @@ const tmp = temporaryDirectory('paramscope-house-');
 afterAll(() => tmp.cleanup());
 
 describe('engine defaults', () => {
-  it('are one frozen object, and engineOptions fills every absent option from it', () => {
+  it('are the core\'s, one frozen object, and engineOptions fills every absent option from it', () => {
+    const ENGINE_DEFAULTS = engineDefaults();
     expect(Object.isFrozen(ENGINE_DEFAULTS)).toBe(true);
     expect(ENGINE_DEFAULTS).toEqual({
       mode: 'exact', rank: 64, oversampling: 10, powerIterations: 2, tolerance: 0, maxIterations: 50, seed: 0x5eed,
@@ -34,6 +35,7 @@ describe('engine defaults', () => {
   });
 
   it('give the mode and the rank a report states', () => {
+    const ENGINE_DEFAULTS = engineDefaults();
     expect(spectrumMode({})).toBe(ENGINE_DEFAULTS.mode);
     expect(reportedRank('truncated', {})).toBe(ENGINE_DEFAULTS.rank);
     expect(reportedRank('truncated', { rank: 12 })).toBe(12);

@@ -24,9 +24,7 @@ export async function doctorCommand(ctx: CommandContext): Promise<number> {
     ['LAPACK', info.lapackProvider === 'openblas' ? 'yes (OpenBLAS)' : `Eigen solvers (${info.backend === 'openblas' ? 'library lacks LAPACK' : 'no OpenBLAS'})`],
     ['SIMD', `${info.simd} (${flags || 'none'})`],
     ['threads', `${info.threads} BLAS thread(s), ${info.hardwareThreads} hardware thread(s)`],
-    // TODO(native): lane policy from buildInfo() — this line re-derives the engine's policy (one matrix per
-    // core, one per 512 MiB of the default budget) in text until the addon reports it.
-    ['engine', `${Math.min(info.hardwareThreads, 4)} matrices at once by default (one per core, one per 512 MiB of the 2 GiB default budget), 1 BLAS thread each; a lone matrix uses all ${info.hardwareThreads} threads (--parallel-matrices, --threads, --memory-budget)`],
+    ['engine', `${info.engine.defaultLanes} matrices at once by default (one per core, at most one per ${info.engine.minLaneBytes / 2 ** 20} MiB of the ${info.engine.defaults.memoryBudget / 2 ** 30} GiB default budget), 1 BLAS thread each; a lone matrix uses all ${info.hardwareThreads} threads (--parallel-matrices, --threads, --memory-budget)`],
   ];
   const width = Math.max(...lines.map(([k]) => k.length));
   for (const [key, value] of lines) ctx.out(`${key.padEnd(width)}  ${value}`);
