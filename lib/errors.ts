@@ -50,6 +50,7 @@ export const ERROR_CODES = [
   'ADAPTER_CONFIG_MISSING',
   'ADAPTER_INVALID',
   'LINK_OUTSIDE_CHECKPOINT',
+  'BACKEND_UNAVAILABLE',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

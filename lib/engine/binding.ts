@@ -72,6 +72,17 @@ export interface NativeBuildInfo {
     /** The smallest share of the memory budget a lane is given when the engine picks the lane count. */
     minLaneBytes: number;
   };
+  /** The optional CUDA plugin (native/include/paramscope/plugin_abi.h): whether it loaded and found a device, and why not. */
+  cuda: {
+    available: boolean;
+    plugin: string;
+    why: string;
+    device: string;
+    memoryBytes: number;
+    driverVersion: string;
+    runtimeVersion: string;
+    libraries: string;
+  };
 }
 
 /** The engine's options as the addon takes them: every field present (native/addon/analyze.cc reads them strictly). */
@@ -89,6 +100,10 @@ export interface NativeEngineOptions {
   memoryBudget: number;
   threads: number;
   parallelMatrices: number;
+  /** Where the heavy operations run: 'auto' takes the CUDA plugin when it loads and finds a device. */
+  backend: 'auto' | 'cpu' | 'cuda';
+  /** Bytes a device backend may allocate (0: the plugin's default). */
+  deviceMemoryBudget: number;
 }
 
 interface NativeTensorRef {

@@ -53,9 +53,21 @@ export function engineOptions(options: SpectrumOptions): EngineOptions {
   if (!nonNegativeInteger(threads)) invalidArgument('threads', 'a non-negative integer (0: all cores)', threads);
   const parallelMatrices = options.parallelMatrices ?? d.parallelMatrices;
   if (!nonNegativeInteger(parallelMatrices)) invalidArgument('parallelMatrices', 'a non-negative integer (0: one per thread)', parallelMatrices);
+  const backend = options.backend ?? backendFromEnvironment() ?? d.backend;
+  if (!['auto', 'cpu', 'cuda'].includes(backend)) invalidArgument('backend', "'auto', 'cpu' or 'cuda'", backend);
+  const deviceMemoryBudget = options.deviceMemoryBudget ?? d.deviceMemoryBudget;
+  if (!nonNegativeInteger(deviceMemoryBudget)) invalidArgument('deviceMemoryBudget', 'a non-negative number of bytes (0: the plugin\'s default)', deviceMemoryBudget);
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) invalidArgument('signal', 'an AbortSignal', options.signal);
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') invalidArgument('onProgress', 'a function', options.onProgress);
-  return { mode, rank, oversampling, powerIterations, tolerance, maxIterations, seed, precision, vectors: Boolean(options.vectors), exactRoute, memoryBudget, threads, parallelMatrices };
+  return { mode, rank, oversampling, powerIterations, tolerance, maxIterations, seed, precision, vectors: Boolean(options.vectors), exactRoute, memoryBudget, threads, parallelMatrices, backend, deviceMemoryBudget };
+}
+
+/** PARAMSCOPE_BACKEND, when set: the backend of every run that does not name one. */
+function backendFromEnvironment(): EngineOptions['backend'] | undefined {
+  const value = process.env.PARAMSCOPE_BACKEND;
+  if (value === undefined || value === '') return undefined;
+  if (value !== 'auto' && value !== 'cpu' && value !== 'cuda') invalidArgument('PARAMSCOPE_BACKEND', "'auto', 'cpu' or 'cuda'", value);
+  return value;
 }
 
 /** The mode a run uses: the option, else the engine's default. */

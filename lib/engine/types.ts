@@ -44,6 +44,14 @@ export interface SpectrumOptions {
    * a lone matrix gets every thread). 1 gives every thread and the whole budget to one matrix at a time.
    */
   parallelMatrices?: number;
+  /**
+   * Where the heavy operations run (default 'auto', or the PARAMSCOPE_BACKEND environment variable):
+   * 'cpu' (OpenBLAS or Eigen), 'cuda' (the optional CUDA plugin; BACKEND_UNAVAILABLE saying why when it
+   * or a device is missing), 'auto' (CUDA when the plugin loads and finds a device, else the CPU).
+   */
+  backend?: 'auto' | 'cpu' | 'cuda';
+  /** Bytes a device backend may allocate (default 0: the plugin's own default). */
+  deviceMemoryBudget?: number;
   signal?: AbortSignal;
   onProgress?: (progress: EngineProgress) => void;
 }

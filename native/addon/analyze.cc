@@ -89,6 +89,9 @@ EngineOptions parse_options(Napi::Env env, Napi::Value value) {
   const std::string route = o.choice("exactRoute", {"auto", "gram", "direct"});
   options.exact.route = route == "gram" ? ExactRoute::Gram : route == "direct" ? ExactRoute::Direct : ExactRoute::Auto;
   options.memory_budget = o.count("memoryBudget");
+  const std::string backend = o.choice("backend", {"auto", "cpu", "cuda"});
+  options.backend = backend == "cpu" ? BackendChoice::Cpu : backend == "cuda" ? BackendChoice::Cuda : BackendChoice::Auto;
+  options.device_memory_budget = o.count("deviceMemoryBudget");
   options.threads = static_cast<int>(std::min<uint64_t>(o.count("threads"), 4096));
   options.lanes = static_cast<int>(std::min<uint64_t>(o.count("parallelMatrices"), 4096));
   return options;

@@ -1,6 +1,7 @@
 // buildInfo(), engineDefaults(), dtypeTable(): what this binary is and uses at run time, the engine's
 // defaults and the dtype table, converted from the core (paramscope/runtime.hpp, dtype.hpp).
 #include "addon.hpp"
+#include "paramscope/backend.hpp"
 #include "paramscope/config.hpp"
 #include "paramscope/dtype.hpp"
 #include "paramscope/runtime.hpp"
@@ -24,6 +25,8 @@ Napi::Object engine_options_to_js(Napi::Env env, const EngineOptions& o) {
   out.Set("memoryBudget", static_cast<double>(o.memory_budget));
   out.Set("threads", o.threads);
   out.Set("parallelMatrices", o.lanes);
+  out.Set("backend", o.backend == BackendChoice::Cpu ? "cpu" : o.backend == BackendChoice::Cuda ? "cuda" : "auto");
+  out.Set("deviceMemoryBudget", static_cast<double>(o.device_memory_budget));
   return out;
 }
 
@@ -63,6 +66,17 @@ Napi::Value build_info(const Napi::CallbackInfo& info) {
   engine.Set("defaultLanes", runtime.default_lanes);
   engine.Set("minLaneBytes", static_cast<double>(runtime.min_lane_bytes));
   out.Set("engine", engine);
+  const DeviceStatus& cuda = cuda_status();
+  Napi::Object device = Napi::Object::New(env);
+  device.Set("available", cuda.available);
+  device.Set("plugin", cuda.plugin_path);
+  device.Set("why", cuda.why);
+  device.Set("device", cuda.device);
+  device.Set("memoryBytes", static_cast<double>(cuda.memory_bytes));
+  device.Set("driverVersion", cuda.driver_version);
+  device.Set("runtimeVersion", cuda.runtime_version);
+  device.Set("libraries", cuda.libraries);
+  out.Set("cuda", device);
   return out;
 }
 

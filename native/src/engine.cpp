@@ -137,8 +137,9 @@ namespace {
 class EngineRun {
  public:
   EngineRun(std::vector<MatrixJob>& jobs, const EngineOptions& options, const EngineCallbacks& callbacks,
-            const std::atomic<bool>& cancel, int lanes)
-      : jobs_(jobs), options_(options), callbacks_(callbacks), cancel_(cancel), in_flight_flops_(lanes, 0.0) {
+            const std::atomic<bool>& cancel, int lanes, std::shared_ptr<const Backend> backend)
+      : jobs_(jobs), options_(options), callbacks_(callbacks), cancel_(cancel), backend_(std::move(backend)),
+        in_flight_flops_(lanes, 0.0) {
     progress_.jobs_total = jobs.size();
     for (const auto& job : jobs) progress_.bytes_total += job.stored_bytes;
     const int threads = options.threads > 0 ? options.threads : JobGate::hardware_threads();
@@ -158,6 +159,7 @@ class EngineRun {
     try {
       BufferCache cache(lane_budget_, jobs_.size() == 1);
       BufferCache::Scope use_cache(cache);
+      BackendScope use_backend(backend_);
       for (;;) {
         size_t i;
         {
@@ -259,6 +261,7 @@ class EngineRun {
   const EngineOptions& options_;
   const EngineCallbacks& callbacks_;
   const std::atomic<bool>& cancel_;
+  const std::shared_ptr<const Backend> backend_;
   int lane_threads_ = 1, thread_budget_ = 1;
   uint64_t lane_budget_ = 0;
   Prefetcher prefetcher_;
@@ -289,7 +292,7 @@ int lane_count(const EngineOptions& options, size_t jobs) {
 void run_engine(std::vector<MatrixJob>& jobs, const EngineOptions& options, const EngineCallbacks& callbacks,
                 const std::atomic<bool>& cancel) {
   const int lanes = lane_count(options, jobs.size());
-  EngineRun run(jobs, options, callbacks, cancel, lanes);
+  EngineRun run(jobs, options, callbacks, cancel, lanes, select_backend(options.backend, options.device_memory_budget));
   std::vector<std::thread> others;
   for (int lane = 1; lane < lanes; ++lane) {
     try {

@@ -49,74 +49,13 @@ std::vector<double> descending_sqrt(const std::vector<double>& ascending_eigenva
   return values;
 }
 
-// ---- eigenvalues of the Gram matrix ----
-
-std::vector<double> eigenvalues_dsyevd(const blas::Backend& backend, bool two_stage, int g, std::vector<double>& gram) {
-  auto routine = two_stage ? backend.fn.dsyevd_2stage : backend.fn.dsyevd;
-  std::vector<double> w(g);
-  int lwork = -1, liwork = -1, info = 0, iwork_query = 0;
-  double work_query = 0;
-  routine("N", "L", &g, gram.data(), &g, w.data(), &work_query, &lwork, &iwork_query, &liwork, &info, 1, 1);
-  lwork = std::max(1, static_cast<int>(work_query));
-  liwork = std::max(1, iwork_query);
-  std::vector<double> work(lwork);
-  std::vector<int> iwork(liwork);
-  routine("N", "L", &g, gram.data(), &g, w.data(), work.data(), &lwork, iwork.data(), &liwork, &info, 1, 1);
-  check_lapack_info(info, two_stage ? "dsyevd_2stage" : "dsyevd");
-  return w;
-}
-
-// Dense → band with BLAS-3 (dsytrd_sy2sb), band → tridiagonal (dsbtrd), then root-free QR (dsterf).
-std::vector<double> eigenvalues_band_reduction(const blas::Backend& backend, int g, std::vector<double>& gram) {
-  const int kd = 64, ldab = kd + 1;
-  std::vector<double> band(static_cast<size_t>(ldab) * g), tau(g), d(g), e(g);
-  int lwork = -1, info = 0;
-  double work_query = 0;
-  backend.fn.dsytrd_sy2sb("L", &g, &kd, gram.data(), &g, band.data(), &ldab, tau.data(), &work_query, &lwork, &info, 1);
-  lwork = std::max(1, static_cast<int>(work_query));
-  std::vector<double> work(std::max(lwork, g));
-  backend.fn.dsytrd_sy2sb("L", &g, &kd, gram.data(), &g, band.data(), &ldab, tau.data(), work.data(), &lwork, &info, 1);
-  check_lapack_info(info, "dsytrd_sy2sb");
-  const int ldq = 1;
-  backend.fn.dsbtrd("N", "L", &g, &kd, band.data(), &ldab, d.data(), e.data(), nullptr, &ldq, work.data(), &info, 1, 1);
-  check_lapack_info(info, "dsbtrd");
-  backend.fn.dsterf(&g, d.data(), e.data(), &info);
-  check_lapack_info(info, "dsterf");
-  return d;
-}
-
-// Eigenvalues (ascending) of the symmetric g×g matrix whose lower triangle `gram` holds; destroys it.
-std::vector<double> gram_eigenvalues(uint64_t g, std::vector<double>& gram, GramEigensolver choice, std::string& method) {
-  const blas::Backend& backend = blas::backend();
-  if (!backend.lapack) {
-    method = "gram-eigen";
-    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(MatrixMap(gram.data(), g, g), Eigen::EigenvaluesOnly);
-    if (solver.info() != Eigen::Success) throw Error(ErrorCode::NOT_CONVERGED, "Eigen's symmetric eigensolver did not converge");
-    const Eigen::VectorXd& w = solver.eigenvalues();
-    return std::vector<double>(w.data(), w.data() + g);
-  }
-  const int n = lapack_int(g);
-  const bool band_available = backend.fn.dsytrd_sy2sb && backend.fn.dsbtrd && backend.fn.dsterf;
-  const bool band_wanted = choice == GramEigensolver::BandReduction || choice == GramEigensolver::Auto;
-  if (band_wanted && band_available && g > 2 * 64) {
-    method = "gram-band-reduction";
-    return eigenvalues_band_reduction(backend, n, gram);
-  }
-  if (choice == GramEigensolver::Dsyevd2Stage && backend.fn.dsyevd_2stage) {
-    method = "gram-dsyevd-2stage";
-    return eigenvalues_dsyevd(backend, true, n, gram);
-  }
-  method = "gram-dsyevd";
-  return eigenvalues_dsyevd(backend, false, n, gram);
-}
-
 // ---- exact routes ----
 
 Spectrum exact_gram(const LinearOperator& op, GramEigensolver eigensolver, const RunControl& control) {
   const uint64_t m = op.rows(), n = op.cols(), g = std::min(m, n);
   const bool wide = m <= n;
-  // The Eigen fallback copies the Gram matrix once more inside its solver.
-  const uint64_t gram_bytes = g * g * sizeof(double) * (blas::backend().lapack ? 1 : 2);
+  const Backend& backend = current_backend();
+  const uint64_t gram_bytes = g * g * sizeof(double) * (backend.gram_eigenvalues_copy_input() ? 2 : 1);
   if (gram_bytes >= op.memory_budget()) throw_out_of_memory(op, "the Gram matrix", gram_bytes);
   const uint64_t available = op.memory_budget() - gram_bytes;
 
@@ -164,7 +103,7 @@ Spectrum exact_gram(const LinearOperator& op, GramEigensolver eigensolver, const
   }
   control.check_cancelled();
 
-  result.values = descending_sqrt(gram_eigenvalues(g, gram, eigensolver, result.method));
+  result.values = descending_sqrt(backend.gram_eigenvalues(g, gram.data(), eigensolver, result.method));
   result.frobenius_squared = frobenius;
   const double sigma1 = result.values.empty() ? 0.0 : result.values[0];
   const double inner = double(wide ? n : m);

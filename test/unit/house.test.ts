@@ -28,7 +28,7 @@ describe('engine defaults', () => {
     expect(Object.isFrozen(ENGINE_DEFAULTS)).toBe(true);
     expect(ENGINE_DEFAULTS).toEqual({
       mode: 'exact', rank: 64, oversampling: 10, powerIterations: 2, tolerance: 0, maxIterations: 50, seed: 0x5eed,
-      precision: 'f32', exactRoute: 'auto', memoryBudget: 2 ** 31, threads: 0, parallelMatrices: 0,
+      precision: 'f32', exactRoute: 'auto', memoryBudget: 2 ** 31, threads: 0, parallelMatrices: 0, backend: 'auto', deviceMemoryBudget: 0,
     });
     expect(engineOptions({})).toEqual({ ...ENGINE_DEFAULTS, vectors: false });
     expect(engineOptions({ rank: 8, mode: 'truncated' })).toMatchObject({ rank: 8, mode: 'truncated', seed: ENGINE_DEFAULTS.seed });

@@ -12,12 +12,16 @@ export const spectrumFlags = `  --mode exact|truncated   all singular values, or
   --threads <n>         threads for the math (default: all cores)
   --parallel-matrices <n>  matrices computed at once (default: one per thread, at most one per 512MiB
                         of the memory budget; 1: all threads and memory on one)
-  --memory-budget <b>   bytes for the matrices computed at once, e.g. 512MiB, 4GiB (default 2GiB)`;
+  --memory-budget <b>   bytes for the matrices computed at once, e.g. 512MiB, 4GiB (default 2GiB)
+  --backend auto|cpu|cuda  where the heavy operations run (default auto: the CUDA plugin when it loads
+                        and finds a device, else the CPU; also PARAMSCOPE_BACKEND)
+  --device-memory-budget <b>  bytes a device backend may allocate (default: the plugin's own)`;
 
 export const spectrumFlagOptions = {
   mode: { type: 'string' }, rank: { type: 'string' }, tolerance: { type: 'string' }, seed: { type: 'string' },
   'power-iterations': { type: 'string' }, threads: { type: 'string' }, 'memory-budget': { type: 'string' },
-  precision: { type: 'string' }, 'parallel-matrices': { type: 'string' },
+  precision: { type: 'string' }, 'parallel-matrices': { type: 'string' }, backend: { type: 'string' },
+  'device-memory-budget': { type: 'string' },
 } as const;
 
 function integer(flag: string, text: unknown): number | undefined {
@@ -47,5 +51,7 @@ export function spectrumOptionsFrom(values: Record<string, unknown>): SpectrumOp
   if (parallel !== undefined) options.parallelMatrices = parallel;
   if (values.precision !== undefined) options.precision = values.precision as SpectrumOptions['precision'];
   if (values['memory-budget'] !== undefined) options.memoryBudget = parseBytes(String(values['memory-budget']));
+  if (values.backend !== undefined) options.backend = values.backend as SpectrumOptions['backend'];
+  if (values['device-memory-budget'] !== undefined) options.deviceMemoryBudget = parseBytes(String(values['device-memory-budget']), '--device-memory-budget');
   return options;
 }

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "paramscope/backend.hpp"
 #include "paramscope/error.hpp"
 #include "paramscope/linop.hpp"
 #include "paramscope/metrics.hpp"
@@ -52,6 +53,10 @@ struct EngineOptions {
   // Bytes for the whole engine: each lane gets an equal share for its job's panels, resident matrix and
   // work arrays.
   uint64_t memory_budget = config::kDefaultMemoryBudget;
+  // Where the heavy operations run (backend.hpp): Auto takes a device when its plugin loads and finds
+  // one; device memory is bounded by device_memory_budget (0: the plugin's default).
+  BackendChoice backend = BackendChoice::Auto;
+  uint64_t device_memory_budget = 0;
   int threads = 0;  // threads for the math; 0: all hardware threads
   int lanes = 0;    // jobs computed at once; 0: one per thread, at most one per job and one per
                     // config::kMinLaneBytes of the memory budget

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "paramscope/backend.hpp"
 #include "paramscope/linop.hpp"
 
 namespace paramscope {
@@ -43,19 +44,6 @@ struct Spectrum {
 };
 
 enum class ExactRoute { Auto, Gram, Direct };
-
-// How the eigenvalues of the Gram matrix are found (values only). Measured for n = 4096 (Gram of a
-// 4096×11008 matrix) on the 2-core EPYC dev box, OpenBLAS 0.3.21, best of interleaved rounds on a shared
-// host: dsyevd 3.3–4.5 s, dsyevd_2stage 4.2–5.7 s, dsyevr 4.4 s, band reduction 3.1–3.6 s; under load
-// from other jobs band reduction held at 5.4–7.1 s while dsyevd varied 6–14 s (its Householder
-// tridiagonalisation is half BLAS-2, memory-bound; the band route is BLAS-3 but for an O(n²·64) band
-// sweep). Auto therefore picks BandReduction, and dsyevd where the band routines are missing or n ≤ 128.
-enum class GramEigensolver {
-  Auto,
-  Dsyevd,        // LAPACK dsyevd, JOBZ='N' (Householder tridiagonalisation + dsterf)
-  Dsyevd2Stage,  // LAPACK dsyevd_2stage, JOBZ='N' (dense → band → tridiagonal)
-  BandReduction, // dsytrd_sy2sb (BLAS-3 dense → band, bandwidth 64) + dsbtrd + dsterf
-};
 
 struct ExactOptions {
   // Auto: low-rank factors for a LowRankOp, Direct when vectors are requested, else Gram.

@@ -1,6 +1,7 @@
-// The CPU's dense kernels: BLAS calls when OpenBLAS is loaded, Eigen otherwise, and the splitting of
+// The CPU backend: BLAS/LAPACK calls when OpenBLAS is loaded, Eigen otherwise, and the splitting of
 // large skinny products over a lane's threads (engine.hpp says why).
 #include "internal/dense.hpp"
+#include "paramscope/backend.hpp"
 
 #include <Eigen/Dense>
 #include <algorithm>
@@ -28,9 +29,72 @@ int as_blas_int(uint64_t value) {
 using ConstMap = Eigen::Map<const Eigen::MatrixXd, 0, Eigen::OuterStride<>>;
 using MutableMap = Eigen::Map<Eigen::MatrixXd, 0, Eigen::OuterStride<>>;
 
+void check_lapack_info(int info, const char* routine) {
+  if (info > 0) throw Error(ErrorCode::NOT_CONVERGED, std::string(routine) + " did not converge (info=" + std::to_string(info) + ")");
+  if (info < 0) throw Error(ErrorCode::INTERNAL, std::string(routine) + " rejected argument " + std::to_string(-info));
+}
+
+std::vector<double> eigenvalues_dsyevd(const blas::Backend& backend, bool two_stage, int g, double* gram) {
+  auto routine = two_stage ? backend.fn.dsyevd_2stage : backend.fn.dsyevd;
+  std::vector<double> w(g);
+  int lwork = -1, liwork = -1, info = 0, iwork_query = 0;
+  double work_query = 0;
+  routine("N", "L", &g, gram, &g, w.data(), &work_query, &lwork, &iwork_query, &liwork, &info, 1, 1);
+  lwork = std::max(1, static_cast<int>(work_query));
+  liwork = std::max(1, iwork_query);
+  std::vector<double> work(lwork);
+  std::vector<int> iwork(liwork);
+  routine("N", "L", &g, gram, &g, w.data(), work.data(), &lwork, iwork.data(), &liwork, &info, 1, 1);
+  check_lapack_info(info, two_stage ? "dsyevd_2stage" : "dsyevd");
+  return w;
+}
+
+// Dense → band with BLAS-3 (dsytrd_sy2sb), band → tridiagonal (dsbtrd), then root-free QR (dsterf).
+std::vector<double> eigenvalues_band_reduction(const blas::Backend& backend, int g, double* gram) {
+  const int kd = 64, ldab = kd + 1;
+  std::vector<double> band(static_cast<size_t>(ldab) * g), tau(g), d(g), e(g);
+  int lwork = -1, info = 0;
+  double work_query = 0;
+  backend.fn.dsytrd_sy2sb("L", &g, &kd, gram, &g, band.data(), &ldab, tau.data(), &work_query, &lwork, &info, 1);
+  lwork = std::max(1, static_cast<int>(work_query));
+  std::vector<double> work(std::max(lwork, g));
+  backend.fn.dsytrd_sy2sb("L", &g, &kd, gram, &g, band.data(), &ldab, tau.data(), work.data(), &lwork, &info, 1);
+  check_lapack_info(info, "dsytrd_sy2sb");
+  const int ldq = 1;
+  backend.fn.dsbtrd("N", "L", &g, &kd, band.data(), &ldab, d.data(), e.data(), nullptr, &ldq, work.data(), &info, 1, 1);
+  check_lapack_info(info, "dsbtrd");
+  backend.fn.dsterf(&g, d.data(), e.data(), &info);
+  check_lapack_info(info, "dsterf");
+  return d;
+}
+
+std::vector<double> lapack_gram_eigenvalues(uint64_t g, double* gram, GramEigensolver choice, std::string& method) {
+  const blas::Backend& backend = blas::backend();
+  if (!backend.lapack) {
+    method = "gram-eigen";
+    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(Eigen::Map<Eigen::MatrixXd>(gram, g, g), Eigen::EigenvaluesOnly);
+    if (solver.info() != Eigen::Success) throw Error(ErrorCode::NOT_CONVERGED, "Eigen's symmetric eigensolver did not converge");
+    const Eigen::VectorXd& w = solver.eigenvalues();
+    return std::vector<double>(w.data(), w.data() + g);
+  }
+  const int n = as_blas_int(g);
+  const bool band_available = backend.fn.dsytrd_sy2sb && backend.fn.dsbtrd && backend.fn.dsterf;
+  const bool band_wanted = choice == GramEigensolver::BandReduction || choice == GramEigensolver::Auto;
+  if (band_wanted && band_available && g > 2 * 64) {
+    method = "gram-band-reduction";
+    return eigenvalues_band_reduction(backend, n, gram);
+  }
+  if (choice == GramEigensolver::Dsyevd2Stage && backend.fn.dsyevd_2stage) {
+    method = "gram-dsyevd-2stage";
+    return eigenvalues_dsyevd(backend, true, n, gram);
+  }
+  method = "gram-dsyevd";
+  return eigenvalues_dsyevd(backend, false, n, gram);
+}
+
 }  // namespace
 
-namespace dense {
+namespace cpu {
 
 namespace {
 thread_local int t_split_threads = 1;
@@ -231,6 +295,44 @@ void orthonormalize_columns(uint64_t m, uint64_t n, double* a, uint64_t lda, boo
   householder_orthonormalize(m, n, a, lda);
 }
 
+}  // namespace cpu
+
+namespace {
+
+class CpuBackend final : public Backend {
+ public:
+  std::string name() const override { return "cpu"; }
+  void gemm(bool trans_a, bool trans_b, uint64_t m, uint64_t n, uint64_t k, double alpha, const double* a, uint64_t lda,
+            const double* b, uint64_t ldb, double beta, double* c, uint64_t ldc) const override {
+    cpu::gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  }
+  void sgemm(bool trans_a, bool trans_b, uint64_t m, uint64_t n, uint64_t k, const float* a, uint64_t lda, const float* b,
+             uint64_t ldb, float* c, uint64_t ldc) const override {
+    cpu::sgemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
+  }
+  void syrk_lower(bool trans, uint64_t n, uint64_t k, double alpha, const double* a, uint64_t lda, double beta, double* c,
+                  uint64_t ldc) const override {
+    cpu::syrk_lower(trans, n, k, alpha, a, lda, beta, c, ldc);
+  }
+  std::vector<double> gram_eigenvalues(uint64_t g, double* gram, GramEigensolver choice, std::string& method) const override {
+    return lapack_gram_eigenvalues(g, gram, choice, method);
+  }
+  // Eigen's solver copies its input once more.
+  bool gram_eigenvalues_copy_input() const override { return !blas::backend().lapack; }
+  void orthonormalize_columns(uint64_t m, uint64_t n, double* a, uint64_t lda, bool well_conditioned_is_enough) const override {
+    cpu::orthonormalize_columns(m, n, a, lda, well_conditioned_is_enough);
+  }
+};
+
+}  // namespace
+
+const Backend& cpu_backend() {
+  static const CpuBackend backend;
+  return backend;
+}
+
+namespace dense {
+void set_split_threads(int threads) { cpu::set_split_threads(threads); }
 }  // namespace dense
 
 }  // namespace paramscope

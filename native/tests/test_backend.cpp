@@ -1,0 +1,204 @@
+// The backend seam (paramscope/backend.hpp): the CPU backend through it gives the results of before the
+// seam bit for bit (recorded hashes on the machine they were recorded on; the same bits whichever way
+// the CPU backend is selected everywhere); the plugin loader's failure paths (missing file, not a
+// plugin, wrong ABI version, no device) and the error for an unavailable backend; and the plugin path end
+// to end with a stub plugin whose "device" is the host, against the CPU within rounding.
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "internal/blas.hpp"
+#include "internal/plugin.hpp"
+#include "paramscope/backend.hpp"
+#include "paramscope/engine.hpp"
+#include "paramscope/linop.hpp"
+#include "paramscope/spectrum.hpp"
+#include "test_support.hpp"
+
+using namespace paramscope;
+
+namespace {
+
+const std::string kPlugins = STUB_PLUGIN_DIR;
+
+std::vector<float> matrix(uint64_t m, uint64_t n, uint64_t seed) {
+  std::vector<float> v(m * n);
+  uint64_t s = seed;
+  for (auto& x : v) {
+    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    x = float(int64_t(s >> 33) % 2001 - 1000) / 1000.0f;
+  }
+  for (uint64_t i = 0; i < m; ++i)
+    for (uint64_t j = 0; j < n; ++j) v[i * n + j] += 3.0f * std::sin(0.01f * float(i * 7 + j * 3));
+  return v;
+}
+
+// FNV-1a over every double a spectrum holds.
+uint64_t spectrum_hash(const Spectrum& s) {
+  uint64_t h = 1469598103934665603ULL;
+  auto mix = [&](double d) {
+    uint64_t b;
+    std::memcpy(&b, &d, 8);
+    h = (h ^ b) * 1099511628211ULL;
+  };
+  for (double v : s.values) mix(v);
+  for (double v : s.error_bounds) mix(v);
+  mix(s.frobenius_squared);
+  for (double v : s.u) mix(v);
+  for (double v : s.v) mix(v);
+  return h;
+}
+
+struct Case {
+  const char* name;
+  Spectrum (*run)();
+};
+
+const std::vector<float>& a() { static auto m = matrix(300, 200, 1); return m; }
+const std::vector<float>& b() { static auto m = matrix(300, 200, 2); return m; }
+const std::vector<float>& w() { static auto m = matrix(180, 420, 3); return m; }
+
+DiffOp difference() {
+  return DiffOp(300, 200, [](uint64_t r0, uint64_t r1, float* d) { std::memcpy(d, a().data() + r0 * 200, (r1 - r0) * 200 * 4); },
+                [](uint64_t r0, uint64_t r1, float* d) { std::memcpy(d, b().data() + r0 * 200, (r1 - r0) * 200 * 4); });
+}
+
+LowRankOp low_rank() {
+  static std::vector<float> lb, la;
+  if (lb.empty()) {
+    lb.resize(300 * 5);
+    la.resize(5 * 200);
+    for (size_t i = 0; i < lb.size(); ++i) lb[i] = std::cos(0.3f * i);
+    for (size_t i = 0; i < la.size(); ++i) la[i] = std::sin(0.2f * i);
+  }
+  return LowRankOp(300, 200, 5, lb.data(), la.data(), 0.5);
+}
+
+// The spectra whose hashes were recorded before the seam existed (session 3, same inputs).
+const Case kCases[] = {
+    {"exact_gram_tall", [] { return exact_spectrum(DenseOp(300, 200, a().data()), {}); }},
+    {"exact_gram_wide", [] { return exact_spectrum(DenseOp(180, 420, w().data()), {}); }},
+    {"exact_direct_vectors", [] { ExactOptions o; o.route = ExactRoute::Direct; o.vectors = true; return exact_spectrum(DenseOp(300, 200, a().data()), o); }},
+    {"truncated_f64", [] { TruncatedOptions t; t.rank = 16; return truncated_spectrum(DenseOp(300, 200, a().data()), t); }},
+    {"truncated_f64_diff", [] { TruncatedOptions t; t.rank = 16; return truncated_spectrum(difference(), t); }},
+    {"truncated_f32_vectors", [] { TruncatedOptions t; t.rank = 16; t.single_precision = true; t.vectors = true; return truncated_spectrum(DenseOp(180, 420, w().data()), t); }},
+    {"truncated_f32_tolerance", [] { TruncatedOptions t; t.rank = 16; t.single_precision = true; t.tolerance = 1e-6; return truncated_spectrum(difference(), t); }},
+    {"low_rank_exact", [] { return exact_spectrum(low_rank(), {}); }},
+    {"low_rank_truncated", [] { TruncatedOptions t; t.rank = 4; return truncated_spectrum(low_rank(), t); }},
+};
+
+// Recorded on the dev VM (x86-64, gcc 12.2, Debian 12): OpenBLAS 0.3.21 on its Cooperlake kernels, and
+// the Eigen fallback (PARAMSCOPE_BLAS=eigen or an Eigen-only build).
+const uint64_t kOpenBlasCooperlake[] = {0x33f91093cd8844ffULL, 0x4631fdcd04fbba2cULL, 0xc4d6819e880384aeULL,
+                                        0x22d3ebad91ef7528ULL, 0x2474c3ffc9e3aed9ULL, 0x9ba39db6af1ad8a5ULL,
+                                        0x751201da1d8ef0a2ULL, 0x9fb7ebaaba5e677dULL, 0x3d9bade0e91b6c69ULL};
+const uint64_t kEigen[] = {0x91b9f11dc5736971ULL, 0x1616e563dc54a069ULL, 0x08b33be4577f3314ULL, 0xcf87bd8c28a4a406ULL,
+                           0xc7e75fe1390d5c99ULL, 0x780ab08f8eb57ab2ULL, 0x7d466b45d444265cULL, 0x9fb872aaba5f4ce2ULL,
+                           0xd89b95d4c90cb851ULL};
+
+std::shared_ptr<const Backend> host_stub() {
+  LoadedPlugin plugin = load_plugin({kPlugins + "/paramscope_stub_host.so"});
+  if (!plugin.table) {
+    std::printf("  stub plugin did not load: %s\n", plugin.status.why.c_str());
+    return nullptr;
+  }
+  return plugin_backend(plugin.table, 0);
+}
+
+}  // namespace
+
+TEST_CASE(the_cpu_backend_gives_the_bits_of_before_the_seam) {
+  const blas::Backend& blas = blas::backend();
+  const uint64_t* recorded = nullptr;
+  if (!blas.is_openblas()) recorded = kEigen;
+  else if (blas.corename == "Cooperlake" && blas.config.rfind("OpenBLAS 0.3.21 ", 0) == 0) recorded = kOpenBlasCooperlake;
+  if (!recorded) std::printf("  [skip] recorded hashes are for OpenBLAS 0.3.21 Cooperlake or Eigen; this is %s %s\n", blas.config.c_str(), blas.corename.c_str());
+  const std::shared_ptr<const Backend> cpu = select_backend(BackendChoice::Cpu);
+  for (size_t i = 0; i < std::size(kCases); ++i) {
+    const uint64_t plain = spectrum_hash(kCases[i].run());
+    uint64_t selected;
+    {
+      BackendScope scope(cpu);
+      selected = spectrum_hash(kCases[i].run());
+    }
+    CHECK(plain == selected);
+    if (recorded && plain != recorded[i]) std::printf("  %s: 0x%016llx, recorded 0x%016llx\n", kCases[i].name, (unsigned long long)plain, (unsigned long long)recorded[i]);
+    if (recorded) CHECK(plain == recorded[i]);
+  }
+}
+
+TEST_CASE(the_plugin_loader_says_why_a_plugin_cannot_be_used) {
+  LoadedPlugin missing = load_plugin({kPlugins + "/no-such-plugin.so"});
+  CHECK(!missing.table && missing.status.why.find("no CUDA plugin") != std::string::npos);
+  CHECK(missing.status.why.find("no-such-plugin.so") != std::string::npos);
+  LoadedPlugin not_plugin = load_plugin({"libm.so.6"});
+  CHECK(!not_plugin.table && not_plugin.status.why.find("not a paramscope plugin") != std::string::npos);
+  LoadedPlugin wrong = load_plugin({kPlugins + "/paramscope_stub_wrong_abi.so"});
+  CHECK(!wrong.table && wrong.status.why.find("ABI version 99") != std::string::npos);
+  LoadedPlugin no_device = load_plugin({kPlugins + "/paramscope_stub_no_device.so"});
+  CHECK(!no_device.table && no_device.status.why.find("no CUDA device") != std::string::npos);
+  LoadedPlugin host = load_plugin({kPlugins + "/no-such-plugin.so", kPlugins + "/paramscope_stub_host.so"});
+  CHECK(host.table && host.status.available && host.status.device == "stub host device" && host.status.memory_bytes == (1ull << 30));
+}
+
+TEST_CASE(asking_for_an_unavailable_backend_is_a_coded_error) {
+  // No plugin beside this program and PARAMSCOPE_CUDA_PLUGIN unset (ctest's environment).
+  if (cuda_status().available) {
+    std::printf("  [skip] a CUDA plugin is available here\n");
+    return;
+  }
+  CHECK_THROWS_CODE(select_backend(BackendChoice::Cuda), BACKEND_UNAVAILABLE);
+  CHECK(select_backend(BackendChoice::Auto)->name() == "cpu");
+  try {
+    select_backend(BackendChoice::Cuda);
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find(cuda_status().why) != std::string::npos);
+  }
+}
+
+TEST_CASE(a_plugin_backend_computes_the_same_spectra_within_rounding) {
+  const std::shared_ptr<const Backend> stub = host_stub();
+  CHECK(stub != nullptr);
+  if (!stub) return;
+  for (const Case& c : kCases) {
+    const Spectrum cpu = c.run();
+    Spectrum device;
+    {
+      BackendScope scope(stub);
+      device = c.run();
+    }
+    CHECK(device.values.size() == cpu.values.size());
+    const double sigma1 = cpu.values.empty() ? 0 : cpu.values[0];
+    for (size_t i = 0; i < std::min(cpu.values.size(), device.values.size()); ++i)
+      CHECK_NEAR(device.values[i], cpu.values[i], 1e-6 * sigma1 + cpu.error_bounds[i] + device.error_bounds[i]);
+    if (std::string(c.name).rfind("exact_gram", 0) == 0) CHECK(device.method == "gram-stub");
+  }
+}
+
+TEST_CASE(the_engine_refuses_an_unavailable_backend_before_any_job) {
+  std::vector<MatrixJob> jobs;
+  for (int i = 0; i < 3; ++i) {
+    MatrixJob job;
+    job.name = "m" + std::to_string(i);
+    job.make_operator = [] { return std::make_unique<DenseOp>(180, 420, w().data()); };
+    jobs.push_back(std::move(job));
+  }
+  std::vector<JobResult> results;
+  EngineCallbacks callbacks;
+  callbacks.on_result = [&](JobResult&& r) { results.push_back(std::move(r)); };
+  std::atomic<bool> cancel{false};
+  EngineOptions options;
+  if (!cuda_status().available) {
+    options.backend = BackendChoice::Cuda;
+    CHECK_THROWS_CODE(run_engine(jobs, options, callbacks, cancel), BACKEND_UNAVAILABLE);
+    CHECK(results.empty());
+  }
+  options.backend = BackendChoice::Cpu;
+  run_engine(jobs, options, callbacks, cancel);
+  CHECK(results.size() == 3);
+  for (const JobResult& r : results) CHECK(!r.error && r.spectrum.method.rfind("gram-", 0) == 0 && r.spectrum.method != "gram-stub");
+}
+
+TEST_MAIN()
