@@ -8,8 +8,10 @@
  * Presets (shapes follow ../shared/peers/make_pair.py so our numbers compare with the peer scripts):
  *   tiny            4 layers, hidden 256: a few MB, for smoke tests.
  *   1b              22 layers, hidden 2048, ffn 5632, vocab 32000 (TinyLlama-shaped): ~2.5 GB of real data, 4 shards.
- *   7b-header-only  32 layers, hidden 4096, ffn 11008, vocab 32000: 291 tensors, 3 shards, ~13.5 GB
- *                   declared but written sparse (ftruncate): only the headers are real; for header-open timing.
+ *   7b              32 layers, hidden 4096, ffn 11008, vocab 32000 (Llama-2-7B-shaped): 291 tensors, 3 shards,
+ *                   ~13.5 GB of real data: a pair of them does not fit this machine's page cache.
+ *   7b-header-only  the same shapes declared but written sparse (ftruncate): only the headers are real; for
+ *                   header-open timing.
  *
  * Every tensor's values depend only on (seed, tensor name), never on the shard layout, so two layouts of
  * one seed hold the same tensors, and a `fill` hook lets a suite plant structure (e.g. a low-rank update).
@@ -28,6 +30,7 @@ const CHUNK_BYTES = 8 << 20;
 const PRESETS = {
   tiny: { layers: 4, hidden: 256, intermediate: 688, vocab: 1024, shards: 2, sparse: false },
   '1b': { layers: 22, hidden: 2048, intermediate: 5632, vocab: 32000, shards: 4, sparse: false },
+  '7b': { layers: 32, hidden: 4096, intermediate: 11008, vocab: 32000, shards: 3, sparse: false },
   '7b-header-only': { layers: 32, hidden: 4096, intermediate: 11008, vocab: 32000, shards: 3, sparse: true },
 };
 

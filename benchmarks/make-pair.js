@@ -24,7 +24,7 @@
  *    planted ones exactly (orthogonal transforms), the vectors are dense but not Haar-distributed. A QR
  *    of a 5632×2048 Gaussian matrix per tensor would take minutes in JS; the rotations take ~0.3 s.
  *
- * CLI:    node benchmarks/make-pair.js <tiny|1b> <aligned|coverage> [--seed N] [--force]
+ * CLI:    node benchmarks/make-pair.js <tiny|1b|7b> <aligned|coverage> [--seed N] [--force]
  * Module: const { ensurePair } = require('./make-pair');
  *         const { base, tuned } = ensurePair('1b', 'aligned', { seed: 0, log: console.error });
  */
@@ -194,7 +194,7 @@ function tunedFill(regime, seed) {
  * base = `<preset>-seed<seed>` (make-checkpoint's default data), tuned = `<preset>-seed<seed>-tuned-<regime>-v<version>`.
  */
 function ensurePair(preset, regime, { seed = 0, force = false, log = () => {} } = {}) {
-  if (!PRESETS[preset] || PRESETS[preset].sparse) throw new Error(`make-pair needs a dense preset (tiny | 1b), got "${preset}"`);
+  if (!PRESETS[preset] || PRESETS[preset].sparse) throw new Error(`make-pair needs a dense preset (tiny | 1b | 7b), got "${preset}"`);
   const base = ensureCheckpoint(preset, { seed, force, log });
   const tuned = ensureCheckpoint(preset, { seed, force, log, fill: tunedFill(regime, seed), fillKey: `tuned-${regime}-v${PAIR_VERSION}` });
   return { base, tuned, regime, preset, seed };
@@ -210,7 +210,7 @@ if (require.main === module) {
   const seed = Number(values.seed), force = values.force;
   const [preset, regime] = positionals;
   if (!preset || !regime || !Number.isInteger(seed)) {
-    console.error('usage: node benchmarks/make-pair.js <tiny|1b> <aligned|coverage> [--seed N] [--force]');
+    console.error('usage: node benchmarks/make-pair.js <tiny|1b|7b> <aligned|coverage> [--seed N] [--force]');
     process.exit(2);
   }
   const t0 = Date.now();

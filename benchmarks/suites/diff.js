@@ -19,23 +19,16 @@
  */
 const fs = require('node:fs');
 const path = require('node:path');
-const { spawn, spawnSync } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
 const { ensurePair } = require('../make-pair');
 
-const ROOT = path.join(__dirname, '..', '..');
-const PEERS = process.env.PARAMSCOPE_PEERS ?? path.join(ROOT, '..', 'shared', 'peers');
-const PY = '/usr/bin/python3';
+const { ROOT, PEERS, PY, torchAvailable, runMeasured } = require('../lib/child');
 const GIB = 2 ** 30;
 const SEED = 0;
 
 function cliHasDiff() {
   const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'paramscope.js'), 'diff', '--help'], { encoding: 'utf8' });
   return r.status === 0 && !/unknown command/.test(r.stdout + r.stderr);
-}
-
-function torchAvailable() {
-  if (!fs.existsSync(path.join(PEERS, 'peer_diff.py'))) return false;
-  return spawnSync(PY, ['-c', 'import torch, numpy'], { encoding: 'utf8' }).status === 0;
 }
 
 const API_CHILD = String.raw`
@@ -49,46 +42,6 @@ const { diff } = require(process.argv[1]);
     verdict: { label: v.label, score: v.score, scoreRange: v.scoreRange, components: v.components, confidence: v.confidence } }) + '\n');
 })().catch((e) => { console.error(e); process.exit(1); });
 `;
-
-function readStatus(pid) {
-  try {
-    const out = {};
-    for (const line of fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n')) {
-      const m = /^(VmHWM|VmRSS|RssAnon|RssFile):\s+(\d+) kB/.exec(line);
-      if (m) out[m[1]] = Number(m[2]) * 1024;
-    }
-    return out;
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Runs a command, polling its /proc status every 10 ms (RssAnon and VmHWM high-water). Children of the
- * command (none here: node and python run the work themselves) are not counted.
- */
-function runMeasured(cmd, args, { cwd = ROOT, env } = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    let anonPeak = 0, hwm = 0, fileAtPeak = 0;
-    child.stdout.on('data', (c) => { stdout += c; });
-    child.stderr.on('data', (c) => { stderr += c; });
-    const poll = () => {
-      const s = readStatus(child.pid);
-      if (!s) return;
-      if (s.RssAnon > anonPeak) { anonPeak = s.RssAnon; fileAtPeak = s.RssFile; }
-      if (s.VmHWM > hwm) hwm = s.VmHWM;
-    };
-    const timer = setInterval(poll, 10);
-    child.on('error', (e) => { clearInterval(timer); reject(e); });
-    child.on('exit', (code) => {
-      clearInterval(timer);
-      if (code !== 0) return reject(new Error(`${path.basename(cmd)} ${args.slice(0, 2).join(' ')} exited ${code}: ${stderr.slice(-2000)}`));
-      resolve({ stdout, stderr, anonPeak, hwm, fileAtPeak });
-    });
-  });
-}
 
 function available(ctx) {
   try {

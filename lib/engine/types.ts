@@ -89,6 +89,12 @@ export interface SpectrumResult {
   roundingEnergy?: number;
   baseFrobeniusSquared?: number;
   vectorCount?: number;
+  /**
+   * Where this matrix's time went, seconds: reading and decoding the stored matrix (for exact routes,
+   * the streaming pass with its Gram update), products with it (streamed products include decoding),
+   * orthonormalisation, and the eigensolver or small SVDs.
+   */
+  timing?: { readDecode: number; products: number; orthonormalize: number; eigensolver: number };
   /** Column-major rows×vectorCount and cols×vectorCount, when vectors were requested. */
   u?: Float64Array;
   v?: Float64Array;

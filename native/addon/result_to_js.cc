@@ -85,6 +85,12 @@ Napi::Object result_to_js(Napi::Env env, const JobResult& r) {
   out.Set("passes", static_cast<double>(s.passes));
   out.Set("method", s.method);
   out.Set("metrics", metrics_to_js(env, r.metrics));
+  Napi::Object timing = Napi::Object::New(env);
+  timing.Set("readDecode", s.timing.read_decode);
+  timing.Set("products", s.timing.products);
+  timing.Set("orthonormalize", s.timing.orthonormalize);
+  timing.Set("eigensolver", s.timing.eigensolver);
+  out.Set("timing", timing);
   if (r.base_frobenius_squared >= 0) {
     out.Set("tunedFrobeniusSquared", r.tuned_frobenius_squared);
     out.Set("baseFrobeniusSquared", r.base_frobenius_squared);

@@ -3,6 +3,7 @@
 #include <Eigen/Dense>
 #include <Eigen/SVD>
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cmath>
 #include <limits>
@@ -40,6 +41,25 @@ std::string label_with_shape(const LinearOperator& op) {
 void check_lapack_info(int info, const char* routine) {
   if (info > 0) throw Error(ErrorCode::NOT_CONVERGED, std::string(routine) + " did not converge (info=" + std::to_string(info) + ")");
   if (info < 0) throw Error(ErrorCode::INTERNAL, std::string(routine) + " rejected argument " + std::to_string(-info));
+}
+
+// Adds the seconds since its construction to `total` when it goes out of scope.
+class Stopwatch {
+ public:
+  explicit Stopwatch(double& total) : total_(total), start_(std::chrono::steady_clock::now()) {}
+  ~Stopwatch() { total_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
+  Stopwatch(const Stopwatch&) = delete;
+  Stopwatch& operator=(const Stopwatch&) = delete;
+
+ private:
+  double& total_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+template <typename F>
+void timed(double& total, F&& body) {
+  Stopwatch watch(total);
+  body();
 }
 
 std::vector<double> descending_sqrt(const std::vector<double>& ascending_eigenvalues) {
@@ -103,7 +123,10 @@ Spectrum exact_gram(const LinearOperator& op, GramEigensolver eigensolver, const
   }
   control.check_cancelled();
 
-  result.values = descending_sqrt(backend.gram_eigenvalues(g, gram.data(), eigensolver, result.method));
+  {
+    Stopwatch eigen(result.timing.eigensolver);
+    result.values = descending_sqrt(backend.gram_eigenvalues(g, gram.data(), eigensolver, result.method));
+  }
   result.frobenius_squared = frobenius;
   const double sigma1 = result.values.empty() ? 0.0 : result.values[0];
   const double inner = double(wide ? n : m);
@@ -247,6 +270,7 @@ double column_distance(const double* a, const double* b, double scale_b, uint64_
 
 Spectrum exact_spectrum(const LinearOperator& op, const ExactOptions& options, const RunControl& control) {
   const uint64_t m = op.rows(), n = op.cols();
+  const auto start = std::chrono::steady_clock::now();
   Spectrum result;
   if (m == 0 || n == 0) {
     result.method = "empty";
@@ -263,6 +287,8 @@ Spectrum exact_spectrum(const LinearOperator& op, const ExactOptions& options, c
   result.cols = n;
   result.complete = true;
   result.converged = true;
+  // The exact routes stream the matrix once (decoding it, with the Gram update) before their solver.
+  result.timing.read_decode = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() - result.timing.eigensolver;
   return result;
 }
 
@@ -287,6 +313,7 @@ Spectrum truncated_spectrum(const LinearOperator& op, const TruncatedOptions& op
   const uint64_t element_bytes = options.single_precision ? sizeof(float) : sizeof(double);
   bool products_in_f32 = false;
   if (!op.in_memory() && m * n * element_bytes + work_bytes <= op.memory_budget()) {
+    Stopwatch decode(result.timing.read_decode);
     if (options.single_precision) resident = std::make_unique<ResidentF32Op>(op, control);
     else resident = std::make_unique<ResidentOp>(op, control);
     products_in_f32 = options.single_precision;
@@ -297,7 +324,10 @@ Spectrum truncated_spectrum(const LinearOperator& op, const TruncatedOptions& op
   // Uninitialised (workspace.hpp); every array is written before it is read.
   Buffer<double> q(m * l), y(m * l), u(m * l), w(n * l), p(n * l), v(n * l), z(n * l);
   gaussian_start(options.seed, p.data(), p.size());
-  a->apply(p.data(), l, y.data(), control, &result.frobenius_squared);
+  {
+    Stopwatch products(result.timing.products);
+    a->apply(p.data(), l, y.data(), control, &result.frobenius_squared);
+  }
   result.passes = 1;
 
   std::vector<double> residual_u(k), residual_v(k);
@@ -309,20 +339,21 @@ Spectrum truncated_spectrum(const LinearOperator& op, const TruncatedOptions& op
     // only need a well-conditioned basis of the right span.
     const bool intermediate = options.tolerance == 0 && iteration < options.power_iterations;
     std::copy(y.begin(), y.end(), q.begin());
-    dense::orthonormalize_columns(m, l, q.data(), m, intermediate);
-    a->apply_t(q.data(), l, w.data(), control);  // W = Aᵀ·Q, so QᵀA = Wᵀ
+    timed(result.timing.orthonormalize, [&] { dense::orthonormalize_columns(m, l, q.data(), m, intermediate); });
+    timed(result.timing.products, [&] { a->apply_t(q.data(), l, w.data(), control); });  // W = Aᵀ·Q, so QᵀA = Wᵀ
     std::copy(w.begin(), w.end(), p.begin());
-    dense::orthonormalize_columns(n, l, p.data(), n, intermediate);
+    timed(result.timing.orthonormalize, [&] { dense::orthonormalize_columns(n, l, p.data(), n, intermediate); });
     if (intermediate) {
       // A·P spans what A·V below would.
-      a->apply(p.data(), l, y.data(), control);
+      timed(result.timing.products, [&] { a->apply(p.data(), l, y.data(), control); });
       result.passes += 2;
       continue;
     }
     // Rayleigh–Ritz: W = P·R (QR), R = Ur·Σ·Vrᵀ, hence QᵀA = Vr·Σ·(P·Ur)ᵀ and A ≈ (Q·Vr)·Σ·(P·Ur)ᵀ.
     Eigen::MatrixXd r_factor(l, l);
     dense::gemm(true, false, l, l, n, 1.0, p.data(), n, w.data(), n, 0.0, r_factor.data(), l);
-    Eigen::BDCSVD<Eigen::MatrixXd> small(r_factor, Eigen::ComputeFullU | Eigen::ComputeFullV);
+    Eigen::BDCSVD<Eigen::MatrixXd> small;
+    timed(result.timing.eigensolver, [&] { small.compute(r_factor, Eigen::ComputeFullU | Eigen::ComputeFullV); });
     const Eigen::MatrixXd& ritz_right = small.matrixU();  // l×l, rotates P
     const Eigen::MatrixXd& ritz_left = small.matrixV();   // l×l, rotates Q
     // Only the k reported Ritz vectors are read, except V's others when another power step follows.
@@ -331,7 +362,7 @@ Spectrum truncated_spectrum(const LinearOperator& op, const TruncatedOptions& op
     dense::gemm(false, false, m, k, l, 1.0, q.data(), m, ritz_left.data(), l, 0.0, u.data(), m);
     dense::gemm(false, false, n, k, l, 1.0, w.data(), n, ritz_left.data(), l, 0.0, z.data(), n);  // Aᵀ·U
     // A·V: the residuals, and the next power step (only the k reported columns when this is the last).
-    a->apply(v.data(), last ? k : l, y.data(), control);
+    timed(result.timing.products, [&] { a->apply(v.data(), last ? k : l, y.data(), control); });
     result.passes += 2;
 
     result.values.assign(small.singularValues().data(), small.singularValues().data() + k);

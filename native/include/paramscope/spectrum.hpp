@@ -41,6 +41,12 @@ struct Spectrum {
   // Singular vectors when requested: u is rows × vector_count, v is cols × vector_count, column-major.
   uint64_t vector_count = 0;
   std::vector<double> u, v;
+  // Where the time went, seconds: reading and decoding the stored matrix (into a resident copy, or
+  // the exact routes' streaming pass with its Gram update), products with it (streamed products include
+  // their decoding), orthonormalisation, and the eigensolver or small SVDs.
+  struct Timing {
+    double read_decode = 0, products = 0, orthonormalize = 0, eigensolver = 0;
+  } timing;
 };
 
 enum class ExactRoute { Auto, Gram, Direct };
