@@ -165,5 +165,6 @@ describe('install.js: the command that installs the build tools', () => {
 it('package.json runs scripts/install.js as the install step', () => {
   const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string>; files: string[] };
   expect(pkg.scripts.install).toBe('node scripts/install.js');
+  expect(pkg.files).toContain('scripts/install.js');
   expect(execFileSync(process.execPath, ['--check', path.join(repoRoot, 'scripts', 'install.js')]).toString()).toBe('');
 });
