@@ -128,7 +128,7 @@ function missingBuildTools(env = process.env, platform = process.platform) {
 }
 
 /** Tries the prebuilt binary: { status: 'loaded' | 'none' | 'broken', file?, reason? }. */
-function tryPrebuild(env = process.env) {
+function tryPrebuild() {
   let file;
   try {
     file = require('node-gyp-build').path(root);
@@ -176,7 +176,7 @@ function main() {
   if (env.npm_config_build_from_source === 'true') {
     why = `a build from source was asked for (--build-from-source) on ${looked}`;
   } else {
-    const prebuild = tryPrebuild(env);
+    const prebuild = tryPrebuild();
     if (prebuild.status === 'loaded') return 0;
     why =
       prebuild.status === 'broken'

@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTools, cleanEnv, makeToolLessBin, npmCli, reachable, runFromBin } from '../helpers/install-env';
+import { buildTools, cleanEnv, makeToolLessBin, npmCli, reachable, runFromBin, runFromBinAsync, type RunResult } from '../helpers/install-env';
 import { repoRoot, temporaryDirectory } from '../helpers/paths';
 
 const host = `${process.platform}-${process.arch}`;
@@ -36,7 +36,7 @@ function emptyProject(dir: string): string {
   return dir;
 }
 
-function output(r: { stdout: string; stderr: string }): string {
+function output(r: Pick<RunResult, 'stdout' | 'stderr'>): string {
   return `${r.stdout}\n${r.stderr}`;
 }
 
@@ -49,9 +49,9 @@ describe.skipIf(!available)('the packed tarball, installed without build tools',
   let env: NodeJS.ProcessEnv;
   let project: string;
   let installed: string;
-  let install: ReturnType<typeof runFromBin>;
+  let install: RunResult;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     ({ dir: tmp, cleanup } = temporaryDirectory('paramscope-packed-'));
     if (givenTarball) {
       tarball = givenTarball;
@@ -66,7 +66,7 @@ describe.skipIf(!available)('the packed tarball, installed without build tools',
     env = cleanEnv(bin);
     project = emptyProject(path.join(tmp, 'project'));
     installed = path.join(project, 'node_modules', 'paramscope');
-    install = runFromBin(bin, 'npm', ['install', tarball, ...installFlags], project, env);
+    install = await runFromBinAsync(bin, 'npm', ['install', tarball, ...installFlags], project, env);
   }, 300_000);
   afterAll(() => cleanup?.());
 
@@ -114,17 +114,17 @@ describe.skipIf(!available)('the packed tarball, installed without build tools',
     for (const kind of ['concentrated', 'dispersed']) expect(fs.statSync(path.join(dir, `report-${kind}.html`)).size).toBeGreaterThan(1000);
   });
 
-  it('works with install scripts disabled too (the loader finds the prebuild itself)', () => {
+  it('works with install scripts disabled too (the loader finds the prebuild itself)', async () => {
     const other = emptyProject(path.join(tmp, 'project-ignore-scripts'));
-    const r = runFromBin(bin, 'npm', ['install', tarball, '--ignore-scripts', ...installFlags], other, env);
+    const r = await runFromBinAsync(bin, 'npm', ['install', tarball, '--ignore-scripts', ...installFlags], other, env);
     expect(r.status, output(r)).toBe(0);
     const doctor = runFromBin(bin, 'npx', ['paramscope', 'doctor', '--json'], other, env, 60_000);
     expect(JSON.parse(doctor.stdout)).toMatchObject({ binary: 'prebuild' });
   });
 
-  it('where no prebuild matches (LIBC=musl), fails with one line naming the platform, the prebuilds and the fix', () => {
+  it('where no prebuild matches (LIBC=musl), fails with one line naming the platform, the prebuilds and the fix', async () => {
     const other = emptyProject(path.join(tmp, 'project-musl'));
-    const r = runFromBin(bin, 'npm', ['install', tarball, ...installFlags], other, { ...env, LIBC: 'musl' });
+    const r = await runFromBinAsync(bin, 'npm', ['install', tarball, ...installFlags], other, { ...env, LIBC: 'musl' });
     expect(r.status).not.toBe(0);
     const lines = r.stderr.split('\n').filter((l) => l.startsWith('paramscope: '));
     expect(lines).toHaveLength(1);
@@ -136,12 +136,12 @@ describe.skipIf(!available)('the packed tarball, installed without build tools',
 
   it.runIf(sourceBuild)(
     'builds from the tarball\'s sources alone where a build is asked for (the path of platforms without a prebuild)',
-    () => {
+    async () => {
       for (const tool of ['g++', 'make', 'python3']) expect(reachable(tool, process.env.PATH ?? ''), `${tool} on PATH`).toBe(true);
       const other = emptyProject(path.join(tmp, 'project-source'));
       const withTools = cleanEnv(`${bin}${path.delimiter}${process.env.PATH ?? ''}`);
       // npm's --build-from-source, as npm hands it to install scripts.
-      const r = runFromBin(bin, 'npm', ['install', tarball, ...installFlags], other, { ...withTools, npm_config_build_from_source: 'true' }, 1_500_000);
+      const r = await runFromBinAsync(bin, 'npm', ['install', tarball, ...installFlags], other, { ...withTools, npm_config_build_from_source: 'true' }, 1_500_000);
       expect(r.status, output(r).slice(-4000)).toBe(0);
       const pkg = path.join(other, 'node_modules', 'paramscope');
       expect(fs.existsSync(path.join(pkg, 'build', 'Release', 'paramscope.node'))).toBe(true);

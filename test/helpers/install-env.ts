@@ -2,7 +2,7 @@
  * A user's install, simulated: a bin directory holding only node, npm and npx (no compiler, make or
  * python3), an environment cleared of this test run's npm and paramscope settings, and npm itself.
  */
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -50,4 +50,27 @@ export function cleanEnv(pathValue: string, extra: NodeJS.ProcessEnv = {}): Node
 /** Runs bin/npm or bin/npx of a makeToolLessBin directory (its shebang finds node on the PATH given). */
 export function runFromBin(bin: string, tool: 'npm' | 'npx', args: string[], cwd: string, env: NodeJS.ProcessEnv, timeoutMs = 300_000): SpawnSyncReturns<string> {
   return spawnSync(path.join(bin, tool), args, { cwd, env, encoding: 'utf8', timeout: timeoutMs });
+}
+
+export interface RunResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * runFromBin without blocking the test worker: npm installs take seconds to minutes (a source build), and
+ * a worker blocked that long misses vitest's RPC deadlines.
+ */
+export function runFromBinAsync(bin: string, tool: 'npm' | 'npx', args: string[], cwd: string, env: NodeJS.ProcessEnv, timeoutMs = 300_000): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(path.join(bin, tool), args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
+  });
 }
