@@ -2,8 +2,9 @@
  * What each prebuilt binary is, checked with binutils (scripts/check-prebuild.js explains why the checks
  * are sound): the ELF machine its folder names, no BLAS or LAPACK in DT_NEEDED, baseline instructions only
  * (x86-64: SSE2, with AVX/AVX2/FMA/F16C only inside the functions the core compiles with
- * __attribute__((target)) and picks at run time; arm64: ARMv8.0-A in the whole file). The scanners
- * are checked first on small binaries compiled here with and without ISA flags, so a scanner that sees nothing cannot pass.
+ * __attribute__((target)) and picks at run time; arm64: ARMv8.0-A in the whole file), and glibc /
+ * libstdc++ versions no newer than the README promises. The scanners are checked first on small
+ * binaries compiled here with and without ISA flags, so a scanner that sees nothing cannot pass.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -56,6 +57,23 @@ if (!hasBinutils) console.warn('[skip] prebuild ISA checks: readelf/objdump miss
 if (!fs.existsSync(x64)) console.warn('[skip] linux-x64 prebuild checks: no prebuilds/linux-x64/paramscope.glibc.node (npm run prebuild)');
 if (!fs.existsSync(arm64)) console.warn('[skip] linux-arm64 prebuild checks: no prebuilds/linux-arm64/paramscope.glibc.node (npm run prebuild:arm64)');
 else if (!hasArmObjdump) console.warn('[skip] linux-arm64 prebuild checks: aarch64-linux-gnu-objdump missing (apt-get install binutils-aarch64-linux-gnu)');
+
+/** The versions the README's platform table promises: "glibc ≥ 2.34" and "GLIBCXX_3.4.30". */
+function promisedVersions(): { glibc: string; glibcxx: string } {
+  const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+  const glibc = /glibc ≥ (\d+\.\d+)/.exec(readme)?.[1];
+  const glibcxx = /GLIBCXX_(\d+\.\d+\.\d+)/.exec(readme)?.[1];
+  if (!glibc || !glibcxx) throw new Error('README.md states no "glibc ≥ X.Y" / "GLIBCXX_X.Y.Z" for the prebuilds');
+  return { glibc, glibcxx };
+}
+
+function atMost(version: string | null, limit: string): boolean {
+  if (version === null) return true;
+  const a = version.split('.').map(Number);
+  const b = limit.split('.').map(Number);
+  for (let i = 0; i < Math.max(a.length, b.length); i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) < (b[i] ?? 0);
+  return true;
+}
 
 describe('instruction classifiers', () => {
   it('x86-64: AVX, AVX-512, FMA, F16C, SSE3+ and BMI are non-baseline; SSE2 and tzcnt (rep bsf) are baseline', () => {
@@ -154,6 +172,13 @@ describe.skipIf(!hasBinutils || !fs.existsSync(x64))('prebuilds/linux-x64', () =
       expect(r.dispatched.flatMap((d) => d.features)).toContain('avx-256');
     }
   });
+
+  it('needs no newer glibc / libstdc++ than the README states', () => {
+    const promised = promisedVersions();
+    const { versions } = checkOnce(x64);
+    expect(atMost(versions.glibc, promised.glibc), `needs GLIBC_${versions.glibc}, README says ${promised.glibc}`).toBe(true);
+    expect(atMost(versions.glibcxx, promised.glibcxx), `needs GLIBCXX_${versions.glibcxx}, README says ${promised.glibcxx}`).toBe(true);
+  });
 });
 
 describe.skipIf(!hasBinutils || !hasArmObjdump || !fs.existsSync(arm64))('prebuilds/linux-arm64 (built, not run here)', () => {
@@ -163,5 +188,12 @@ describe.skipIf(!hasBinutils || !hasArmObjdump || !fs.existsSync(arm64))('prebui
     expect(r.needed.filter((lib) => /blas|lapack/i.test(lib))).toEqual([]);
     expect(r.needed).toContain('libc.so.6');
     expect(r.instructions).toBeGreaterThan(10_000); // and none beyond ARMv8.0-A, or checkPrebuild threw
+  });
+
+  it('needs no newer glibc / libstdc++ than the README states', () => {
+    const promised = promisedVersions();
+    const { versions } = checkOnce(arm64);
+    expect(atMost(versions.glibc, promised.glibc)).toBe(true);
+    expect(atMost(versions.glibcxx, promised.glibcxx)).toBe(true);
   });
 });
