@@ -10,10 +10,13 @@
 // VEX-encode every SSE operation, so v-prefixed mnemonics would appear in ordinary functions; the only
 // AVX code allowed is inside functions whose own target attribute enables it. Function boundaries need
 // symbols, so the x64 scan reads the unstripped twin that scripts/prebuild.js keeps in build-prebuild/
-// and first proves it is the shipped file's twin (stripping it gives the shipped bytes). arm64: the core
-// has no run-time dispatch on aarch64 (its x86 paths are compiled out), the build uses -march=armv8-a
-// -mno-outline-atomics (no libgcc LSE helpers), so any extension instruction anywhere is a failure and
-// the stripped file is scanned whole.
+// and first proves it is the shipped file's twin (stripping it gives the shipped bytes). In AT&T syntax
+// every VEX/EVEX-encoded instruction has a v-prefixed mnemonic (or is an AVX-512 mask op), so the AVX
+// family cannot hide from the mnemonic test; SSE3/SSSE3/SSE4, POPCNT, BMI and the like are listed.
+// arm64: the core has no run-time dispatch on aarch64 (its x86 paths are compiled out) and the build uses
+// -march=armv8-a -mno-outline-atomics (no libgcc LSE helpers), so any extension instruction anywhere is a
+// failure; the stripped file is scanned whole, and the judge is GNU as: the disassembly is re-assembled
+// with -march=armv8-a, which rejects every instruction (with its operands) that ARMv8.0-A lacks.
 //
 // CLI: node scripts/check-prebuild.js [prebuilds/linux-x64/paramscope.glibc.node ...] (default: every
 // prebuild present). Prints one line per binary; a failure is one line on stderr and exit code 1.
@@ -156,7 +159,8 @@ function disassemble(objdump, file, { demangle }) {
     }
     const insn = /^\s+([0-9a-f]+):\t(.*)$/.exec(line);
     if (!insn) continue;
-    const tokens = insn[2].replace(/\s+#.*$/, '').replace(/\s+\/\/.*$/, '').trim().split(/\s+/);
+    // Comments: x86 "# 1234 <sym>" (an AArch64 immediate is "#12", no space), AArch64 "// ...".
+    const tokens = insn[2].replace(/\s+#\s.*$/, '').replace(/\s+\/\/.*$/, '').trim().split(/\s+/);
     while (tokens.length > 1 && X86_PREFIXES.has(tokens[0])) tokens.shift();
     const mnemonic = tokens.shift() || '';
     if (mnemonic === '(bad)' || mnemonic === '') continue;
@@ -222,18 +226,58 @@ function scanX64(unstrippedFile, names = dispatchedFunctionNames()) {
   return { dispatched, violations };
 }
 
-/** Scans an AArch64 binary whole: every extension instruction is a violation. */
+/**
+ * The AArch64 disassembly as assembler input: branch and literal targets (printed as addresses) become
+ * "." so the text assembles anywhere; every other operand is kept, so the assembler judges each
+ * instruction with its operands (fadd on .4s is ARMv8.0, on .8h it is FP16).
+ */
+function arm64AssemblyLine(insn) {
+  let operands = insn.operands.replace(/\s*<[^>]*>$/, '');
+  const branch = /^(b|bl|b\.\w+|cbn?z|tbn?z|adrp?)$/.test(insn.mnemonic);
+  const literal = /^(ldr|ldrsw|prfm)$/.test(insn.mnemonic) && !operands.includes('[');
+  if (branch || literal) operands = operands.replace(/(^|,\s*)[0-9a-f]+$/, '$1.');
+  return `\t${insn.mnemonic}\t${operands}`;
+}
+
+/**
+ * Scans an AArch64 binary whole: every instruction beyond ARMv8.0-A is a violation. The authority is GNU
+ * as itself: the disassembly is re-assembled with -march=armv8-a, and the assembler rejects each
+ * instruction its tables place in an extension ("selected processor does not support"). Any other
+ * assembler complaint means the disassembly could not be turned back into input, and is a failure of
+ * the check rather than a pass. The mnemonic classifier (arm64Feature) only names the extension.
+ */
 function scanArm64(file) {
   const violations = [];
-  let instructions = 0;
+  const lines = ['\t.text'];
+  const where = [null];
   for (const fn of disassemble(tool('linux-arm64', 'objdump'), file, { demangle: false })) {
     for (const insn of fn.instructions) {
-      instructions++;
-      const feature = arm64Feature(insn.mnemonic, insn.operands);
-      if (feature) violations.push({ name: fn.name, address: insn.address, instruction: `${insn.mnemonic} ${insn.operands}`.trim(), feature });
+      if (insn.mnemonic === '.inst') {
+        violations.push({ name: fn.name, address: insn.address, instruction: `.inst ${insn.operands}`, feature: 'unknown encoding' });
+        continue;
+      }
+      lines.push(arm64AssemblyLine(insn));
+      where.push({ fn, insn });
     }
   }
-  return { instructions, violations };
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'paramscope-isa-'));
+  try {
+    const source = path.join(tmp, 'disassembly.s');
+    fs.writeFileSync(source, lines.join('\n') + '\n');
+    const as = spawnSync(tool('linux-arm64', 'as'), ['-march=armv8-a', '-o', path.join(tmp, 'out.o'), source], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    if (as.error) throw new Error(`${tool('linux-arm64', 'as')} could not run (${as.error.message}): apt-get install binutils-aarch64-linux-gnu`);
+    for (const m of (as.stderr || '').matchAll(/^[^\n]*?:(\d+): Error: ([^\n]*)$/gm)) {
+      const at = where[Number(m[1]) - 1];
+      if (!at) throw new Error(`assembler error outside the disassembly: ${m[2]}`);
+      if (!/selected processor does not support/.test(m[2])) throw new Error(`could not re-assemble the disassembly at 0x${at.insn.address} (\`${lines[Number(m[1]) - 1].trim()}\`): ${m[2]}`);
+      violations.push({ name: at.fn.name, address: at.insn.address, instruction: `${at.insn.mnemonic} ${at.insn.operands}`.trim(), feature: arm64Feature(at.insn.mnemonic, at.insn.operands) || 'not ARMv8.0-A (as -march=armv8-a)' });
+    }
+    if (as.status !== 0 && violations.length === 0) throw new Error(`${tool('linux-arm64', 'as')} failed: ${(as.stderr || '').trim().split('\n').pop()}`);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  violations.sort((a, b) => parseInt(a.address, 16) - parseInt(b.address, 16));
+  return { instructions: where.length - 1, violations };
 }
 
 /** build-prebuild/<target>/<file>: the unstripped twin that scripts/prebuild.js keeps of a prebuild. */
@@ -303,7 +347,7 @@ function listPrebuilds(dir = path.join(root, 'prebuilds')) {
   return fs.readdirSync(dir).flatMap((t) => (fs.statSync(path.join(dir, t)).isDirectory() ? fs.readdirSync(path.join(dir, t)).filter((f) => f.endsWith('.node')).map((f) => path.join(dir, t, f)) : []));
 }
 
-module.exports = { TARGETS, x86Feature, arm64Feature, disassemble, dispatchedFunctionNames, isNamed, scanX64, scanArm64, elfMachine, neededLibraries, requiredVersions, unstrippedTwin, isTwin, checkPrebuild, listPrebuilds, onPath, tool };
+module.exports = { TARGETS, x86Feature, arm64Feature, arm64AssemblyLine, disassemble, dispatchedFunctionNames, isNamed, scanX64, scanArm64, elfMachine, neededLibraries, requiredVersions, unstrippedTwin, isTwin, checkPrebuild, listPrebuilds, onPath, tool };
 
 if (require.main === module) {
   const files = process.argv.length > 2 ? process.argv.slice(2).map((f) => path.resolve(f)) : listPrebuilds();

@@ -2,7 +2,8 @@
  * What each prebuilt binary is, checked with binutils (scripts/check-prebuild.js explains why the checks
  * are sound): the ELF machine its folder names, no BLAS or LAPACK in DT_NEEDED, baseline instructions only
  * (x86-64: SSE2, with AVX/AVX2/FMA/F16C only inside the functions the core compiles with
- * __attribute__((target)) and picks at run time; arm64: ARMv8.0-A in the whole file), and glibc /
+ * __attribute__((target)) and picks at run time; arm64: ARMv8.0-A in the whole file, as judged by
+ * re-assembling the disassembly with `as -march=armv8-a`), and glibc /
  * libstdc++ versions no newer than the README promises. The scanners are checked first on small
  * binaries compiled here with and without ISA flags, so a scanner that sees nothing cannot pass.
  */
@@ -49,7 +50,7 @@ function checkOnce(file: string): ReturnType<typeof check.checkPrebuild> {
 const x64 = prebuild('linux-x64');
 const arm64 = prebuild('linux-arm64');
 const hasBinutils = spawnSync('readelf', ['--version']).status === 0 && spawnSync('objdump', ['--version']).status === 0;
-const hasArmObjdump = check.onPath(check.tool('linux-arm64', 'objdump'));
+const hasArmObjdump = check.onPath(check.tool('linux-arm64', 'objdump')) && check.onPath(check.tool('linux-arm64', 'as'));
 const hasGxx = check.onPath('g++') && process.arch === 'x64';
 const hasArmGxx = check.onPath(check.tool('linux-arm64', 'g++'));
 
