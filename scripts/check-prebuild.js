@@ -207,14 +207,16 @@ function isNamed(symbol, names) {
 
 /**
  * Scans an x86-64 binary with symbols. Returns { dispatched: [{ name, features }], violations: [{ name,
- * address, instruction, feature }] }: non-baseline instructions inside / outside the target functions.
+ * address, instruction, feature }] }: non-baseline instructions inside / outside the target functions
+ * (by name, and only within `scope`, the core's namespace, so a same-named function elsewhere is not let
+ * through).
  */
-function scanX64(unstrippedFile, names = dispatchedFunctionNames()) {
+function scanX64(unstrippedFile, names = dispatchedFunctionNames(), scope = 'paramscope::') {
   const dispatched = [];
   const violations = [];
   for (const fn of disassemble(tool('linux-x64', 'objdump'), unstrippedFile, { demangle: true })) {
     const features = new Set();
-    const allowed = isNamed(fn.name, names);
+    const allowed = isNamed(fn.name, names) && fn.name.includes(scope);
     for (const insn of fn.instructions) {
       const feature = x86Feature(insn.mnemonic, insn.operands);
       if (!feature) continue;

@@ -24,7 +24,7 @@ const check = require('../../scripts/check-prebuild.js') as {
   x86Feature(mnemonic: string, operands: string): string | null;
   arm64Feature(mnemonic: string, operands: string): string | null;
   dispatchedFunctionNames(dir?: string): string[];
-  scanX64(file: string, names?: string[]): { dispatched: Array<{ name: string; features: string[] }>; violations: Found[] };
+  scanX64(file: string, names?: string[], scope?: string): { dispatched: Array<{ name: string; features: string[] }>; violations: Found[] };
   scanArm64(file: string): { instructions: number; violations: Found[] };
   checkPrebuild(file: string): {
     target: string;
@@ -127,12 +127,14 @@ void add_plain(float* a, const float* b, int n) { for (int i = 0; i < n; i++) a[
     expect(names).toEqual(['add_avx2']);
     const build = (flags: string[], out: string) => execFileSync('g++', ['-O3', '-shared', '-fPIC', ...flags, '-o', path.join(tmp, out), path.join(tmp, 'src', 'kernel.cpp')]);
     build(['-march=x86-64'], 'dispatched.so');
-    const ok = check.scanX64(path.join(tmp, 'dispatched.so'), names);
+    const ok = check.scanX64(path.join(tmp, 'dispatched.so'), names, '');
     expect(ok.violations).toEqual([]);
     expect(ok.dispatched.map((d) => d.name.replace(/\(.*/, ''))).toEqual(['add_avx2']);
     expect(ok.dispatched[0]!.features).toContain('avx-256');
     build(['-march=x86-64', '-mavx2'], 'whole-file.so');
-    const bad = check.scanX64(path.join(tmp, 'whole-file.so'), names);
+    const bad = check.scanX64(path.join(tmp, 'whole-file.so'), names, '');
+    // Outside the core's namespace the same name is not let through.
+    expect(check.scanX64(path.join(tmp, 'dispatched.so'), names).violations.length).toBeGreaterThan(0);
     expect(bad.violations.length).toBeGreaterThan(0);
     expect(new Set(bad.violations.map((v) => v.name.replace(/\(.*/, '')))).toContain('add_plain');
   });
