@@ -3,6 +3,8 @@
 // Checks a prebuilt binary for what the package promises about it, with binutils:
 //   - readelf -h: the ELF machine is the one its folder names (x86-64 / AArch64);
 //   - readelf -d: no BLAS or LAPACK in DT_NEEDED (OpenBLAS is dlopen'ed at run time);
+//   - readelf --dyn-syms: an N-API-only addon (napi_register_module_v1, no V8/node C++ imports), so one
+//     binary serves every Node.js version with N-API 8;
 //   - objdump -d: only baseline instructions (x86-64: SSE2; arm64: ARMv8.0-A), except, on x86-64, in the
 //     functions the core declares with __attribute__((target("..."))) and calls only after a cpuid check.
 //
@@ -71,6 +73,21 @@ function requiredVersions(file) {
     return versions.length ? versions[versions.length - 1] : null;
   };
   return { glibc: newest('GLIBC'), glibcxx: newest('GLIBCXX') };
+}
+
+/**
+ * What the binary asks of Node: { registers: exports napi_register_module_v1, napi: how many napi_*
+ * functions it imports, nodeAbi: imported V8 / node C++ symbols (they would tie it to one Node version) }.
+ */
+function nodeInterface(file) {
+  const rows = run('readelf', ['--dyn-syms', '-W', file]).split('\n').map((l) => l.trim().split(/\s+/));
+  const imported = rows.filter((r) => r[6] === 'UND' && r[7]).map((r) => r[7].replace(/@.*$/, ''));
+  const exported = rows.filter((r) => r[6] && r[6] !== 'UND' && r[7]).map((r) => r[7].replace(/@.*$/, ''));
+  return {
+    registers: exported.includes('napi_register_module_v1'),
+    napi: imported.filter((n) => n.startsWith('napi_')).length,
+    nodeAbi: imported.filter((n) => /^_ZN(2v8|4node)/.test(n) || n.startsWith('node_module_register')),
+  };
 }
 
 // ---- x86-64: which instructions are beyond baseline x86-64 (SSE2) ------------------------------------
@@ -314,6 +331,9 @@ function checkPrebuild(file) {
   const needed = neededLibraries(file);
   const blas = needed.filter((lib) => /blas|lapack/i.test(lib));
   if (blas.length) throw new Error(`${file}: links ${blas.join(', ')} at load time (DT_NEEDED); OpenBLAS must be dlopen'ed`);
+  const node = nodeInterface(file);
+  if (!node.registers || node.nodeAbi.length)
+    throw new Error(`${file}: not an N-API-only addon (${node.registers ? `imports ${node.nodeAbi[0]}, a V8/node C++ symbol` : 'no napi_register_module_v1'}), so it would not serve every Node.js version`);
   const versions = requiredVersions(file);
   let summary;
   let dispatched = [];
@@ -340,7 +360,7 @@ function checkPrebuild(file) {
     }
     summary = `ARMv8.0-A only (${instructions} instructions scanned)`;
   }
-  return { target, machine, needed, versions, summary, dispatched, instructions };
+  return { target, machine, needed, versions, node, summary, dispatched, instructions };
 }
 
 /** Every prebuilds/<target>/*.node present. */
@@ -349,7 +369,7 @@ function listPrebuilds(dir = path.join(root, 'prebuilds')) {
   return fs.readdirSync(dir).flatMap((t) => (fs.statSync(path.join(dir, t)).isDirectory() ? fs.readdirSync(path.join(dir, t)).filter((f) => f.endsWith('.node')).map((f) => path.join(dir, t, f)) : []));
 }
 
-module.exports = { TARGETS, x86Feature, arm64Feature, arm64AssemblyLine, disassemble, dispatchedFunctionNames, isNamed, scanX64, scanArm64, elfMachine, neededLibraries, requiredVersions, unstrippedTwin, isTwin, checkPrebuild, listPrebuilds, onPath, tool };
+module.exports = { TARGETS, nodeInterface, x86Feature, arm64Feature, arm64AssemblyLine, disassemble, dispatchedFunctionNames, isNamed, scanX64, scanArm64, elfMachine, neededLibraries, requiredVersions, unstrippedTwin, isTwin, checkPrebuild, listPrebuilds, onPath, tool };
 
 if (require.main === module) {
   const files = process.argv.length > 2 ? process.argv.slice(2).map((f) => path.resolve(f)) : listPrebuilds();
@@ -365,7 +385,7 @@ if (require.main === module) {
   for (const file of files) {
     try {
       const r = checkPrebuild(file);
-      console.log(`${path.relative(root, file)}: ${r.machine}; needs ${r.needed.join(' ')}; glibc >= ${r.versions.glibc}${r.versions.glibcxx ? `, GLIBCXX_${r.versions.glibcxx}` : ''}; ${r.summary}`);
+      console.log(`${path.relative(root, file)}: ${r.machine}; N-API only (${r.node.napi} napi_* imports); needs ${r.needed.join(' ')}; glibc >= ${r.versions.glibc}${r.versions.glibcxx ? `, GLIBCXX_${r.versions.glibcxx}` : ''}; ${r.summary}`);
     } catch (error) {
       failed++;
       console.error(`check-prebuild: ${error.message}`);

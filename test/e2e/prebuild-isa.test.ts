@@ -1,6 +1,7 @@
 /**
  * What each prebuilt binary is, checked with binutils (scripts/check-prebuild.js explains why the checks
- * are sound): the ELF machine its folder names, no BLAS or LAPACK in DT_NEEDED, baseline instructions only
+ * are sound): the ELF machine its folder names, no BLAS or LAPACK in DT_NEEDED, N-API only (no V8/node C++
+ * imports, so one binary serves every Node.js version), baseline instructions only
  * (x86-64: SSE2, with AVX/AVX2/FMA/F16C only inside the functions the core compiles with
  * __attribute__((target)) and picks at run time; arm64: ARMv8.0-A in the whole file, as judged by
  * re-assembling the disassembly with `as -march=armv8-a`), and glibc /
@@ -31,6 +32,7 @@ const check = require('../../scripts/check-prebuild.js') as {
     machine: string;
     needed: string[];
     versions: { glibc: string | null; glibcxx: string | null };
+    node: { registers: boolean; napi: number; nodeAbi: string[] };
     summary: string;
     dispatched: Array<{ name: string; features: string[] }>;
     instructions: number;
@@ -169,6 +171,9 @@ describe.skipIf(!hasBinutils || !fs.existsSync(x64))('prebuilds/linux-x64', () =
     const r = checkOnce(x64); // throws one line on any failure, naming the instruction
     expect(r.machine).toBe('Advanced Micro Devices X86-64');
     expect(r.needed.filter((lib) => /blas|lapack/i.test(lib))).toEqual([]);
+    // N-API only: registers through napi_register_module_v1 and imports no V8/node C++ symbol.
+    expect(r.node).toMatchObject({ registers: true, nodeAbi: [] });
+    expect(r.node.napi).toBeGreaterThan(20);
     // The kernels are there and hold the AVX2 code: the scan sees what it is looking for.
     if (check.dispatchedFunctionNames().length) {
       expect(r.dispatched.length).toBeGreaterThan(0);
@@ -189,6 +194,7 @@ describe.skipIf(!hasBinutils || !hasArmObjdump || !fs.existsSync(arm64))('prebui
     const r = checkOnce(arm64);
     expect(r.machine).toBe('AArch64');
     expect(r.needed.filter((lib) => /blas|lapack/i.test(lib))).toEqual([]);
+    expect(r.node).toMatchObject({ registers: true, nodeAbi: [] });
     expect(r.needed).toContain('libc.so.6');
     expect(r.instructions).toBeGreaterThan(10_000); // and none beyond ARMv8.0-A, or checkPrebuild threw
   });
