@@ -113,13 +113,11 @@ __attribute__((target("avx2,fma"))) double rounding_energy_avx2(const float* v, 
 }
 #endif
 
-bool use_avx2() noexcept {
 #ifdef PARAMSCOPE_X86
+bool use_avx2() noexcept {
   return cpu_features().avx2 && cpu_features().fma;
-#else
-  return false;
-#endif
 }
+#endif
 
 }  // namespace
 
