@@ -153,6 +153,12 @@ export interface NativeBinding {
 }
 
 let binding: NativeBinding | undefined;
+let loadedFrom: string | undefined;
+
+/** The .node file the addon was loaded from (after native() ran), or undefined for PARAMSCOPE_NATIVE_PATH. */
+export function addonPath(): string | undefined {
+  return loadedFrom;
+}
 
 /** Root of the installed package (holds binding.gyp, build/ and prebuilds/). */
 export const packageRoot = path.join(__dirname, '..', '..');
@@ -167,8 +173,9 @@ export function native(): NativeBinding {
     if (explicit) {
       loaded = require(path.resolve(explicit)) as NativeBinding;
     } else {
-      const load = require('node-gyp-build') as (dir: string) => NativeBinding;
-      loaded = load(packageRoot);
+      const load = require('node-gyp-build') as { path(dir: string): string };
+      loadedFrom = load.path(packageRoot);
+      loaded = require(loadedFrom) as NativeBinding;
     }
   } catch (error) {
     throw new ParamscopeError(explainLoadFailure(error), { code: 'INTERNAL', cause: error });

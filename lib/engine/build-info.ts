@@ -1,7 +1,7 @@
 /** What this installation is: package and N-API versions, BLAS backend, LAPACK, SIMD level, threads. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { native, type NativeBuildInfo, packageRoot } from './binding';
+import { addonPath, native, type NativeBuildInfo, packageRoot } from './binding';
 
 export interface BuildInfo extends NativeBuildInfo {
   version: string;
@@ -18,12 +18,14 @@ export function packageVersion(): string {
 
 export function buildInfo(): BuildInfo {
   const info = native().buildInfo();
-  const hasLocalBuild = fs.existsSync(path.join(packageRoot, 'build', 'Release', 'paramscope.node'));
+  // The file node-gyp-build chose: under prebuilds/ for a prebuilt binary, else a local build.
+  const loaded = addonPath();
+  const prebuilt = loaded !== undefined && path.relative(path.join(packageRoot, 'prebuilds'), loaded).split(path.sep)[0] !== '..';
   return {
     version: packageVersion(),
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
-    binary: process.env.PARAMSCOPE_NATIVE_PATH ? 'explicit' : hasLocalBuild ? 'local-build' : 'prebuild',
+    binary: process.env.PARAMSCOPE_NATIVE_PATH ? 'explicit' : prebuilt ? 'prebuild' : 'local-build',
     ...info,
   };
 }
