@@ -79,10 +79,17 @@ class GateSeat {
   int threads_;
 };
 
-// Runs prefetch functions one at a time on a background thread, a job ahead of the compute thread.
+// Reads ahead of the lanes on a thread of its own: the prefetch functions of the jobs in the order the
+// lanes take them, as far ahead as `window` bytes of stored data beyond the next job to be taken, so the
+// disk keeps reading while the lanes compute, without filling the page cache with a checkpoint that does
+// not fit in memory (the lanes drop each job's pages when it is done: MatrixJob::release).
 class Prefetcher {
  public:
-  Prefetcher() : thread_([this] { loop(); }) {}
+  Prefetcher(const std::vector<MatrixJob>& jobs, const std::vector<size_t>& order, uint64_t window)
+      : jobs_(jobs), order_(order), window_(window), ends_(order.size() + 1, 0) {
+    for (size_t p = 0; p < order.size(); ++p) ends_[p + 1] = ends_[p] + jobs[order[p]].stored_bytes;
+    thread_ = std::thread([this] { loop(); });
+  }
   ~Prefetcher() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -91,11 +98,11 @@ class Prefetcher {
     wake_.notify_one();
     thread_.join();
   }
-  void request(std::function<void()> task) {
-    if (!task) return;
+  // The lanes have taken the jobs before position `next` of the order.
+  void advance(size_t next) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      pending_ = std::move(task);
+      next_ = std::max(next_, next);
     }
     wake_.notify_one();
   }
@@ -103,23 +110,28 @@ class Prefetcher {
  private:
   void loop() {
     std::unique_lock<std::mutex> lock(mutex_);
-    for (;;) {
-      wake_.wait(lock, [&] { return stop_ || pending_; });
+    for (size_t position = 0; position < order_.size(); ++position) {
+      // The next job is always read; a later one when the jobs from the next one to it fit the window.
+      wake_.wait(lock, [&] { return stop_ || position <= next_ || ends_[position + 1] - ends_[next_] <= window_; });
       if (stop_) return;
-      auto task = std::move(pending_);
-      pending_ = nullptr;
+      const MatrixJob& job = jobs_[order_[position]];
+      if (position < next_ || !job.prefetch) continue;  // a lane already reads it
       lock.unlock();
       try {
-        task();
+        job.prefetch();
       } catch (...) {
-        // A failed prefetch only costs speed; the compute thread reports real read errors.
+        // A failed prefetch only costs speed; the lane reports real read errors.
       }
       lock.lock();
     }
   }
+  const std::vector<MatrixJob>& jobs_;
+  const std::vector<size_t>& order_;
+  const uint64_t window_;
+  std::vector<uint64_t> ends_;  // ends_[p]: stored bytes of the jobs before position p of the order
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::function<void()> pending_;
+  size_t next_ = 0;
   bool stop_ = false;
   std::thread thread_;
 };
@@ -129,6 +141,11 @@ class Prefetcher {
 std::function<void()> prefetch_range(std::shared_ptr<const MappedFile> file, uint64_t offset, uint64_t length) {
   if (!file || !file->is_mapped() || length == 0) return {};
   return [file = std::move(file), offset, length] { file->populate(offset, length); };
+}
+
+std::function<void()> release_range(std::shared_ptr<const MappedFile> file, uint64_t offset, uint64_t length) {
+  if (!file || length == 0) return {};
+  return [file = std::move(file), offset, length] { file->drop_cached(offset, length); };
 }
 
 namespace {
@@ -151,7 +168,7 @@ class EngineRun {
     order_.resize(jobs.size());
     for (size_t i = 0; i < order_.size(); ++i) order_[i] = i;
     std::stable_sort(order_.begin(), order_.end(), [&](size_t a, size_t b) { return jobs[a].stored_bytes > jobs[b].stored_bytes; });
-    if (!jobs.empty()) prefetcher_.request(jobs[order_[0]].prefetch);
+    prefetcher_ = std::make_unique<Prefetcher>(jobs_, order_, config::kReadAheadBytes);
   }
 
   // One lane: takes the next job until none is left, the run is cancelled or another lane failed.
@@ -167,10 +184,11 @@ class EngineRun {
           if (failure_ || next_job_ >= jobs_.size()) return;
           i = order_[next_job_++];
           progress_.current = jobs_[i].name;
-          if (next_job_ < jobs_.size()) prefetcher_.request(jobs_[order_[next_job_]].prefetch);
+          prefetcher_->advance(next_job_);
         }
         if (cancel_.load()) throw Error(ErrorCode::ABORTED, "the analysis was cancelled");
         JobResult result = run_job(i, lane_index);
+        if (jobs_[i].release) jobs_[i].release();
         finish(i, lane_index, std::move(result));
       }
     } catch (...) {
@@ -264,7 +282,7 @@ class EngineRun {
   const std::shared_ptr<const Backend> backend_;
   int lane_threads_ = 1, thread_budget_ = 1;
   uint64_t lane_budget_ = 0;
-  Prefetcher prefetcher_;
+  std::unique_ptr<Prefetcher> prefetcher_;  // after order_: it reads it
 
   std::vector<size_t> order_;  // job indices in the order lanes take them
 

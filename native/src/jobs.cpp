@@ -36,6 +36,11 @@ std::function<void()> prefetch_tensor(const ResolvedTensor& t) {
   return prefetch_range(shard->shared_file(), shard->absolute_offset(t.info()), t.info().byte_size());
 }
 
+std::function<void()> release_tensor(const ResolvedTensor& t) {
+  const auto& shard = t.checkpoint->shards()[t.tensor.shard];
+  return release_range(shard->shared_file(), shard->absolute_offset(t.info()), t.info().byte_size());
+}
+
 std::string shape_text(const ResolvedTensor& t) {
   return "[" + std::to_string(t.shape.rows) + " x " + std::to_string(t.shape.cols) + "]";
 }
@@ -75,6 +80,7 @@ MatrixJob dense_job(const DenseJobSpec& spec) {
   job.vectors = spec.vectors;
   job.stored_bytes = source.info().byte_size();
   job.prefetch = prefetch_tensor(source);
+  job.release = release_tensor(source);
   job.metrics_options = [dtype = source.dtype()](const LinearOperator& op, const Spectrum& spectrum) {
     return stored_matrix_metrics(dtype, op, spectrum);
   };
@@ -103,6 +109,10 @@ MatrixJob difference_job(const DifferenceJobSpec& spec) {
   job.prefetch = [prefetch_tuned = prefetch_tensor(tuned), prefetch_base = prefetch_tensor(base)] {
     if (prefetch_tuned) prefetch_tuned();
     if (prefetch_base) prefetch_base();
+  };
+  job.release = [release_tuned = release_tensor(tuned), release_base = release_tensor(base)] {
+    release_tuned();
+    release_base();
   };
   job.metrics_options = [tuned_dtype = tuned.dtype(), base_dtype = base.dtype()](const LinearOperator& op, const Spectrum&) {
     return difference_metrics(tuned_dtype, base_dtype, op, RunControl{});

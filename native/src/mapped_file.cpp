@@ -152,6 +152,12 @@ void MappedFile::advise_done(uint64_t offset, uint64_t length) const noexcept {
   if (end > start) ::madvise(map_ + start, end - start, MADV_DONTNEED);
 }
 
+void MappedFile::drop_cached(uint64_t offset, uint64_t length) const noexcept {
+  if (length == 0) return;
+  advise_done(offset, length);
+  ::posix_fadvise(fd_, static_cast<off_t>(offset), static_cast<off_t>(length), POSIX_FADV_DONTNEED);
+}
+
 void* allocate_pages(size_t bytes, bool huge_pages) noexcept {
   if (bytes == 0) return nullptr;
   void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -36,4 +36,8 @@ inline constexpr unsigned long long kDefaultMemoryBudget = 2ULL << 30;
 // The smallest share of the budget the engine gives a lane when it chooses how many matrices to compute
 // at once: a 4096×14336 matrix in f32 with the randomized solver's work arrays takes ~0.3 GiB.
 inline constexpr unsigned long long kMinLaneBytes = 512ULL << 20;
+// How far the engine's read-ahead thread reads beyond the next job to be taken, in stored bytes: enough
+// to keep the disk busy while the lanes compute a job or two, little against the memory of a machine
+// that cannot hold both sides of a 7B pair.
+inline constexpr unsigned long long kReadAheadBytes = 2ULL << 30;
 }  // namespace paramscope::config

@@ -30,8 +30,11 @@ struct MatrixJob {
   std::string name;
   // Builds the operator when the job starts (so a job list holds no buffers until then).
   std::function<std::unique_ptr<LinearOperator>()> make_operator;
-  // Asks the OS to bring the job's stored bytes into the page cache; runs on the prefetch thread.
+  // Asks the OS to bring the job's stored bytes into the page cache; runs on the read-ahead thread.
   std::function<void()> prefetch;
+  // Tells the OS the job's stored bytes are no longer needed (after the job): a checkpoint larger than
+  // memory then streams through the page cache instead of evicting what the next jobs need.
+  std::function<void()> release;
   uint64_t stored_bytes = 0;  // for progress
   // Overrides EngineOptions' `vectors` for this job (e.g. singular vectors only for the matrices whose
   // directions are compared).
@@ -104,5 +107,7 @@ int lane_count(const EngineOptions& options, size_t jobs);
 // A prefetch function for a byte range of a mapped file (MappedFile::populate), so the page cache is
 // warm and the pages mapped when a lane streams it. A no-op for unmapped files.
 std::function<void()> prefetch_range(std::shared_ptr<const MappedFile> file, uint64_t offset, uint64_t length);
+// The release function for such a range (MappedFile::drop_cached).
+std::function<void()> release_range(std::shared_ptr<const MappedFile> file, uint64_t offset, uint64_t length);
 
 }  // namespace paramscope

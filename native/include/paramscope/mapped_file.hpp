@@ -62,6 +62,9 @@ class MappedFile {
   // FILE_CHANGED if the file no longer holds the range.
   void populate(uint64_t offset, uint64_t length) const;
   void advise_done(uint64_t offset, uint64_t length) const noexcept;
+  // Done with the range for good: drops it from this mapping and asks the kernel to drop its pages from
+  // the page cache (POSIX_FADV_DONTNEED), so a file larger than memory streams through it.
+  void drop_cached(uint64_t offset, uint64_t length) const noexcept;
 
  private:
   MappedFile() = default;
