@@ -10,61 +10,104 @@
  * const report = await analyzeCheckpoint('model.safetensors');   // everything, plus per-layer summaries
  */
 import { summarizeTensors } from './aggregate/tensors';
-import { spectrumMode } from './engine/options';
+import { reportedRank, spectrumMode } from './engine/options';
 import { runSpectra } from './engine/run';
 import type { SpectrumOptions } from './engine/types';
-import { planAnalysis } from './plan/analysis-plan';
+import { type AnalysisPlan, planAnalysis } from './plan/analysis-plan';
 import type { NameFilterOptions } from './plan/glob';
 import { analysisJobs } from './plan/jobs';
 import { type Checkpoint, openCheckpoint, type TensorInfo } from './read/checkpoint';
+import { analysisSummary, EventStream, phasePlan } from './report/event-stream';
+import type { EventOptions } from './report/events';
 import type { AnalysisReport, TensorAnalysis } from './report/model';
 import { tensorAnalysis } from './results/pair-result';
 
-/** `include` / `exclude`: tensor-name globs (lib/plan/glob.ts) choosing the matrices analysed. */
-export interface AnalyzeOptions extends SpectrumOptions, NameFilterOptions {
+/**
+ * `include` / `exclude`: tensor-name globs (lib/plan/glob.ts) choosing the matrices analysed. `onEvent`
+ * gets the event stream (docs/events.md); `onProgress` its progress events.
+ */
+export interface AnalyzeOptions extends Omit<SpectrumOptions, 'onProgress'>, NameFilterOptions, EventOptions {
   /** When `checkpoint` is a path: memory-map it (default true). */
   mmap?: boolean;
 }
 
+const open = (checkpoint: string | Checkpoint, options: AnalyzeOptions) =>
+  typeof checkpoint === 'string' ? openCheckpoint(checkpoint, { mmap: options.mmap ?? true }) : Promise.resolve(checkpoint);
+
+/** The plan event, then every matrix's spectrum as the engine finishes it, each also as a `matrix` event. */
+async function* analysisTensors(ckpt: Checkpoint, plan: AnalysisPlan, options: AnalyzeOptions, stream: EventStream): AsyncGenerator<TensorAnalysis> {
+  const jobs = analysisJobs(ckpt, plan.matrices);
+  const mode = spectrumMode(options);
+  stream.plan({
+    command: 'analyze', inputs: [{ role: 'checkpoint', path: ckpt.path }], mode, rank: reportedRank(mode, options),
+    matrices: jobs.length, skipped: plan.skipped.length, phases: [phasePlan('spectra', jobs, options)],
+  });
+  if (jobs.length === 0) return;
+  const records = stream.records<TensorAnalysis>('tensor', (i) => plan.matrices[i]?.file);
+  for await (const outcome of runSpectra(jobs, { ...options, onProgress: stream.progressFor('spectra') })) {
+    const t = tensorAnalysis(plan.matrices[outcome.index] as TensorInfo, outcome);
+    records.complete(outcome.index, t);
+    yield t;
+  }
+}
+
+function analysisReport(ckpt: Checkpoint, options: AnalyzeOptions, plan: AnalysisPlan, tensors: TensorAnalysis[]): AnalysisReport {
+  const { byLayer, byModule } = summarizeTensors(tensors);
+  return {
+    path: ckpt.path,
+    mode: spectrumMode(options),
+    tensors,
+    skipped: plan.skipped,
+    byLayer,
+    byModule,
+    totals: {
+      matrices: tensors.length,
+      failed: tensors.filter((t) => t.error).length,
+      parameters: tensors.reduce((s, t) => s + t.parameters, 0),
+      seconds: tensors.reduce((s, t) => s + t.seconds, 0),
+    },
+  };
+}
+
 /**
  * Analyses every weight matrix, yielding each result as the engine finishes it (in checkpoint order).
- * When `checkpoint` is a path it is opened here and closed when the iteration ends.
+ * When `checkpoint` is a path it is opened here and closed when the iteration ends. With `onEvent`, the
+ * stream ends with the summary {@link analyzeCheckpoint} would return once the iteration is complete.
  */
 export async function* analyze(checkpoint: string | Checkpoint, options: AnalyzeOptions = {}): AsyncGenerator<TensorAnalysis> {
-  const ckpt = typeof checkpoint === 'string' ? await openCheckpoint(checkpoint, { mmap: options.mmap ?? true }) : checkpoint;
+  const stream = EventStream.root(options);
+  let ckpt: Checkpoint | undefined;
   try {
-    const { matrices } = planAnalysis(ckpt, options);
-    const jobs = analysisJobs(ckpt, matrices);
-    if (jobs.length === 0) return;
-    for await (const outcome of runSpectra(jobs, options)) yield tensorAnalysis(matrices[outcome.index] as TensorInfo, outcome);
+    ckpt = await open(checkpoint, options);
+    const plan = planAnalysis(ckpt, options);
+    const tensors: TensorAnalysis[] = [];
+    for await (const t of analysisTensors(ckpt, plan, options, stream)) {
+      if (options.onEvent) tensors.push(t); // for the summary, only when someone listens
+      yield t;
+    }
+    if (options.onEvent) stream.summary(analysisSummary(analysisReport(ckpt, options, plan, tensors)));
+  } catch (error) {
+    stream.fail(error);
+    throw error;
   } finally {
-    if (typeof checkpoint === 'string') ckpt.close();
+    if (typeof checkpoint === 'string') ckpt?.close();
   }
 }
 
 /** Collects {@link analyze} into one report with per-layer and per-module summaries. */
 export async function analyzeCheckpoint(checkpoint: string | Checkpoint, options: AnalyzeOptions = {}): Promise<AnalysisReport> {
-  const ckpt = typeof checkpoint === 'string' ? await openCheckpoint(checkpoint, { mmap: options.mmap ?? true }) : checkpoint;
-  try {
-    const { skipped } = planAnalysis(ckpt, options);
-    const tensors: TensorAnalysis[] = [];
-    for await (const t of analyze(ckpt, options)) tensors.push(t);
-    const { byLayer, byModule } = summarizeTensors(tensors);
-    return {
-      path: ckpt.path,
-      mode: spectrumMode(options),
-      tensors,
-      skipped,
-      byLayer,
-      byModule,
-      totals: {
-        matrices: tensors.length,
-        failed: tensors.filter((t) => t.error).length,
-        parameters: tensors.reduce((s, t) => s + t.parameters, 0),
-        seconds: tensors.reduce((s, t) => s + t.seconds, 0),
-      },
-    };
-  } finally {
-    if (typeof checkpoint === 'string') ckpt.close();
-  }
+  const stream = EventStream.root(options);
+  return stream.guard(async () => {
+    const ckpt = await open(checkpoint, options);
+    try {
+      const plan = planAnalysis(ckpt, options);
+      const tensors: TensorAnalysis[] = [];
+      for await (const t of analysisTensors(ckpt, plan, options, stream)) tensors.push(t);
+      const report = analysisReport(ckpt, options, plan, tensors);
+      stream.summary(analysisSummary(report));
+      return report;
+    } finally {
+      if (typeof checkpoint === 'string') ckpt.close();
+    }
+  });
 }

@@ -14,19 +14,25 @@ import { reportedRank } from './engine/options';
 import { runSpectra } from './engine/run';
 import type { SpectrumOptions } from './engine/types';
 import { invalidArgument, ParamscopeError } from './errors';
-import { diffJobs } from './plan/jobs';
+import { diffJobs, directionJobs } from './plan/jobs';
+import type { MatrixJob } from './engine/matrix-job';
 import { pairCheckpoints } from './plan/pairing';
-import type { PairingEntry, PairingOptions } from './plan/pairing-entry';
+import type { PairingEntry, PairingOptions, PairingReport } from './plan/pairing-entry';
 import { type Checkpoint, openCheckpoint } from './read/checkpoint';
 import { assembleReport } from './report/assemble';
+import { diffSummary, EventStream, phasePlan } from './report/event-stream';
+import type { EventOptions, PlanPhase } from './report/events';
 import type { DiffReport, PairResult } from './report/model';
 import { analyzeDirections, resolveDirections } from './results/direction-analysis';
 import { DIRECTION_DEFAULTS } from './results/directions';
 import { pairResult } from './results/pair-result';
 import { vectorChanges } from './results/vector-changes';
 
-/** `map`, `include`, `exclude`: how the tensors are paired (plan/pairing.ts). */
-export interface DiffOptions extends SpectrumOptions, Pick<PairingOptions, 'map' | 'include' | 'exclude'> {
+/**
+ * `map`, `include`, `exclude`: how the tensors are paired (plan/pairing.ts). `onEvent` gets the event
+ * stream (docs/events.md); `onProgress` its progress events.
+ */
+export interface DiffOptions extends Omit<SpectrumOptions, 'onProgress'>, Pick<PairingOptions, 'map' | 'include' | 'exclude'>, EventOptions {
   /**
    * Compare ΔW's and W_tuned's top singular directions with W_base's (subspace overlap, intruder
    * dimensions). Costs three more truncated spectra per matrix. 'auto' (default): on when the base is
@@ -43,15 +49,56 @@ export interface DiffOptions extends SpectrumOptions, Pick<PairingOptions, 'map'
 /** `diff` computes truncated spectra unless told otherwise: full checkpoints are large. */
 const DIFF_DEFAULT_MODE = 'truncated';
 
+/** What a diff of two open checkpoints will compute, from their headers. */
+export interface DiffPlan {
+  pairing: PairingReport;
+  jobs: MatrixJob[];
+  mode: 'exact' | 'truncated';
+  directions: { enabled: boolean; rank: number; reason: string };
+  phases: PlanPhase[];
+}
+
+/**
+ * Pairs the checkpoints and plans the engine runs. Throws ARCHITECTURE_MISMATCH / EMPTY_PAIRING when
+ * there is nothing meaningful to compare, INVALID_ARGUMENT for options out of range.
+ */
+export function planDiff(baseCkpt: Checkpoint, tunedCkpt: Checkpoint, options: DiffOptions = {}): DiffPlan {
+  const { directionRank } = directionSettings(options);
+  const pairing = pairCheckpoints(baseCkpt, tunedCkpt, { map: options.map, include: options.include, exclude: options.exclude });
+  const jobs = diffJobs(pairing);
+  if (jobs.length === 0)
+    throw new ParamscopeError(`no matrix pairs to compare between ${baseCkpt.path} and ${tunedCkpt.path}`, { code: 'EMPTY_PAIRING', file: tunedCkpt.path });
+  const mode = options.mode ?? DIFF_DEFAULT_MODE;
+  const dirs = resolveDirections(options.directions ?? 'auto', baseCkpt);
+  const phases = [phasePlan('spectra', jobs, { ...options, mode })];
+  if (dirs.enabled) {
+    const entries = new Map(pairing.entries.map((e) => [e.name, e]));
+    const targets = jobs.map((j) => entries.get(j.name) as PairingEntry);
+    phases.push(phasePlan('directions', directionJobs(pairing, targets), { ...options, mode: 'truncated', rank: directionRank, vectors: true }));
+  }
+  return { pairing, jobs, mode, directions: { enabled: dirs.enabled, rank: directionRank, reason: dirs.reason }, phases };
+}
+
+function directionSettings(options: DiffOptions): { directionRank: number; threshold: number } {
+  const directionRank = options.directionRank ?? DIRECTION_DEFAULTS.rank;
+  const threshold = options.intruderThreshold ?? DIRECTION_DEFAULTS.intruderThreshold;
+  if (!Number.isSafeInteger(directionRank) || directionRank < 1) invalidArgument('directionRank', 'a positive integer', directionRank);
+  if (typeof threshold !== 'number' || !(threshold > 0 && threshold < 1)) invalidArgument('intruderThreshold', 'a number in (0, 1)', threshold);
+  return { directionRank, threshold };
+}
+
 /**
  * Compares two checkpoints (paths or open Checkpoints). Paths are opened here and closed at the end.
  * Throws ARCHITECTURE_MISMATCH / EMPTY_PAIRING when there is nothing meaningful to compare.
  */
 export async function diff(base: string | Checkpoint, tuned: string | Checkpoint, options: DiffOptions = {}): Promise<DiffReport> {
-  const directionRank = options.directionRank ?? DIRECTION_DEFAULTS.rank;
-  const threshold = options.intruderThreshold ?? DIRECTION_DEFAULTS.intruderThreshold;
-  if (!Number.isSafeInteger(directionRank) || directionRank < 1) invalidArgument('directionRank', 'a positive integer', directionRank);
-  if (typeof threshold !== 'number' || !(threshold > 0 && threshold < 1)) invalidArgument('intruderThreshold', 'a number in (0, 1)', threshold);
+  const stream = EventStream.root(options);
+  return stream.guard(() => diffRun(base, tuned, options, stream));
+}
+
+/** {@link diff} emitting its events on `stream` (a child stream when it is one run of several). */
+export async function diffRun(base: string | Checkpoint, tuned: string | Checkpoint, options: DiffOptions, stream: EventStream): Promise<DiffReport> {
+  const { threshold } = directionSettings(options);
   const opened: Checkpoint[] = [];
   const open = async (c: string | Checkpoint) => {
     if (typeof c !== 'string') return c;
@@ -62,26 +109,37 @@ export async function diff(base: string | Checkpoint, tuned: string | Checkpoint
   try {
     const baseCkpt = await open(base);
     const tunedCkpt = await open(tuned);
-    const pairing = pairCheckpoints(baseCkpt, tunedCkpt, { map: options.map, include: options.include, exclude: options.exclude });
-    const jobs = diffJobs(pairing);
-    if (jobs.length === 0)
-      throw new ParamscopeError(`no matrix pairs to compare between ${baseCkpt.path} and ${tunedCkpt.path}`, { code: 'EMPTY_PAIRING', file: tunedCkpt.path });
+    const { pairing, jobs, mode, directions, phases } = planDiff(baseCkpt, tunedCkpt, options);
+    stream.plan({
+      command: 'diff', inputs: [{ role: 'base', path: baseCkpt.path }, { role: 'tuned', path: tunedCkpt.path }], mode, rank: reportedRank(mode, options),
+      matrices: jobs.length, skipped: pairing.entries.length - jobs.length, phases, directions,
+    });
+    for (const note of pairing.notes) stream.warning('PAIRING_NOTE', note);
     const entries = new Map(pairing.entries.map((e) => [e.name, e]));
+    const fileOf = (i: number) => {
+      const job = jobs[i];
+      return job?.kind === 'diff' ? job.tuned.checkpoint.tensor(job.tuned.tensor).file : undefined;
+    };
+    const records = stream.records<PairResult>('pair', fileOf);
     const pairs: PairResult[] = [];
-    const mode = options.mode ?? DIFF_DEFAULT_MODE;
-    for await (const outcome of runSpectra(jobs, { ...options, mode })) pairs.push(pairResult(outcome, entries.get(outcome.name) as PairingEntry));
-    const dirs = resolveDirections(options.directions ?? 'auto', baseCkpt);
-    if (dirs.enabled) await analyzeDirections(pairing, pairs, directionRank, threshold, options);
+    for await (const outcome of runSpectra(jobs, { ...options, mode, onProgress: stream.progressFor('spectra') })) {
+      const pair = pairResult(outcome, entries.get(outcome.name) as PairingEntry);
+      pairs.push(pair);
+      // With the direction analysis a matrix is finished when its directions are in.
+      if (!directions.enabled || !pair.spectrum) records.complete(outcome.index, pair);
+    }
+    if (directions.enabled) {
+      const indexOf = new Map(pairs.map((p, i) => [p, i]));
+      await analyzeDirections(pairing, pairs, directions.rank, threshold, { ...options, onProgress: stream.progressFor('directions') },
+        (p) => records.complete(indexOf.get(p) as number, p));
+      pairs.forEach((p, i) => records.complete(i, p));
+    }
     const vectors = await vectorChanges(pairing, { signal: options.signal });
-    return assembleReport({
+    const report = assembleReport({
       kind: 'checkpoints',
       base: { path: baseCkpt.path, tensors: baseCkpt.tensors.length },
       tuned: { path: tunedCkpt.path, tensors: tunedCkpt.tensors.length },
-      options: {
-        mode,
-        rank: reportedRank(mode, options),
-        directions: { enabled: dirs.enabled, rank: directionRank, reason: dirs.reason },
-      },
+      options: { mode, rank: reportedRank(mode, options), directions },
       pairing: {
         prefix: pairing.prefix,
         counts: pairing.counts,
@@ -91,6 +149,8 @@ export async function diff(base: string | Checkpoint, tuned: string | Checkpoint
       pairs,
       vectors,
     });
+    stream.summary(diffSummary(report));
+    return report;
   } finally {
     for (const c of opened) c.close();
   }

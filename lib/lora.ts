@@ -22,11 +22,14 @@ import type { PairingFate } from './plan/pairing-entry';
 import { detectPrefix } from './plan/prefix';
 import { type Checkpoint, openCheckpoint } from './read/checkpoint';
 import { assembleReport } from './report/assemble';
+import { diffSummary, EventStream, phasePlan } from './report/event-stream';
+import type { EventOptions } from './report/events';
 import type { DiffReport, PairResult } from './report/model';
 import { DIRECTION_DEFAULTS } from './results/directions';
 import { adapterPairResult } from './results/pair-result';
 
-export interface AdapterOptions extends SpectrumOptions, OpenAdapterOptions {
+/** `onEvent` gets the event stream (docs/events.md); `onProgress` its progress events. */
+export interface AdapterOptions extends Omit<SpectrumOptions, 'onProgress'>, OpenAdapterOptions, EventOptions {
   /** The base checkpoint (path or open Checkpoint) the adapter was trained on. */
   base?: string | Checkpoint;
   /** With a base: compare ΔW's top directions with W_base's (default true when a base is given). */
@@ -53,12 +56,62 @@ function isAdapter(value: unknown): value is Adapter {
   return typeof value === 'object' && value !== null && Array.isArray((value as Adapter).modules) && typeof (value as Adapter).path === 'string';
 }
 
+interface AdapterPairing {
+  /** Module name → the base tensor it modifies (the modules the base has). */
+  baseNames: Map<string, string>;
+  entries: DiffReport['pairing']['entries'];
+  counts: Record<PairingFate, number>;
+  notes: string[];
+}
+
+/** Which base tensor each module modifies (all modules paired with nothing when there is no base). */
+function pairWithBase(adapter: Adapter, base: Checkpoint | undefined): AdapterPairing {
+  const baseNames = new Map<string, string>();
+  const entries: DiffReport['pairing']['entries'] = [];
+  const counts = emptyCounts();
+  const notes: string[] = [...adapter.notes];
+  if (!base) {
+    for (const m of adapter.modules) entries.push({ name: m.name, fate: 'paired', base: null, tuned: m.key });
+    counts.paired = adapter.modules.length;
+    if (adapter.needsBase) notes.push('this adapter also changes the base (DoRA / PiSSA-style): without the base, only the low-rank part s·B·A is shown');
+    return { baseNames, entries, counts, notes };
+  }
+  const prefix = detectPrefix(base.tensors.map((t) => t.name), adapter.modules.map((m) => m.name));
+  for (const m of adapter.modules) {
+    const name = baseTensorFor(m, base, prefix);
+    const info = name ? base.tensor(name) : null;
+    const shape = info ? [info.shape[0] ?? 0, info.shape.slice(1).reduce((a, b) => a * b, 1)] : null;
+    if (!info || !name) {
+      entries.push({ name: m.name, fate: 'extra-in-tuned', base: null, tuned: m.key, note: 'the base has no tensor of this name' });
+      counts['extra-in-tuned']++;
+    } else if (shape?.[0] !== m.rows || shape?.[1] !== m.cols) {
+      throw new ParamscopeError(
+        `adapter module ${m.key} updates a ${m.rows}×${m.cols} weight but the base tensor ${name} is [${info.shape.join(', ')}]: the adapter was not trained on this base`,
+        { code: 'SHAPE_MISMATCH', file: base.path, tensor: name },
+      );
+    } else {
+      baseNames.set(m.name, name);
+      entries.push({ name: m.name, fate: 'paired', base: name, tuned: m.key });
+      counts.paired++;
+    }
+  }
+  if (baseNames.size === 0)
+    throw new ParamscopeError(`none of the ${adapter.modules.length} adapter modules names a tensor of ${base.path} (first: ${adapter.modules[0]?.name})`, { code: 'EMPTY_PAIRING', file: base.path });
+  return { baseNames, entries, counts, notes };
+}
+
 /**
  * Analyses an adapter: a path (opened here with {@link openAdapter} and `options`' scale, fanInFanOut and
  * config) or an Adapter already opened (those three options are then not used: they were applied when
  * it was opened).
  */
 export async function analyzeAdapter(adapterOrPath: string | Adapter, options: AdapterOptions = {}): Promise<DiffReport> {
+  const stream = EventStream.root(options);
+  return stream.guard(() => adapterRun(adapterOrPath, options, stream));
+}
+
+/** {@link analyzeAdapter} emitting its events on `stream`. */
+export async function adapterRun(adapterOrPath: string | Adapter, options: AdapterOptions, stream: EventStream): Promise<DiffReport> {
   const adapter: Adapter = isAdapter(adapterOrPath) ? adapterOrPath : await openAdapter(adapterOrPath, options);
   if (adapter.modules.length === 0)
     throw new ParamscopeError(`${adapter.path} holds no LoRA module`, { code: 'EMPTY_PAIRING', file: adapter.path });
@@ -66,54 +119,65 @@ export async function analyzeAdapter(adapterOrPath: string | Adapter, options: A
   try {
     const mode = options.mode ?? ADAPTER_DEFAULT_MODE;
     const spectrumOptions = { ...options, mode } as SpectrumOptions;
-    const outcomes = new Map<string, SpectrumOutcome>();
-    for await (const o of runSpectra(loraJobs(adapter), spectrumOptions)) outcomes.set(o.name, o);
-
-    // With the base: its norms (and directions) for every module it has.
-    const baseNames = new Map<string, string>();
-    const entries: DiffReport['pairing']['entries'] = [];
-    const counts = emptyCounts();
-    const notes: string[] = [...adapter.notes];
-    if (base) {
-      const prefix = detectPrefix(base.tensors.map((t) => t.name), adapter.modules.map((m) => m.name));
-      for (const m of adapter.modules) {
-        const name = baseTensorFor(m, base, prefix);
-        const info = name ? base.tensor(name) : null;
-        const shape = info ? [info.shape[0] ?? 0, info.shape.slice(1).reduce((a, b) => a * b, 1)] : null;
-        if (!info || !name) {
-          entries.push({ name: m.name, fate: 'extra-in-tuned', base: null, tuned: m.key, note: 'the base has no tensor of this name' });
-          counts['extra-in-tuned']++;
-        } else if (shape?.[0] !== m.rows || shape?.[1] !== m.cols) {
-          throw new ParamscopeError(
-            `adapter module ${m.key} updates a ${m.rows}×${m.cols} weight but the base tensor ${name} is [${info.shape.join(', ')}]: the adapter was not trained on this base`,
-            { code: 'SHAPE_MISMATCH', file: base.path, tensor: name },
-          );
-        } else {
-          baseNames.set(m.name, name);
-          entries.push({ name: m.name, fate: 'paired', base: name, tuned: m.key });
-          counts.paired++;
-        }
-      }
-      if (baseNames.size === 0)
-        throw new ParamscopeError(`none of the ${adapter.modules.length} adapter modules names a tensor of ${base.path} (first: ${adapter.modules[0]?.name})`, { code: 'EMPTY_PAIRING', file: base.path });
-    } else {
-      for (const m of adapter.modules) entries.push({ name: m.name, fate: 'paired', base: null, tuned: m.key });
-      counts.paired = adapter.modules.length;
-      if (adapter.needsBase) notes.push('this adapter also changes the base (DoRA / PiSSA-style): without the base, only the low-rank part s·B·A is shown');
-    }
-
+    const { baseNames, entries, counts, notes } = pairWithBase(adapter, base);
     const directionRank = options.directionRank ?? DIRECTION_DEFAULTS.rank;
+    const wantDirections = Boolean(base) && (options.directions ?? true);
+
+    // The runs: the modules' spectra; with the base, its weights' spectra (and vectors), then the
+    // modules' vectors again for the direction comparison.
+    const jobs = loraJobs(adapter);
+    const baseJobs = base ? adapterBaseJobs(base, baseNames) : [];
+    const baseOptions: SpectrumOptions = { mode: 'truncated', rank: directionRank, vectors: wantDirections, ...inheritedRunOptions(spectrumOptions) };
+    const vectorJobs = wantDirections ? adapterVectorJobs(adapter, baseNames) : [];
+    const vectorOptions: SpectrumOptions = { ...spectrumOptions, mode: 'exact' };
+    const directions = { enabled: wantDirections, rank: directionRank, reason: base ? 'adapter with base' : 'no base given' };
+    stream.plan({
+      command: 'lora', inputs: [{ role: 'adapter', path: adapter.path }, ...(base ? [{ role: 'base' as const, path: base.path }] : [])],
+      mode, rank: reportedRank(mode, options), matrices: adapter.modules.length, skipped: adapter.fullTensors.length,
+      phases: [
+        phasePlan('spectra', jobs, spectrumOptions),
+        ...(baseJobs.length ? [phasePlan('base', baseJobs, baseOptions)] : []),
+        ...(vectorJobs.length ? [phasePlan('vectors', vectorJobs, vectorOptions)] : []),
+      ],
+      directions,
+    });
+    for (const note of notes) stream.warning('ADAPTER_NOTE', note, { file: adapter.path });
+
+    // A module is finished when every run it takes part in has given its outcome.
+    const records = stream.records<PairResult>('pair', () => adapter.path);
+    const indexOf = new Map(adapter.modules.map((m, i) => [m.name, i]));
+    const outcomes = new Map<string, SpectrumOutcome>();
     const baseOutcomes = new Map<string, SpectrumOutcome>();
-    if (base && baseNames.size > 0) {
-      const wantDirections = options.directions ?? true;
-      for await (const o of runSpectra(adapterBaseJobs(base, baseNames), { mode: 'truncated', rank: directionRank, vectors: wantDirections, ...inheritedRunOptions(options) }))
+    const arrived = new Map<string, number>();
+    const pairs: PairResult[] = [];
+    const arrive = (name: string) => {
+      const count = (arrived.get(name) ?? 0) + 1;
+      arrived.set(name, count);
+      const needed = 1 + (baseNames.has(name) ? 1 : 0) + (wantDirections && baseNames.has(name) ? 1 : 0);
+      const i = indexOf.get(name);
+      if (count < needed || i === undefined) return;
+      const pair = adapterPairResult(adapter.modules[i] as LoraModule, outcomes.get(name) as SpectrumOutcome, baseOutcomes.get(name));
+      pairs[i] = pair;
+      records.complete(i, pair);
+    };
+    for await (const o of runSpectra(jobs, { ...spectrumOptions, onProgress: stream.progressFor('spectra') })) {
+      outcomes.set(o.name, o);
+      arrive(o.name);
+    }
+    if (baseJobs.length) {
+      for await (const o of runSpectra(baseJobs, { ...baseOptions, onProgress: stream.progressFor('base') })) {
         baseOutcomes.set(o.name, o);
-      if (wantDirections)
-        for await (const o of runSpectra(adapterVectorJobs(adapter, baseNames), { ...spectrumOptions, mode: 'exact' })) outcomes.set(o.name, o);
+        arrive(o.name);
+      }
+    }
+    if (vectorJobs.length) {
+      for await (const o of runSpectra(vectorJobs, { ...vectorOptions, onProgress: stream.progressFor('vectors') })) {
+        outcomes.set(o.name, o);
+        arrive(o.name);
+      }
     }
 
-    const pairs: PairResult[] = adapter.modules.map((m) => adapterPairResult(m, outcomes.get(m.name) as SpectrumOutcome, baseOutcomes.get(m.name)));
-    return assembleReport({
+    const report = assembleReport({
       kind: 'adapter',
       base: base ? { path: base.path, tensors: base.tensors.length } : null,
       tuned: { path: adapter.path, tensors: adapter.modules.length },
@@ -124,15 +188,13 @@ export async function analyzeAdapter(adapterOrPath: string | Adapter, options: A
         notes: adapter.notes,
         fullTensors: adapter.fullTensors.map((t) => ({ tensor: t.tensor, kind: t.kind, note: t.note })),
       },
-      options: {
-        mode,
-        rank: reportedRank(mode, options),
-        directions: { enabled: Boolean(base) && (options.directions ?? true), rank: directionRank, reason: base ? 'adapter with base' : 'no base given' },
-      },
+      options: { mode, rank: reportedRank(mode, options), directions },
       pairing: { prefix: { base: '', tuned: '' }, counts, notes, entries },
       pairs,
       vectors: [],
     });
+    stream.summary(diffSummary(report));
+    return report;
   } finally {
     if (typeof options.base === 'string') base?.close();
   }

@@ -5,6 +5,7 @@
  */
 import { invalidArgument } from '../errors';
 import { native, type NativeEngineOptions } from './binding';
+import type { CostSettings } from '../plan/cost';
 import type { SpectrumOptions } from './types';
 
 /**
@@ -87,4 +88,10 @@ export function reportedRank(mode: 'exact' | 'truncated', options: Pick<Spectrum
 export function inheritedRunOptions(options: SpectrumOptions): SpectrumOptions {
   const { onProgress, signal, threads, parallelMatrices, memoryBudget, seed } = options;
   return { onProgress, signal, threads, parallelMatrices, memoryBudget, seed };
+}
+
+/** What the cost of a run depends on (lib/plan/cost.ts), from the caller's options with the defaults filled in. */
+export function costSettings(options: SpectrumOptions): CostSettings {
+  const { mode, rank, oversampling, powerIterations, vectors, exactRoute } = engineOptions(options);
+  return { mode, rank, oversampling, powerIterations, vectors, exactRoute };
 }

@@ -1,6 +1,6 @@
-/** The fields every report starts with: document type, schema version, the tool, when, what kind. */
+/** The fields every report starts with: document type, schema version, the tool, when, what kind; the versions of the other documents. */
 import { packageVersion } from '../engine/build-info';
-import type { DiffReport } from './model';
+import type { AnalysisReport, DiffReport } from './model';
 
 export const REPORT_SCHEMA_VERSION = 2;
 
@@ -13,4 +13,15 @@ export function reportHeader(kind: DiffReport['kind']): Pick<DiffReport, 'schema
     // A report is still worth writing without the version (package.json unreadable).
   }
   return { schema: 'paramscope.diff', schemaVersion: REPORT_SCHEMA_VERSION, tool: { name: 'paramscope', version }, createdAt: new Date().toISOString(), kind };
+}
+
+/** The version of `analyze`'s JSON document (`paramscope.analysis`). */
+export const ANALYSIS_SCHEMA_VERSION = 1;
+
+/** The version of `compare`'s JSON document (`paramscope.compare`). */
+export const COMPARE_SCHEMA_VERSION = 1;
+
+/** `analyze`'s report as its versioned JSON document (what `analyze --json` prints). */
+export function analysisDocument(report: AnalysisReport): { schema: 'paramscope.analysis'; schemaVersion: number } & AnalysisReport {
+  return { schema: 'paramscope.analysis', schemaVersion: ANALYSIS_SCHEMA_VERSION, ...report };
 }

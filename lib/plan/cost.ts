@@ -1,0 +1,86 @@
+/**
+ * What a list of engine jobs will cost, from the headers alone: the stored bytes the engine reads (the
+ * same count the engine's progress reports, so a plan's bytes and the progress agree) and an estimate of
+ * the floating-point operations, from the shapes, the rank and the mode. A plan states these before any
+ * tensor byte is read (the event stream's `plan`); a shard plan can balance on them.
+ *
+ * The flop model, for an m×n matrix with p = min(m, n), q = max(m, n):
+ *  - exact, values only (Gram + symmetric eigensolver): p²·q for the Gram matrix + 4p³/3 for the
+ *    tridiagonal reduction;
+ *  - exact with vectors or the direct route (divide-and-conquer SVD): 4p²·q + 8p³;
+ *  - truncated, l = min(rank + oversampling, p) columns and i power iterations: (2i + 2) products of
+ *    2·m·n·l, plus the re-orthonormalisations, 4(m + n)·l² each;
+ *  - a low-rank product s·B·A of rank r (from the r×r core of its factors): 2(m + n)·r² + 9r³, twice
+ *    the first term again when vectors are asked for.
+ * It is an estimate: a tolerance that makes the truncated solver iterate further costs more.
+ */
+import type { MatrixJob, TensorSource } from '../engine/matrix-job';
+
+/** The engine settings the cost depends on (the resolved engine options). */
+export interface CostSettings {
+  mode: 'exact' | 'truncated';
+  rank: number;
+  oversampling: number;
+  powerIterations: number;
+  vectors: boolean;
+  exactRoute: 'auto' | 'gram' | 'direct';
+}
+
+export interface JobCost {
+  /** Stored bytes the engine reads for the job (both tensors of a difference, the factors of a low-rank job). */
+  bytes: number;
+  /** Estimated floating-point operations. */
+  flops: number;
+}
+
+const storedBytes = (s: TensorSource) => s.checkpoint.tensor(s.tensor).bytes;
+
+/** rows × cols of a stored tensor as the engine reads it ([d0, d1·…·dk]). */
+function matrixShape(s: TensorSource, rows?: number): [number, number] {
+  const info = s.checkpoint.tensor(s.tensor);
+  const leading = info.shape[0] ?? 1;
+  return [rows ?? leading, leading > 0 ? info.numel / leading : 0];
+}
+
+/** Estimated flops of one m×n spectrum. */
+export function spectrumFlops(m: number, n: number, settings: CostSettings): number {
+  const p = Math.min(m, n), q = Math.max(m, n);
+  if (p === 0) return 0;
+  if (settings.mode === 'exact') {
+    const direct = settings.vectors || settings.exactRoute === 'direct';
+    return direct ? 4 * p * p * q + 8 * p * p * p : p * p * q + (4 / 3) * p * p * p;
+  }
+  const l = Math.min(settings.rank + settings.oversampling, p);
+  const passes = 2 * settings.powerIterations + 2;
+  return passes * (2 * m * n * l + 4 * (m + n) * l * l);
+}
+
+/** The cost of one job (its own `vectors` overrides the settings'). */
+export function jobCost(job: MatrixJob, settings: CostSettings): JobCost {
+  const own = job.vectors === undefined ? settings : { ...settings, vectors: job.vectors };
+  switch (job.kind) {
+    case 'dense': {
+      const [m, n] = matrixShape(job.source);
+      return { bytes: storedBytes(job.source), flops: spectrumFlops(m, n, own) };
+    }
+    case 'diff': {
+      const [m, n] = matrixShape(job.tuned, job.rows);
+      return { bytes: storedBytes(job.tuned) + storedBytes(job.base), flops: spectrumFlops(m, n, own) };
+    }
+    case 'lowrank': {
+      const { rows: m, cols: n, rank: r } = job;
+      return { bytes: (job.b.length + job.a.length) * 4, flops: 2 * (m + n) * r * r * (own.vectors ? 2 : 1) + 9 * r * r * r };
+    }
+  }
+}
+
+/** The summed cost of a job list. */
+export function jobsCost(jobs: readonly MatrixJob[], settings: CostSettings): JobCost {
+  let bytes = 0, flops = 0;
+  for (const job of jobs) {
+    const c = jobCost(job, settings);
+    bytes += c.bytes;
+    flops += c.flops;
+  }
+  return { bytes, flops: Math.round(flops) };
+}
