@@ -5,11 +5,12 @@ import type { AnalysisReport } from '../../report/model';
 import { invalidArgument } from '../../errors';
 import { formatBounded } from '../../results/metrics';
 import { toCsv } from '../../report/csv';
+import { analysisDocument } from '../../report/header';
 import { toJson } from '../../report/json';
 import { formatShape } from '../output/numbers';
 import { renderTable } from '../output/table';
 import type { CommandContext } from '../context';
-import { withProgress } from '../output/progress';
+import { commandOutput, machineFlagOptions, machineFlagsHelp } from '../flags/machine';
 import { spectrumFlagOptions, spectrumFlags, spectrumOptionsFrom } from '../flags/spectrum';
 
 export const analyzeUsage = `Usage: paramscope analyze <checkpoint> [options]
@@ -23,6 +24,7 @@ ${spectrumFlags}
   --exclude <glob>      skip matching tensor names (repeatable)
   --json                print the whole report as JSON
   --csv                 print one CSV row per matrix
+${machineFlagsHelp}
   --no-mmap             read with pread instead of memory-mapping
 
 Example: paramscope analyze model.safetensors --mode truncated --rank 32 --include '*.mlp.*'`;
@@ -32,29 +34,36 @@ export async function analyzeCommand(ctx: CommandContext): Promise<number> {
     {
       ...spectrumFlagOptions,
       include: { type: 'string', multiple: true }, exclude: { type: 'string', multiple: true },
-      json: { type: 'boolean' }, csv: { type: 'boolean' }, 'no-mmap': { type: 'boolean' },
+      json: { type: 'boolean' }, csv: { type: 'boolean' }, 'no-mmap': { type: 'boolean' }, ...machineFlagOptions,
     },
     analyzeUsage,
   );
+  const output = commandOutput(ctx, values, ['json', 'csv']);
   if (positionals.length !== 1) return ctx.usageError('analyze takes exactly one checkpoint path', analyzeUsage);
   if (values.json && values.csv) invalidArgument('--json/--csv', 'one output format', 'both');
-  const report = await withProgress((onProgress) => analyzeCheckpoint(positionals[0] as string, {
+  const report = await output.withProgress((onProgress) => analyzeCheckpoint(positionals[0] as string, {
     ...spectrumOptionsFrom(values),
     include: (values.include as string[] | undefined) ?? [],
     exclude: (values.exclude as string[] | undefined) ?? [],
     mmap: !values['no-mmap'],
     onProgress,
+    ...(output.onEvent ? { onEvent: output.onEvent } : {}),
+    signal: ctx.signal,
   }));
+  // A failed matrix makes the exit code 2 (the other matrices are still reported).
+  const exitCode = report.totals.failed > 0 ? 2 : 0;
   if (values.json) {
-    ctx.out(toJson({ schema: 'paramscope.analysis', schemaVersion: 1, ...report }));
-    return report.totals.failed > 0 ? 2 : 0;
+    ctx.out(toJson(analysisDocument(report)));
+    return exitCode;
   }
   if (values.csv) {
     ctx.out(csvOf(report));
-    return report.totals.failed > 0 ? 2 : 0;
+    return exitCode;
   }
-  ctx.out(`${report.path}: ${report.totals.matrices} matrices, ${report.mode} spectra, ${report.totals.seconds.toFixed(2)} s of compute\n`);
-  ctx.out(
+  if (values.jsonl) return exitCode;
+  const text = output.text;
+  text.out(`${report.path}: ${report.totals.matrices} matrices, ${report.mode} spectra, ${report.totals.seconds.toFixed(2)} s of compute\n`);
+  text.out(
     renderTable(
       [
         { header: 'name' }, { header: 'shape' }, { header: 'σ₁', align: 'right' }, { header: 'stable rank', align: 'right' },
@@ -77,16 +86,16 @@ export async function analyzeCommand(ctx: CommandContext): Promise<number> {
       ),
     ),
   );
-  if (report.tensors.some((t) => t.reshaped)) ctx.out('* reshaped from a higher-rank tensor to [d0, d1·…·dk]');
-  ctx.out('\n' + renderTable(
+  if (report.tensors.some((t) => t.reshaped)) text.out('* reshaped from a higher-rank tensor to [d0, d1·…·dk]');
+  text.out('\n' + renderTable(
     [{ header: 'module type' }, { header: 'matrices', align: 'right' }, { header: 'parameters', align: 'right' },
      { header: 'stable rank', align: 'right' }, { header: 'eff. rank ratio', align: 'right' }, { header: 'alpha', align: 'right' }],
     report.byModule.map((g) => [g.key, String(g.matrices), g.parameters.toLocaleString('en-US'), formatBounded(g.median.stableRank ?? NaN),
       formatBounded(g.median.energyEffectiveRankRatio ?? NaN), formatBounded(g.median.alpha ?? NaN)]),
   ) + '\n(medians per module type; per-layer summaries in --json)');
-  for (const t of report.tensors.filter((t) => t.error)) ctx.err(`${t.name}: ${t.error?.code}: ${t.error?.message}`);
-  if (report.skipped.length) ctx.out(`skipped ${report.skipped.length} tensors (vectors, scalars, integer or excluded)`);
-  return report.totals.failed > 0 ? 2 : 0;
+  for (const t of report.tensors.filter((t) => t.error)) text.err(`${t.name}: ${t.error?.code}: ${t.error?.message}`);
+  if (report.skipped.length) text.out(`skipped ${report.skipped.length} tensors (vectors, scalars, integer or excluded)`);
+  return exitCode;
 }
 
 function csvOf(report: AnalysisReport): string {

@@ -1,10 +1,10 @@
 /** `paramscope diff <base> <tuned>` and `paramscope diff --adapter <adapter> [--base <ckpt>]`. */
 import { invalidArgument } from '../../errors';
 import type { CommandContext } from '../context';
+import { commandOutput, machineFlagOptions, machineFlagsHelp } from '../flags/machine';
 import { emitReport, reportFlagOptions, reportFlagsHelp } from '../flags/report';
 import { spectrumFlagOptions, spectrumFlags } from '../flags/spectrum';
 import { printReport } from '../output/diff-summary';
-import { withProgress } from '../output/progress';
 import { runAdapter, runCheckpointDiff } from './run-diff';
 
 export const diffUsage = `Usage: paramscope diff <base> <tuned> [options]
@@ -26,6 +26,7 @@ ${spectrumFlags.replace('(default: exact)', '(default: truncated)')}
   --base <path>         the base checkpoint of --adapter
   --scale <s>           LoRA scale override (when the adapter has no config)
 ${reportFlagsHelp}
+${machineFlagsHelp}
 
 Example: paramscope diff base/ tuned/ --rank 64 --out report/`;
 
@@ -43,18 +44,23 @@ export const diffFlagOptions = {
   scale: { type: 'string' },
   config: { type: 'string' },
   'no-mmap': { type: 'boolean' },
+  ...machineFlagOptions,
 } as const;
 
 export async function diffCommand(ctx: CommandContext): Promise<number> {
   const { positionals, values } = ctx.parse(diffFlagOptions, diffUsage);
+  const output = commandOutput(ctx, values);
   if (typeof values.adapter !== 'string' && positionals.length !== 2) return ctx.usageError('diff takes a base and a tuned checkpoint (or --adapter)', diffUsage);
   if (typeof values.adapter === 'string' && positionals.length > 0) invalidArgument('diff --adapter', 'no positional checkpoints (use --base)', positionals.join(' '));
   const adapter = values.adapter;
-  const report = await withProgress(async (onProgress) => typeof adapter === 'string'
-    ? (await runAdapter(values, adapter, onProgress)).report
-    : runCheckpointDiff(values, positionals[0] as string, positionals[1] as string, onProgress));
-  printReport(ctx, report, { json: Boolean(values.json), table: !values.json });
+  const report = await output.withProgress(async (onProgress) => {
+    const run = { onProgress, ...(output.onEvent ? { onEvent: output.onEvent } : {}), signal: ctx.signal };
+    return typeof adapter === 'string'
+      ? (await runAdapter(values, adapter, run)).report
+      : runCheckpointDiff(values, positionals[0] as string, positionals[1] as string, run);
+  });
+  printReport(output.text, report, { json: output.machineOnStdout, table: !output.machineOnStdout });
   const written = await emitReport(ctx, report, values);
-  if (written.length) ctx.err(`report written: ${written.join(', ')}`);
+  if (written.length) output.text.err(`report written: ${written.join(', ')}`);
   return 0;
 }

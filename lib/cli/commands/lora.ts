@@ -2,10 +2,10 @@
 import type { PairResult } from '../../report/model';
 import { formatBounded } from '../../results/metrics';
 import type { CommandContext } from '../context';
+import { commandOutput, machineFlagOptions, machineFlagsHelp } from '../flags/machine';
 import { emitReport, reportFlagOptions, reportFlagsHelp } from '../flags/report';
 import { spectrumFlagOptions, spectrumFlags } from '../flags/spectrum';
 import { printReport } from '../output/diff-summary';
-import { withProgress } from '../output/progress';
 import { renderTable } from '../output/table';
 import { runAdapter } from './run-diff';
 
@@ -23,21 +23,25 @@ With --base: relative update ‖ΔW‖/‖W_base‖ and overlap with the base's 
   --config <file>       adapter_config.json to use
 ${spectrumFlags}
 ${reportFlagsHelp}
+${machineFlagsHelp}
 
 Example: paramscope lora ./adapter --base ./Llama-3.2-1B --out lora-report/`;
 
 export async function loraCommand(ctx: CommandContext): Promise<number> {
   const { positionals, values } = ctx.parse(
-    { ...spectrumFlagOptions, ...reportFlagOptions, base: { type: 'string' }, scale: { type: 'string' }, config: { type: 'string' }, 'no-directions': { type: 'boolean' } },
+    { ...spectrumFlagOptions, ...reportFlagOptions, base: { type: 'string' }, scale: { type: 'string' }, config: { type: 'string' }, 'no-directions': { type: 'boolean' }, ...machineFlagOptions },
     loraUsage,
   );
+  const output = commandOutput(ctx, values);
   if (positionals.length !== 1) return ctx.usageError('lora takes exactly one adapter path', loraUsage);
-  const { report, adapter } = await withProgress((onProgress) => runAdapter(values, positionals[0] as string, onProgress));
-  if (!values.json) {
+  const { report, adapter } = await output.withProgress((onProgress) =>
+    runAdapter(values, positionals[0] as string, { onProgress, ...(output.onEvent ? { onEvent: output.onEvent } : {}), signal: ctx.signal }));
+  const text = output.text;
+  if (!output.machineOnStdout) {
     const a = report.adapter;
-    if (a) ctx.out(`${report.tuned.path}: ${a.layout} adapter, ${a.modules} modules${a.fullTensors.length ? `, ${a.fullTensors.length} full tensors` : ''}${a.needsBase ? ' (needs its base: DoRA / PiSSA-style)' : ''}`);
-    for (const n of a?.notes ?? []) ctx.out(`  note: ${n}`);
-    ctx.out(
+    if (a) text.out(`${report.tuned.path}: ${a.layout} adapter, ${a.modules} modules${a.fullTensors.length ? `, ${a.fullTensors.length} full tensors` : ''}${a.needsBase ? ' (needs its base: DoRA / PiSSA-style)' : ''}`);
+    for (const n of a?.notes ?? []) text.out(`  note: ${n}`);
+    text.out(
       '\n' +
         renderTable(
           [{ header: 'module' }, { header: 'ΔW shape' }, { header: 'rank', align: 'right' }, { header: 'scale', align: 'right' },
@@ -52,8 +56,8 @@ export async function loraCommand(ctx: CommandContext): Promise<number> {
         ) + '\n',
     );
   }
-  printReport(ctx, report, { json: Boolean(values.json), table: false }); // its own module table is above
+  printReport(text, report, { json: output.machineOnStdout, table: false }); // its own module table is above
   const written = await emitReport(ctx, report, values);
-  if (written.length) ctx.err(`report written: ${written.join(', ')}`);
+  if (written.length) text.err(`report written: ${written.join(', ')}`);
   return 0;
 }

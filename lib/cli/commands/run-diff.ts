@@ -11,15 +11,18 @@ import type { DiffReport } from '../../report/model';
 import { directionRankFlag, directionsFlag } from '../flags/directions';
 import { parseRenameRule } from '../flags/rename-rule';
 import { spectrumOptionsFrom } from '../flags/spectrum';
-import type { OnProgress } from '../output/progress';
+import type { EventOptions } from '../../report/events';
 
 type Flags = Record<string, unknown>;
 
+/** What a run reports to and is stopped by: the progress bar, the --jsonl events, the interruption signal. */
+export type RunHooks = EventOptions & { signal?: AbortSignal };
+
 /** `diff <base> <tuned>` with its flags. */
-export async function runCheckpointDiff(values: Flags, base: string, tuned: string, onProgress: OnProgress): Promise<DiffReport> {
+export async function runCheckpointDiff(values: Flags, base: string, tuned: string, hooks: RunHooks): Promise<DiffReport> {
   return diff(base, tuned, {
     ...spectrumOptionsFrom(values),
-    onProgress,
+    ...hooks,
     map: ((values.map as string[] | undefined) ?? []).map(parseRenameRule),
     include: (values.include as string[] | undefined) ?? [],
     exclude: (values.exclude as string[] | undefined) ?? [],
@@ -30,7 +33,7 @@ export async function runCheckpointDiff(values: Flags, base: string, tuned: stri
 }
 
 /** Opens the adapter (with --scale / --config) and analyses it (with --base); returns both. */
-export async function runAdapter(values: Flags, adapterPath: string, onProgress: OnProgress): Promise<{ report: DiffReport; adapter: Adapter }> {
+export async function runAdapter(values: Flags, adapterPath: string, hooks: RunHooks): Promise<{ report: DiffReport; adapter: Adapter }> {
   const scale = values.scale === undefined ? undefined : Number(values.scale);
   if (scale !== undefined && !Number.isFinite(scale)) invalidArgument('--scale', 'a number', values.scale);
   const adapter = await openAdapter(adapterPath, {
@@ -40,7 +43,7 @@ export async function runAdapter(values: Flags, adapterPath: string, onProgress:
   const directions = directionsFlag(values);
   const report = await analyzeAdapter(adapter, {
     ...spectrumOptionsFrom(values),
-    onProgress,
+    ...hooks,
     ...(typeof values.base === 'string' ? { base: values.base } : {}),
     ...(directions === 'auto' ? {} : { directions }),
     ...directionRankFlag(values),

@@ -71,7 +71,7 @@ export function rankingRow(name: string, report: DiffReport): string[] {
 }
 
 /** The human summary: on stdout, or on stderr when stdout carries --json; the matrix table is optional. */
-export function printReport(ctx: CommandContext, report: DiffReport, options: { json: boolean; table: boolean }): void {
+export function printReport(ctx: Pick<CommandContext, 'out' | 'err'>, report: DiffReport, options: { json: boolean; table: boolean }): void {
   const say = options.json ? ctx.err : ctx.out;
   say(`${report.base ? report.base.path : '(no base)'} → ${report.tuned.path}`);
   for (const line of pairingLines(report)) say(line);
