@@ -1,21 +1,26 @@
 #!/usr/bin/env node
 'use strict';
-// Regenerates docs/report.schema.json and the field reference in docs/schema.md from lib/report/schema.ts
-// and lib/report/schema-doc.ts (via the compiled dist/report/: run `npm run build:ts` first). A test fails
-// when either file is out of date: run `npm run build:ts && node scripts/gen-report-schema.js` after
-// changing the report.
+// Regenerates docs/report.schema.json and the field reference in docs/schema.md from lib/report/schema.ts,
+// and docs/events.schema.json and the field reference in docs/events.md from lib/report/events-schema.ts
+// (with lib/report/schema-doc.ts, via the compiled dist/report/: run `npm run build:ts` first). A test
+// fails when any of them is out of date: run `npm run build:ts && node scripts/gen-report-schema.js` after
+// changing the report or the events.
 const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..');
-let schema, schemaDoc;
+let schema, schemaDoc, eventsSchema;
 try {
   schema = require(path.join(root, 'dist', 'report', 'schema.js'));
   schemaDoc = require(path.join(root, 'dist', 'report', 'schema-doc.js'));
+  eventsSchema = require(path.join(root, 'dist', 'report', 'events-schema.js'));
 } catch (e) {
-  console.error(`gen-report-schema: cannot load dist/report/schema.js and schema-doc.js (${e.message}); run \`npm run build:ts\` first`);
+  console.error(`gen-report-schema: cannot load dist/report/schema.js, schema-doc.js and events-schema.js (${e.message}); run \`npm run build:ts\` first`);
   process.exit(1);
 }
 fs.writeFileSync(path.join(root, 'docs', 'report.schema.json'), schema.reportSchemaText());
 const page = path.join(root, 'docs', 'schema.md');
 fs.writeFileSync(page, schemaDoc.updateSchemaDoc(fs.readFileSync(page, 'utf8')));
+fs.writeFileSync(path.join(root, 'docs', 'events.schema.json'), eventsSchema.eventsSchemaText());
+const eventsPage = path.join(root, 'docs', 'events.md');
+fs.writeFileSync(eventsPage, schemaDoc.updateEventsDoc(fs.readFileSync(eventsPage, 'utf8')));

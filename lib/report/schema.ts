@@ -6,7 +6,8 @@
  * scripts/gen-report-schema.js, and a test checks both are up to date and that real reports validate
  * against the schema. The `obj<T>()` helper ties each object schema to its TypeScript interface
  * (report/model.ts): a field added to DiffReport (or to any type it holds) without a schema entry, or
- * with the wrong optionality, fails to type-check here.
+ * with the wrong optionality, fails to type-check here. The helpers (obj, ref, opt, …) and the $defs are
+ * shared with the event stream's schema (events-schema.ts).
  *
  * Serialised form (`reportDocument` / `serializeReport`): typed arrays become arrays, non-finite numbers
  * become the strings "NaN", "Infinity" and "-Infinity" (JSON has no such numbers), undefined fields are
@@ -31,31 +32,31 @@ import type { DiffReport, DirectionAnalysis, ModelSummary, PairResult, SpectrumS
 /** A JSON Schema (as a plain object). */
 export type JsonSchema = { readonly [keyword: string]: unknown };
 
-interface OptionalField {
+export interface OptionalField {
   readonly optional: JsonSchema;
 }
 type OptionalKeys<T> = { [K in keyof T]-?: {} extends Pick<T, K> ? K : never }[keyof T];
 /** One schema per field of T; optional fields of T must be wrapped in opt(), required ones must not. */
-type Fields<T> = { [K in keyof T]-?: K extends OptionalKeys<T> ? OptionalField : JsonSchema & { readonly optional?: never } };
+export type Fields<T> = { [K in keyof T]-?: K extends OptionalKeys<T> ? OptionalField : JsonSchema & { readonly optional?: never } };
 
 const MODULE_TYPES: readonly ModuleType[] = ['q', 'k', 'v', 'o', 'qkv', 'gate', 'up', 'down', 'gate_up', 'embedding', 'lm_head', 'norm', 'router', 'other'];
 const COMPONENTS: readonly Component[] = ['language', 'vision', 'projector', 'audio', 'other'];
 
-const ref = (name: string, description?: string): JsonSchema => ({ $ref: `#/$defs/${name}`, ...(description ? { description } : {}) });
-const opt = (schema: JsonSchema): OptionalField => ({ optional: schema });
-const str = (description: string): JsonSchema => ({ type: 'string', description });
-const bool = (description: string): JsonSchema => ({ type: 'boolean', description });
+export const ref = (name: string, description?: string): JsonSchema => ({ $ref: `#/$defs/${name}`, ...(description ? { description } : {}) });
+export const opt = (schema: JsonSchema): OptionalField => ({ optional: schema });
+export const str = (description: string): JsonSchema => ({ type: 'string', description });
+export const bool = (description: string): JsonSchema => ({ type: 'boolean', description });
 /** A count or index: a non-negative integer. */
-const count = (description: string): JsonSchema => ({ type: 'integer', minimum: 0, description });
+export const count = (description: string): JsonSchema => ({ type: 'integer', minimum: 0, description });
 /** A float: a number, or "NaN" / "Infinity" / "-Infinity". */
-const num = (description: string): JsonSchema => ref('number', description);
+export const num = (description: string): JsonSchema => ref('number', description);
 /** Exact (a number) in exact mode, {lo, hi} when truncated spectra leave it open. */
-const bounded = (description: string): JsonSchema => ref('bounded', description);
-const nullable = (schema: JsonSchema, description: string): JsonSchema => ({ anyOf: [schema, { type: 'null' }], description });
-const arrayOf = (items: JsonSchema, description: string): JsonSchema => ({ type: 'array', items, description });
-const oneOfStrings = (values: readonly string[], description: string): JsonSchema => ({ type: 'string', enum: [...values], description });
+export const bounded = (description: string): JsonSchema => ref('bounded', description);
+export const nullable = (schema: JsonSchema, description: string): JsonSchema => ({ anyOf: [schema, { type: 'null' }], description });
+export const arrayOf = (items: JsonSchema, description: string): JsonSchema => ({ type: 'array', items, description });
+export const oneOfStrings = (values: readonly string[], description: string): JsonSchema => ({ type: 'string', enum: [...values], description });
 
-function obj<T>(description: string, fields: Fields<T>): JsonSchema {
+export function obj<T>(description: string, fields: Fields<T>): JsonSchema {
   const properties: Record<string, JsonSchema> = {};
   const required: string[] = [];
   for (const [key, field] of Object.entries(fields) as Array<[string, JsonSchema | OptionalField]>) {
