@@ -47,3 +47,31 @@ export { serializeReport, reportDocument, REPORT_JSON_SCHEMA } from './report/sc
 export { toHtml } from './report/html/index';
 export { toMarkdown } from './report/markdown';
 export { diffToCsv } from './report/diff-csv';
+export { compare, armNames, type CompareOptions, type CompareResult, type CompareArm } from './compare';
+export { analyzeEvents, diffEvents, adapterEvents, compareEvents } from './events';
+export {
+  EVENT_STREAM_VERSION,
+  serializeEvent,
+  type RunEvent,
+  type EventOptions,
+  type EventCommand,
+  type EventType,
+  type EventEnvelope,
+  type PlanEvent,
+  type PlanInput,
+  type PlanPhase,
+  type PlanRun,
+  type PhaseName,
+  type ProgressEvent,
+  type MatrixEvent,
+  type PairMatrixEvent,
+  type TensorMatrixEvent,
+  type WarningEvent,
+  type WarningCode,
+  type ErrorEvent,
+  type SummaryEvent,
+  type DiffSummary,
+  type AnalysisSummary,
+  type CompareSummary,
+} from './report/events';
+export { EVENTS_JSON_SCHEMA } from './report/events-schema';
