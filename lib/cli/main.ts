@@ -1,7 +1,8 @@
 /**
  * The `paramscope` command line. Each command lives in its own file under commands/; this one parses the
- * command name and runs the command in its context (context.ts), which also maps errors to exit codes:
- * 0 success, 2 bad input (a ParamscopeError or a usage error, one line on stderr), 1 anything else.
+ * command name and runs the command in its context (context.ts), which also maps errors to exit codes
+ * (docs/events.md): 0 success, 2 bad input (a ParamscopeError or a usage error, one line on stderr),
+ * 1 an internal error, 130 / 143 interrupted by SIGINT / SIGTERM.
  */
 import { packageVersion } from '../engine/build-info';
 import { analyzeCommand } from './commands/analyze';
