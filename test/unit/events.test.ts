@@ -8,15 +8,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyzeCheckpoint } from '../../lib/analyze';
+import { analyze, analyzeCheckpoint } from '../../lib/analyze';
 import { compare } from '../../lib/compare';
 import { diff } from '../../lib/diff';
 import {
   installInterruptHandlers, interruptExitCode, interruptSignal, interruption, InterruptedError, onInterrupt, resetInterruptHandlers, runInterruptHooks,
 } from '../../lib/engine/interrupt';
-import { analyzeEvents, diffEvents } from '../../lib/events';
+import { adapterEvents, analyzeEvents, diffEvents } from '../../lib/events';
 import { ensureExample } from '../../lib/example';
 import { openCheckpoint } from '../../lib/read/checkpoint';
+import { writeSafetensorsSync } from '../../lib/read/writer';
 import { diffJobs } from '../../lib/plan/jobs';
 import { pairCheckpoints } from '../../lib/plan/pairing';
 import { jobsCost, spectrumFlops } from '../../lib/plan/cost';
@@ -98,6 +99,36 @@ describe('event stream (library)', () => {
     const iterated: RunEvent[] = [];
     for await (const e of analyzeEvents(example.base, { mode: 'truncated', rank: 8, include: ['*.mlp.*'] })) iterated.push(e);
     expect(withoutTimings(iterated.map(wire))).toEqual(withoutTimings(lines));
+  });
+
+  it('analyze(): the generator emits the same stream, its summary once the iteration is complete', async () => {
+    const events: RunEvent[] = [];
+    const names: string[] = [];
+    for await (const t of analyze(example.base, { mode: 'truncated', rank: 4, include: ['*.q_proj.*'], onEvent: (e) => events.push(e) })) names.push(t.name);
+    expect(names).toHaveLength(4);
+    expect(grammarErrors(events)).toEqual([]);
+    expect(schemaErrors(events.map(wire))).toEqual([]);
+    expect(events.filter((e): e is MatrixEvent => e.type === 'matrix').map((m) => m.record.name)).toEqual(names);
+  });
+
+  it('adapterEvents: plan, the three phases\' progress, a pair per module, summary', async () => {
+    const adapterDir = path.join(dir, 'adapter');
+    fs.mkdirSync(adapterDir, { recursive: true });
+    const tensors: Parameters<typeof writeSafetensorsSync>[1] = {};
+    for (const [m, rows] of [['q_proj', 256], ['v_proj', 64]] as const) {
+      const key = `base_model.model.model.layers.1.self_attn.${m}`;
+      tensors[`${key}.lora_A.weight`] = { dtype: 'F32', shape: [4, 256], data: Float32Array.from({ length: 1024 }, (_, i) => Math.sin(0.3 * i)) };
+      tensors[`${key}.lora_B.weight`] = { dtype: 'F32', shape: [rows, 4], data: Float32Array.from({ length: rows * 4 }, (_, i) => Math.cos(0.7 * i)) };
+    }
+    writeSafetensorsSync(path.join(adapterDir, 'adapter_model.safetensors'), tensors);
+    fs.writeFileSync(path.join(adapterDir, 'adapter_config.json'), JSON.stringify({ peft_type: 'LORA', r: 4, lora_alpha: 6 }));
+    const events: RunEvent[] = [];
+    for await (const e of adapterEvents(adapterDir, { base: example.base })) events.push(e);
+    expect(grammarErrors(events)).toEqual([]);
+    expect(schemaErrors(events.map(wire))).toEqual([]);
+    expect(events[0]).toMatchObject({ command: 'lora', matrices: 2, directions: { enabled: true } });
+    expect(new Set(events.filter((e): e is ProgressEvent => e.type === 'progress').map((p) => p.phase))).toEqual(new Set(['spectra', 'base', 'vectors']));
+    expect(events.filter((e) => e.type === 'matrix')).toHaveLength(2);
   });
 
   it('the library and the CLI give the same events for the same run, apart from timings', async () => {
