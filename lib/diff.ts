@@ -53,6 +53,8 @@ const DIFF_DEFAULT_MODE = 'truncated';
 export interface DiffPlan {
   pairing: PairingReport;
   jobs: MatrixJob[];
+  /** The direction analysis's jobs (three spectra per matrix; empty when it does not run). */
+  directionJobs: MatrixJob[];
   mode: 'exact' | 'truncated';
   directions: { enabled: boolean; rank: number; reason: string };
   phases: PlanPhase[];
@@ -71,12 +73,13 @@ export function planDiff(baseCkpt: Checkpoint, tunedCkpt: Checkpoint, options: D
   const mode = options.mode ?? DIFF_DEFAULT_MODE;
   const dirs = resolveDirections(options.directions ?? 'auto', baseCkpt);
   const phases = [phasePlan('spectra', jobs, { ...options, mode })];
+  let directionList: MatrixJob[] = [];
   if (dirs.enabled) {
     const entries = new Map(pairing.entries.map((e) => [e.name, e]));
-    const targets = jobs.map((j) => entries.get(j.name) as PairingEntry);
-    phases.push(phasePlan('directions', directionJobs(pairing, targets), { ...options, mode: 'truncated', rank: directionRank, vectors: true }));
+    directionList = directionJobs(pairing, jobs.map((j) => entries.get(j.name) as PairingEntry));
+    phases.push(phasePlan('directions', directionList, { ...options, mode: 'truncated', rank: directionRank, vectors: true }));
   }
-  return { pairing, jobs, mode, directions: { enabled: dirs.enabled, rank: directionRank, reason: dirs.reason }, phases };
+  return { pairing, jobs, directionJobs: directionList, mode, directions: { enabled: dirs.enabled, rank: directionRank, reason: dirs.reason }, phases };
 }
 
 function directionSettings(options: DiffOptions): { directionRank: number; threshold: number } {

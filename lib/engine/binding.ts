@@ -149,6 +149,8 @@ export interface NativeBinding {
   decodeToF32(bytes: ArrayBufferView, dtype: string): Float32Array;
   openCheckpoint(path: string, options: NativeOpenOptions): Promise<NativeCheckpoint>;
   startAnalysis(jobs: NativeJobSpec[], options: NativeEngineOptions, onEvent: (event: NativeEngineEvent) => void): { cancel(): void };
+  /** How many matrices the engine computes at once for `jobs` jobs with these options (its lane policy). */
+  laneCount(options: NativeEngineOptions, jobs: number): number;
   openCheckpointSync(path: string, options: NativeOpenOptions): NativeCheckpoint;
 }
 

@@ -8,8 +8,9 @@
  *  - exact, values only (Gram + symmetric eigensolver): p²·q for the Gram matrix + 4p³/3 for the
  *    tridiagonal reduction;
  *  - exact with vectors or the direct route (divide-and-conquer SVD): 4p²·q + 8p³;
- *  - truncated, l = min(rank + oversampling, p) columns and i power iterations: (2i + 2) products of
- *    2·m·n·l, plus the re-orthonormalisations, 4(m + n)·l² each;
+ *  - truncated, l = min(rank + oversampling, p) columns, k = min(rank, p) and i power iterations:
+ *    (2i + 2) products of 2·m·n·l and a last one of 2·m·n·k (the residuals of the k reported values),
+ *    plus the re-orthonormalisations, 4(m + n)·l² each (native/src/spectrum.cpp, truncated_spectrum);
  *  - a low-rank product s·B·A of rank r (from the r×r core of its factors): 2(m + n)·r² + 9r³, twice
  *    the first term again when vectors are asked for.
  * It is an estimate: a tolerance that makes the truncated solver iterate further costs more.
@@ -50,9 +51,9 @@ export function spectrumFlops(m: number, n: number, settings: CostSettings): num
     const direct = settings.vectors || settings.exactRoute === 'direct';
     return direct ? 4 * p * p * q + 8 * p * p * p : p * p * q + (4 / 3) * p * p * p;
   }
-  const l = Math.min(settings.rank + settings.oversampling, p);
+  const k = Math.min(settings.rank, p), l = Math.min(settings.rank + settings.oversampling, p);
   const passes = 2 * settings.powerIterations + 2;
-  return passes * (2 * m * n * l + 4 * (m + n) * l * l);
+  return passes * (2 * m * n * l + 4 * (m + n) * l * l) + 2 * m * n * k;
 }
 
 /** The cost of one job (its own `vectors` overrides the settings'). */
@@ -73,6 +74,34 @@ export function jobCost(job: MatrixJob, settings: CostSettings): JobCost {
     }
   }
 }
+
+/**
+ * The memory a job holds while it computes, in bytes, given its lane's share of the memory budget — the
+ * rules of native/src/spectrum.cpp: the truncated solver's work arrays, (3m + 4n)·l doubles, plus a
+ * resident copy of the matrix (f32, or f64 with precision f64) when both fit the share, else row panels
+ * of at most 64 MiB; the exact Gram route a p×p double Gram matrix (twice with Eigen's solver) plus
+ * panels; the direct SVD the whole matrix in double (plus vectors). A low-rank job holds its factors.
+ */
+export function jobMemory(job: MatrixJob, settings: CostSettings & { precision: 'f32' | 'f64' }, laneBytes: number, eigenSolver = false): number {
+  const own = job.vectors === undefined ? settings : { ...settings, vectors: job.vectors };
+  if (job.kind === 'lowrank') return (job.rows + job.cols) * job.rank * 8;
+  const [m, n] = job.kind === 'dense' ? matrixShape(job.source) : matrixShape(job.tuned, job.rows);
+  const p = Math.min(m, n);
+  const panel = (bytesPerRow: number, available: number) => Math.min(Math.max(bytesPerRow, Math.min(PANEL_BYTES, available)), m * bytesPerRow);
+  const rowBytes = n * (job.kind === 'diff' ? 2 * 4 + 8 : 4 + 8);
+  if (own.mode === 'truncated') {
+    const l = Math.min(own.rank + own.oversampling, p);
+    const work = (3 * m + 4 * n) * l * 8;
+    const resident = m * n * (own.precision === 'f32' ? 4 : 8);
+    return work + (resident + work <= laneBytes ? resident : panel(rowBytes, laneBytes - work));
+  }
+  if (own.vectors || own.exactRoute === 'direct') return m * n * 8 + (own.vectors ? ((m + n) * p + 4 * p * p) * 8 : 0) + panel(rowBytes, laneBytes);
+  const gram = p * p * 8 * (eigenSolver ? 2 : 1);
+  return gram + panel(rowBytes, Math.max(0, laneBytes - gram));
+}
+
+/** native/include/paramscope/config.hpp kMaxPanelBytes: the largest row panel a streaming pass decodes. */
+const PANEL_BYTES = 64 * 2 ** 20;
 
 /** The summed cost of a job list. */
 export function jobsCost(jobs: readonly MatrixJob[], settings: CostSettings): JobCost {

@@ -194,10 +194,19 @@ Napi::Value start_analysis(const Napi::CallbackInfo& info) {
   return handle;
 }
 
+// laneCount(options, jobs): how many matrices the engine computes at once for `jobs` jobs (lane_count).
+Napi::Value lane_count_js(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const EngineOptions options = parse_options(env, info[0]);
+  if (!info[1].IsNumber() || info[1].As<Napi::Number>().DoubleValue() < 0) throw argument_error(env, "laneCount: jobs must be a non-negative number");
+  return Napi::Number::New(env, lane_count(options, static_cast<size_t>(info[1].As<Napi::Number>().DoubleValue())));
+}
+
 }  // namespace
 
 void register_analysis(Napi::Env env, Napi::Object exports) {
   exports.Set("startAnalysis", Napi::Function::New(env, start_analysis, "startAnalysis"));
+  exports.Set("laneCount", Napi::Function::New(env, lane_count_js, "laneCount"));
 }
 
 }  // namespace paramscope::addon

@@ -10,6 +10,7 @@ import { toJson } from '../../report/json';
 import { formatShape } from '../output/numbers';
 import { renderTable } from '../output/table';
 import type { CommandContext } from '../context';
+import { printPlan } from './plan';
 import { commandOutput, machineFlagOptions, machineFlagsHelp } from '../flags/machine';
 import { spectrumFlagOptions, spectrumFlags, spectrumOptionsFrom } from '../flags/spectrum';
 
@@ -24,6 +25,8 @@ ${spectrumFlags}
   --exclude <glob>      skip matching tensor names (repeatable)
   --json                print the whole report as JSON
   --csv                 print one CSV row per matrix
+  --dry-run             print what the analysis would cost (bytes, flops, memory, time: 'paramscope plan';
+                        --no-calibration: without the time)
 ${machineFlagsHelp}
   --no-mmap             read with pread instead of memory-mapping
 
@@ -34,13 +37,14 @@ export async function analyzeCommand(ctx: CommandContext): Promise<number> {
     {
       ...spectrumFlagOptions,
       include: { type: 'string', multiple: true }, exclude: { type: 'string', multiple: true },
-      json: { type: 'boolean' }, csv: { type: 'boolean' }, 'no-mmap': { type: 'boolean' }, ...machineFlagOptions,
+      json: { type: 'boolean' }, csv: { type: 'boolean' }, 'no-mmap': { type: 'boolean' }, 'dry-run': { type: 'boolean' }, 'no-calibration': { type: 'boolean' }, ...machineFlagOptions,
     },
     analyzeUsage,
   );
   const output = commandOutput(ctx, values, ['json', 'csv']);
   if (positionals.length !== 1) return ctx.usageError('analyze takes exactly one checkpoint path', analyzeUsage);
   if (values.json && values.csv) invalidArgument('--json/--csv', 'one output format', 'both');
+  if (values['dry-run']) return printPlan(ctx, positionals, values);
   const report = await output.withProgress((onProgress) => analyzeCheckpoint(positionals[0] as string, {
     ...spectrumOptionsFrom(values),
     include: (values.include as string[] | undefined) ?? [],

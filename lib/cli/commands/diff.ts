@@ -1,6 +1,7 @@
 /** `paramscope diff <base> <tuned>` and `paramscope diff --adapter <adapter> [--base <ckpt>]`. */
 import { invalidArgument } from '../../errors';
 import type { CommandContext } from '../context';
+import { printPlan } from './plan';
 import { commandOutput, machineFlagOptions, machineFlagsHelp } from '../flags/machine';
 import { emitReport, reportFlagOptions, reportFlagsHelp } from '../flags/report';
 import { spectrumFlagOptions, spectrumFlags } from '../flags/spectrum';
@@ -25,6 +26,8 @@ ${spectrumFlags.replace('(default: exact)', '(default: truncated)')}
   --adapter <path>      a LoRA adapter instead of a tuned checkpoint; --base then optional
   --base <path>         the base checkpoint of --adapter
   --scale <s>           LoRA scale override (when the adapter has no config)
+  --dry-run             print what the diff would cost (bytes, flops, memory, time: 'paramscope plan';
+                        --no-calibration: without the time)
 ${reportFlagsHelp}
 ${machineFlagsHelp}
 
@@ -44,6 +47,8 @@ export const diffFlagOptions = {
   scale: { type: 'string' },
   config: { type: 'string' },
   'no-mmap': { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  'no-calibration': { type: 'boolean' },
   ...machineFlagOptions,
 } as const;
 
@@ -53,6 +58,10 @@ export async function diffCommand(ctx: CommandContext): Promise<number> {
   if (typeof values.adapter !== 'string' && positionals.length !== 2) return ctx.usageError('diff takes a base and a tuned checkpoint (or --adapter)', diffUsage);
   if (typeof values.adapter === 'string' && positionals.length > 0) invalidArgument('diff --adapter', 'no positional checkpoints (use --base)', positionals.join(' '));
   const adapter = values.adapter;
+  if (values['dry-run']) {
+    if (typeof adapter === 'string') invalidArgument('--dry-run', 'a base and a tuned checkpoint (not --adapter)', adapter);
+    return printPlan(ctx, positionals, values);
+  }
   const report = await output.withProgress(async (onProgress) => {
     const run = { onProgress, ...(output.onEvent ? { onEvent: output.onEvent } : {}), signal: ctx.signal };
     return typeof adapter === 'string'

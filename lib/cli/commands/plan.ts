@@ -1,0 +1,87 @@
+/**
+ * `paramscope plan <checkpoint> [<tuned>]` (and `analyze --dry-run`, `diff --dry-run`): what the run would
+ * cost, from the headers alone — per matrix and in total the bytes to read, the flops, the memory held and
+ * an estimated time on this machine — without computing anything but a short calibration.
+ */
+import { estimate, type RunEstimate } from '../../estimate';
+import { toJson } from '../../report/json';
+import type { CommandContext } from '../context';
+import { directionRankFlag, directionsFlag } from '../flags/directions';
+import { parseRenameRule } from '../flags/rename-rule';
+import { spectrumFlagOptions, spectrumFlags, spectrumOptionsFrom } from '../flags/spectrum';
+import { formatShape } from '../output/numbers';
+import { renderTable } from '../output/table';
+
+export const planUsage = `Usage: paramscope plan <checkpoint> [<tuned>] [options]
+
+What 'paramscope analyze <checkpoint>' (one checkpoint) or 'paramscope diff <base> <tuned>' (two) would
+cost, from the headers alone, for any checkpoint size: per matrix and in total the stored bytes to read,
+the floating-point operations, the memory it holds while computing, and an estimated time on this machine
+from a short calibration (about a second). Takes the options of analyze and diff.
+
+${spectrumFlags.replace('(default: exact)', '(default: exact for one checkpoint, truncated for two)')}
+  --map <from=to>, --include <glob>, --exclude <glob>, --directions, --no-directions, --direction-rank <k>
+                        as for diff (and include/exclude for analyze)
+  --no-calibration      no time estimate (nothing is computed at all)
+  --json                print the estimate as JSON
+
+Example: paramscope plan Llama-70B/ Llama-70B-sft/ --mode truncated --rank 64`;
+
+export const planFlagOptions = {
+  ...spectrumFlagOptions,
+  map: { type: 'string', multiple: true },
+  include: { type: 'string', multiple: true },
+  exclude: { type: 'string', multiple: true },
+  directions: { type: 'boolean' },
+  'no-directions': { type: 'boolean' },
+  'direction-rank': { type: 'string' },
+  'no-calibration': { type: 'boolean' },
+  'no-mmap': { type: 'boolean' },
+  json: { type: 'boolean' },
+} as const;
+
+export async function planCommand(ctx: CommandContext): Promise<number> {
+  const { positionals, values } = ctx.parse(planFlagOptions, planUsage);
+  if (positionals.length < 1 || positionals.length > 2) return ctx.usageError('plan takes one checkpoint (analyze) or two (diff)', planUsage);
+  return printPlan(ctx, positionals, values);
+}
+
+/** Estimates and prints the plan of the run the positionals and flags describe (plan, --dry-run). */
+export async function printPlan(ctx: CommandContext, checkpoints: readonly string[], values: Record<string, unknown>): Promise<number> {
+  const spectrum = spectrumOptionsFrom(values);
+  const e = await estimate(checkpoints, {
+    ...spectrum,
+    ...(checkpoints.length === 2 ? { mode: spectrum.mode ?? 'truncated' } : {}),
+    map: ((values.map as string[] | undefined) ?? []).map(parseRenameRule),
+    include: (values.include as string[] | undefined) ?? [],
+    exclude: (values.exclude as string[] | undefined) ?? [],
+    directions: directionsFlag(values),
+    ...directionRankFlag(values),
+    mmap: !values['no-mmap'],
+    calibrate: !values['no-calibration'],
+  });
+  if (values.json) ctx.out(toJson(e));
+  else ctx.out(planText(e));
+  return 0;
+}
+
+const gb = (bytes: number) => (bytes / 1e9).toFixed(bytes < 1e8 ? 3 : 2);
+const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+const seconds = (s: number | null) => (s === null ? '-' : s < 10 ? s.toFixed(2) : s.toFixed(0));
+
+export function planText(e: RunEstimate): string {
+  const t = e.totals;
+  const header = `${e.kind} of ${e.inputs.join(' → ')}: ${t.matrices} spectra (${e.mode}${e.rank === null ? '' : `, top ${e.rank}`}), ` +
+    `${e.lanes} at once with ${mib(e.laneBytes)} MiB each`;
+  const table = renderTable(
+    [{ header: 'matrix' }, { header: 'phase' }, { header: 'shape' }, { header: 'GB read', align: 'right' }, { header: 'GFLOP', align: 'right' },
+     { header: 'memory MiB', align: 'right' }, { header: 'est. s', align: 'right' }],
+    e.jobs.map((j) => [j.name, j.phase, formatShape([j.rows, j.cols]), gb(j.bytes), (j.flops / 1e9).toFixed(1), mib(j.memoryBytes), seconds(j.seconds)]),
+  );
+  const totals = [
+    `total: ${gb(t.bytes)} GB to read, ${(t.flops / 1e12).toFixed(2)} TFLOP, at most ${mib(t.memoryBytes)} MiB of anonymous memory held by the matrices computed at once, ` +
+      (t.seconds === null ? 'no time estimate (--no-calibration)' : `about ${seconds(t.seconds)} s on this machine`),
+    ...e.notes.map((n) => `  ${n}`),
+  ];
+  return [header, '', table, '', ...totals].join('\n');
+}
