@@ -13,6 +13,9 @@
  *  breakdown   one more run through the library in a child, summing each matrix's time by phase (read and
  *              decode, products, the rest of the solver) as the engine reports it.
  *  contender   ../shared/peers/peer_diff.py BASE TUNED topk 64 (torch), cold, when python3-torch imports.
+ *  70B head    the largest tensor of a 70B model, lm_head 128256 × 8192 BF16 (2 × 2.1 GB, generated once):
+ *              too large for a lane's share in f32, so it is streamed (7 decode passes); target RssAnon
+ *              peak ≤ 2 GiB.
  *
  * Targets (2-core, 24 GiB machine): wall ≤ 60 s cold, ≥ 4× the torch peer in the same run, RssAnon peak
  * ≤ 2 GiB.
@@ -40,6 +43,40 @@ const ps = require(process.argv[1]);
   process.stdout.write(JSON.stringify({ seconds, matrices, phases }) + '\n');
 })().catch((e) => { console.error(e); process.exit(1); });
 `;
+
+const HEAD_DIR = path.join(ROOT, 'benchmarks', 'data', '70b-head-v1');
+
+/** lm_head 128256 × 8192 BF16, base and tuned (base + a dense smooth update), written in 512-row chunks. */
+function ensureHeadPair(ps) {
+  const [V, D] = [128256, 8192];
+  const files = ['base', 'tuned'].map((n) => path.join(HEAD_DIR, `${n}.safetensors`));
+  if (files.every((f) => fs.existsSync(f))) return files;
+  fs.mkdirSync(HEAD_DIR, { recursive: true });
+  for (const [i, file] of files.entries()) {
+    const bytes = V * D * 2;
+    let json = JSON.stringify({ 'lm_head.weight': { dtype: 'BF16', shape: [V, D], data_offsets: [0, bytes] } });
+    json += ' '.repeat((8 - ((json.length + 8) % 8)) % 8);
+    const temporary = `${file}.tmp`;
+    const fd = fs.openSync(temporary, 'w');
+    const prefix = Buffer.alloc(8);
+    prefix.writeBigUInt64LE(BigInt(json.length));
+    fs.writeSync(fd, prefix);
+    fs.writeSync(fd, json);
+    const rows = 512, chunk = new Float32Array(rows * D);
+    let state = 1;
+    for (let r = 0; r < V; r += rows) {
+      const count = Math.min(rows, V - r) * D;
+      for (let j = 0; j < count; j++) {
+        state ^= state << 13; state ^= state >>> 17; state ^= state << 5; state >>>= 0;
+        chunk[j] = (state / 4294967296 - 0.5) * 0.04 + (i === 1 ? 0.002 * Math.sin(0.001 * (r * D + j)) : 0);
+      }
+      fs.writeSync(fd, ps.encodeFloat32(chunk.subarray(0, count), 'BF16'));
+    }
+    fs.closeSync(fd);
+    fs.renameSync(temporary, file);
+  }
+  return files;
+}
 
 function pairFiles(pair) {
   return [pair.base.dir, pair.tuned.dir].flatMap((d) => fs.readdirSync(d).filter((f) => f.endsWith('.safetensors')).map((f) => path.join(d, f)));
@@ -75,7 +112,8 @@ async function setup(ctx) {
   const generatedSeconds = (Date.now() - t0) / 1000;
   const torch = torchAvailable();
   if (!torch) ctx.log('  python3-torch not importable: the peer_diff.py contender is left out');
-  return { pair, files: pairFiles(pair), torch, generatedSeconds, runs: {}, evicted: null };
+  const head = ensureHeadPair(ctx.paramscope);
+  return { pair, head, files: pairFiles(pair), torch, generatedSeconds, runs: {}, evicted: null };
 }
 
 function trials(state) {
@@ -115,6 +153,17 @@ function trials(state) {
       after: (s, m) => record('paramscope-breakdown', m),
     },
   ];
+  list.push({
+    id: 'paramscope-70b-head', label: 'paramscope diff top-64 of a 70B lm_head (128256 × 8192)', group: 'diff7b',
+    size: '2 × 2.1 GB', bytes: 2 * 128256 * 8192 * 2, warmup: 0, repeats: 1, quickRepeats: 1, gc: false,
+    note: 'streamed: its f32 copy (4.2 GB) does not fit a lane\'s share of the 2 GiB budget; target RssAnon peak ≤ 2 GiB',
+    run: async () => {
+      const m = await runMeasured(process.execPath, [path.join(ROOT, 'bin', 'paramscope.js'), 'diff', state.head[0], state.head[1], '--mode', 'truncated', '--rank', '64', '--json']);
+      const report = JSON.parse(m.stdout);
+      return { ...m, verdict: { label: report.verdict.label, score: report.verdict.score }, failed: report.pairs.filter((p) => p.error).length };
+    },
+    after: (s, m) => record('paramscope-70b-head', m),
+  });
   if (state.torch)
     list.push({
       id: 'peer-torch-cold', label: 'contender: peer_diff.py topk 64 (torch), cold page cache', group: 'diff7b', size, bytes, ...cold,

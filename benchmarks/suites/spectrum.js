@@ -28,6 +28,7 @@ const path = require('node:path');
 const { spawn, spawnSync } = require('node:child_process');
 const { writeSafetensorsFile, ensureCheckpoint, xorshift32, hashSeed, gaussianTable, DATA_DIR } = require('../make-checkpoint');
 const { memoryStatus } = require('../lib/memory');
+const { ROOT, PEERS, torchAvailable, runMeasured } = require('../lib/child');
 
 const SEED = 0;
 const PY = '/usr/bin/python3';
@@ -317,6 +318,7 @@ function trials(state, ctx) {
       run: () => spectrumOf(ps, state.matrixCkpt, tensor, { mode: 'exact', exactRoute: 'direct' }),
       afterResult: (r) => record(directId, { method: r.method, engineSeconds: r.seconds, sigma1: r.values[0], flops: 4 * g * g * Math.max(m, n) - (4 / 3) * g ** 3, flopsNote: '4g²·max − 4/3 g³ (bidiagonalisation)' }),
     }));
+    if (key === 'wide') list.push(...cliExactTrials(state, tensor, m, n, size));
     const truncId = `trunc64-${m}x${n}`;
     const truncTarget = { metric: 'medianMs', max: NaN, text: '≤ 2 × GEMM time (sgemm)' };
     state.targets.push({ id: truncId, target: truncTarget, m, n });
@@ -430,6 +432,45 @@ function notes(state, results) {
   if (a) out.push(`analyze 1B: ${a.matrices} matrices analysed, ${a.failed} failed`);
   out.push(`inputs warmed into the page cache first (${(state.warm.bytes / GIB).toFixed(2)} GiB in ${state.warm.seconds.toFixed(1)} s); ${state.mats.reused ? 'matrices reused' : 'matrices generated in this run'}; checkpoint ${state.ckpt.reused ? 'reused' : 'generated in this run'}`);
   return out;
+}
+
+
+// ---- whole commands: exact values of 4096×11008 from the file, process start included ----------------
+
+const TORCH_SVDVALS = String.raw`
+import sys, time, json
+t0 = time.perf_counter()
+sys.path.insert(0, sys.argv[3])
+import numpy as np, torch, st
+torch.set_num_threads(2)
+a = st.load(sys.argv[1], sys.argv[2])
+s = torch.linalg.svdvals(torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)))
+print(json.dumps({'seconds': time.perf_counter() - t0, 'sigma1': float(s[0])}))
+`;
+
+/**
+ * `paramscope analyze --mode exact` of one 4096×11008 F32 tensor, whole CLI, beside torch.linalg.svdvals
+ * of the same tensor read with the peers' reader (what a user would write), both child processes with
+ * their start-up. Target (issue 10, item 7): ≥ 3 × torch in the same run.
+ */
+function cliExactTrials(state, tensor, m, n, size) {
+  if (!torchAvailable()) return [];
+  const torchId = `torch-svdvals-cli-${m}x${n}`, cliId = `paramscope-cli-exact-${m}x${n}`;
+  return [
+    {
+      id: torchId, label: `contender: torch.linalg.svdvals ${m}×${n}, whole script`, group: 'exact-cli', size,
+      warmup: 0, repeats: 2, quickRepeats: 1, gc: false,
+      note: 'python3 + torch (Debian): start, read the tensor (peers/st.py), svdvals, 2 threads',
+      run: () => runMeasured('/usr/bin/python3', ['-c', TORCH_SVDVALS, FILE, tensor, PEERS]),
+    },
+    {
+      id: cliId, label: `paramscope analyze --mode exact ${m}×${n}, whole CLI`, group: 'exact-cli', size,
+      warmup: 0, repeats: 3, quickRepeats: 1, gc: false, baseline: torchId,
+      target: { metric: 'ratio', min: 3, text: '≥ 3 × torch.linalg.svdvals' },
+      note: 'node bin/paramscope.js analyze FILE --mode exact --include NAME --json: start, open, Gram + eigensolver',
+      run: () => runMeasured(process.execPath, [path.join(ROOT, 'bin', 'paramscope.js'), 'analyze', FILE, '--mode', 'exact', '--include', tensor, '--json']),
+    },
+  ];
 }
 
 module.exports = { description: 'exact (Gram vs direct vs sgesdd) and truncated top-64 spectra, GEMM ceilings, 1B checkpoint analyze', available, setup, trials, teardown, notes };
