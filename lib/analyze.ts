@@ -13,20 +13,20 @@ import { summarizeTensors } from './aggregate/tensors';
 import { reportedRank, spectrumMode } from './engine/options';
 import { runSpectra } from './engine/run';
 import type { SpectrumOptions } from './engine/types';
-import { type AnalysisPlan, planAnalysis } from './plan/analysis-plan';
-import type { NameFilterOptions } from './plan/glob';
+import { type AnalysisPlan, type AnalysisPlanOptions, type PlannedMatrix, planAnalysis } from './plan/analysis-plan';
 import { analysisJobs } from './plan/jobs';
-import { type Checkpoint, openCheckpoint, type TensorInfo } from './read/checkpoint';
+import { type Checkpoint, openCheckpoint } from './read/checkpoint';
 import { analysisSummary, EventStream, phasePlan } from './report/event-stream';
 import type { EventOptions } from './report/events';
 import type { AnalysisReport, TensorAnalysis } from './report/model';
 import { tensorAnalysis } from './results/pair-result';
 
 /**
- * `include` / `exclude`: tensor-name globs (lib/plan/glob.ts) choosing the matrices analysed. `onEvent`
+ * `include` / `exclude`: tensor-name globs (lib/plan/glob.ts) choosing the matrices analysed; `component`:
+ * only the matrices of these components ('vision', 'language', …; plan/modules.ts). `onEvent`
  * gets the event stream (docs/events.md); `onProgress` its progress events.
  */
-export interface AnalyzeOptions extends Omit<SpectrumOptions, 'onProgress'>, NameFilterOptions, EventOptions {
+export interface AnalyzeOptions extends Omit<SpectrumOptions, 'onProgress'>, AnalysisPlanOptions, EventOptions {
   /** When `checkpoint` is a path: memory-map it (default true). */
   mmap?: boolean;
 }
@@ -45,7 +45,7 @@ async function* analysisTensors(ckpt: Checkpoint, plan: AnalysisPlan, options: A
   if (jobs.length === 0) return;
   const records = stream.records<TensorAnalysis>('tensor', (i) => plan.matrices[i]?.file);
   for await (const outcome of runSpectra(jobs, { ...options, onProgress: stream.progressFor('spectra') })) {
-    const t = tensorAnalysis(plan.matrices[outcome.index] as TensorInfo, outcome);
+    const t = tensorAnalysis(plan.matrices[outcome.index] as PlannedMatrix, outcome);
     records.complete(outcome.index, t);
     yield t;
   }

@@ -17,7 +17,8 @@ import { invalidArgument, ParamscopeError } from './errors';
 import { diffJobs, directionJobs } from './plan/jobs';
 import type { MatrixJob } from './engine/matrix-job';
 import { pairCheckpoints } from './plan/pairing';
-import type { PairingEntry, PairingOptions, PairingReport } from './plan/pairing-entry';
+import { logicalView } from './plan/layouts/logical';
+import { type PairingEntry, type PairingOptions, type PairingReport, quantizedSide, sideName } from './plan/pairing-entry';
 import { type Checkpoint, openCheckpoint } from './read/checkpoint';
 import { assembleReport } from './report/assemble';
 import { diffSummary, EventStream, phasePlan } from './report/event-stream';
@@ -29,10 +30,11 @@ import { pairResult } from './results/pair-result';
 import { vectorChanges } from './results/vector-changes';
 
 /**
- * `map`, `include`, `exclude`: how the tensors are paired (plan/pairing.ts). `onEvent` gets the event
+ * `map`, `include`, `exclude`: how the tensors are paired (plan/pairing.ts); `component`: compare only
+ * the matrices of these components ('vision', 'language', …; plan/modules.ts). `onEvent` gets the event
  * stream (docs/events.md); `onProgress` its progress events.
  */
-export interface DiffOptions extends Omit<SpectrumOptions, 'onProgress'>, Pick<PairingOptions, 'map' | 'include' | 'exclude'>, EventOptions {
+export interface DiffOptions extends Omit<SpectrumOptions, 'onProgress'>, Pick<PairingOptions, 'map' | 'include' | 'exclude' | 'component'>, EventOptions {
   /**
    * Compare ΔW's and W_tuned's top singular directions with W_base's (subspace overlap, intruder
    * dimensions). Costs three more truncated spectra per matrix. 'auto' (default): on when the base is
@@ -66,7 +68,7 @@ export interface DiffPlan {
  */
 export function planDiff(baseCkpt: Checkpoint, tunedCkpt: Checkpoint, options: DiffOptions = {}): DiffPlan {
   const { directionRank } = directionSettings(options);
-  const pairing = pairCheckpoints(baseCkpt, tunedCkpt, { map: options.map, include: options.include, exclude: options.exclude });
+  const pairing = pairCheckpoints(baseCkpt, tunedCkpt, { map: options.map, include: options.include, exclude: options.exclude, component: options.component });
   const jobs = diffJobs(pairing);
   if (jobs.length === 0)
     throw new ParamscopeError(`no matrix pairs to compare between ${baseCkpt.path} and ${tunedCkpt.path}`, { code: 'EMPTY_PAIRING', file: tunedCkpt.path });
@@ -124,9 +126,10 @@ export async function diffRun(base: string | Checkpoint, tuned: string | Checkpo
       return job?.kind === 'diff' ? job.tuned.checkpoint.tensor(job.tuned.tensor).file : undefined;
     };
     const records = stream.records<PairResult>('pair', fileOf);
+    const context = logicalView(baseCkpt).context;
     const pairs: PairResult[] = [];
     for await (const outcome of runSpectra(jobs, { ...options, mode, onProgress: stream.progressFor('spectra') })) {
-      const pair = pairResult(outcome, entries.get(outcome.name) as PairingEntry);
+      const pair = pairResult(outcome, entries.get(outcome.name) as PairingEntry, context);
       pairs.push(pair);
       // With the direction analysis a matrix is finished when its directions are in.
       if (!directions.enabled || !pair.spectrum) records.complete(outcome.index, pair);
@@ -147,14 +150,31 @@ export async function diffRun(base: string | Checkpoint, tuned: string | Checkpo
         prefix: pairing.prefix,
         counts: pairing.counts,
         notes: pairing.notes,
-        entries: pairing.entries.map((e) => ({ name: e.name, fate: e.fate, base: e.base?.tensor ?? null, tuned: e.tuned?.tensor ?? null, ...(e.note ? { note: e.note } : {}) })),
+        entries: pairing.entries.map((e) => ({ name: e.name, fate: e.fate, base: e.base ? sideName(e.base) : null, tuned: e.tuned ? sideName(e.tuned) : null, ...(e.note ? { note: e.note } : {}) })),
       },
       pairs,
       vectors,
+      ...quantizationSummary(pairing),
     });
     stream.summary(diffSummary(report));
     return report;
   } finally {
     for (const c of opened) c.close();
   }
+}
+
+/** The report's `quantization` field, when either side holds quantized weights. */
+function quantizationSummary(pairing: PairingReport): { quantization?: DiffReport['quantization'] } {
+  const count = (c: Checkpoint) => {
+    const labels: Record<string, number> = {};
+    for (const t of logicalView(c).tensors) if (t.quantized) labels[t.quantized.label] = (labels[t.quantized.label] ?? 0) + 1;
+    return labels;
+  };
+  const base = count(pairing.base), tuned = count(pairing.tuned);
+  if (Object.keys(base).length + Object.keys(tuned).length === 0) return {};
+  const mixed = pairing.entries.filter((e) => e.base && e.tuned && e.fate !== 'excluded' && quantizedSide(e.base, e.tuned) !== null).length;
+  const note = mixed > 0
+    ? `${mixed} pair(s) compare a quantized weight with an unquantized one: their ΔW is the quantization error (plus any fine-tuning), and its spectrum describes the quantizer, not a fine-tune`
+    : 'quantized weights are decoded exactly as codes × scales; their storage-noise floor uses the quantization grid (the code\'s ulp times its scale)';
+  return { quantization: { base, tuned, quantizationErrorPairs: mixed, note } };
 }

@@ -51,6 +51,8 @@ export const ERROR_CODES = [
   'ADAPTER_INVALID',
   'LINK_OUTSIDE_CHECKPOINT',
   'BACKEND_UNAVAILABLE',
+  'UNSUPPORTED_QUANTIZATION',
+  'INVALID_QUANTIZATION',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

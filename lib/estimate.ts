@@ -16,7 +16,7 @@ import type { MatrixJob } from './engine/matrix-job';
 import { engineOptions } from './engine/options';
 import { invalidArgument } from './errors';
 import { planAnalysis } from './plan/analysis-plan';
-import { jobCost, jobMemory } from './plan/cost';
+import { jobCost, jobMemory, matrixShape } from './plan/cost';
 import { analysisJobs } from './plan/jobs';
 import { type Checkpoint, openCheckpoint } from './read/checkpoint';
 
@@ -63,10 +63,7 @@ export interface RunEstimate {
 
 function shapeOf(job: MatrixJob): [number, number] {
   if (job.kind === 'lowrank') return [job.rows, job.cols];
-  const source = job.kind === 'dense' ? job.source : job.tuned;
-  const info = source.checkpoint.tensor(source.tensor);
-  const leading = info.shape[0] ?? 1;
-  return [job.kind === 'diff' && job.rows !== undefined ? job.rows : leading, leading > 0 ? info.numel / leading : 0];
+  return job.kind === 'dense' ? matrixShape(job.source) : matrixShape(job.tuned, job.rows);
 }
 
 /** Largest first on the lane that frees first, as the engine takes them: the time the last lane ends. */

@@ -18,6 +18,8 @@ import { ParamscopeError } from './errors';
 import { adapterBaseJobs, adapterVectorJobs, loraJobs } from './plan/jobs';
 import { openAdapter } from './plan/lora/open-adapter';
 import type { Adapter, LoraModule, OpenAdapterOptions } from './plan/lora/types';
+import type { Component } from './plan/modules';
+import { componentFilter } from './plan/pairing-checks';
 import type { PairingFate } from './plan/pairing-entry';
 import { detectPrefix } from './plan/prefix';
 import { type Checkpoint, openCheckpoint } from './read/checkpoint';
@@ -36,6 +38,8 @@ export interface AdapterOptions extends Omit<SpectrumOptions, 'onProgress'>, Ope
   directions?: boolean;
   directionRank?: number;
   mmap?: boolean;
+  /** Analyse only the modules of these components ('vision', 'language', …; plan/modules.ts); the others are listed as excluded. */
+  component?: Component | readonly Component[];
 }
 
 /** An adapter's spectra are cheap (from the r×r core), so they are exact unless told otherwise. */
@@ -112,14 +116,21 @@ export async function analyzeAdapter(adapterOrPath: string | Adapter, options: A
 
 /** {@link analyzeAdapter} emitting its events on `stream`. */
 export async function adapterRun(adapterOrPath: string | Adapter, options: AdapterOptions, stream: EventStream): Promise<DiffReport> {
-  const adapter: Adapter = isAdapter(adapterOrPath) ? adapterOrPath : await openAdapter(adapterOrPath, options);
+  const opened: Adapter = isAdapter(adapterOrPath) ? adapterOrPath : await openAdapter(adapterOrPath, options);
+  if (opened.modules.length === 0)
+    throw new ParamscopeError(`${opened.path} holds no LoRA module`, { code: 'EMPTY_PAIRING', file: opened.path });
+  const keep = componentFilter(options.component);
+  const excluded = keep ? opened.modules.filter((m) => !keep(m.name)) : [];
+  const adapter: Adapter = excluded.length ? { ...opened, modules: opened.modules.filter((m) => !excluded.includes(m)) } : opened;
   if (adapter.modules.length === 0)
-    throw new ParamscopeError(`${adapter.path} holds no LoRA module`, { code: 'EMPTY_PAIRING', file: adapter.path });
+    throw new ParamscopeError(`${opened.path}: the component filter left no module (${excluded.length} excluded)`, { code: 'EMPTY_PAIRING', file: opened.path });
   const base = typeof options.base === 'string' ? await openCheckpoint(options.base, { mmap: options.mmap ?? true }) : options.base;
   try {
     const mode = options.mode ?? ADAPTER_DEFAULT_MODE;
     const spectrumOptions = { ...options, mode } as SpectrumOptions;
     const { baseNames, entries, counts, notes } = pairWithBase(adapter, base);
+    for (const m of excluded) entries.push({ name: m.name, fate: 'excluded', base: null, tuned: m.key, note: 'excluded by component' });
+    counts.excluded = excluded.length;
     const directionRank = options.directionRank ?? DIRECTION_DEFAULTS.rank;
     const wantDirections = Boolean(base) && (options.directions ?? true);
 

@@ -36,6 +36,31 @@ export function layerKey(item: { module: { layer: number | null } }): string | n
   return item.module.layer === null ? null : String(item.module.layer);
 }
 
+type Layered = { module: { layer: number | null; component: string } };
+
+/** True when the layered items belong to more than one component (a vision tower and a language model). */
+export function layersSpanComponents(items: readonly Layered[]): boolean {
+  const components = new Set<string>();
+  for (const i of items) if (i.module.layer !== null) components.add(i.module.component);
+  return components.size > 1;
+}
+
+/**
+ * The per-layer key with layers counted per component: "vision/3" and "language/3" when the items span
+ * several components, the plain index ("3") otherwise (a text-only model's keys are unchanged).
+ */
+export function componentLayerKey(items: readonly Layered[]): (item: Layered) => string | null {
+  const prefixed = layersSpanComponents(items);
+  return (item) => (item.module.layer === null ? null : prefixed ? `${item.module.component}/${item.module.layer}` : String(item.module.layer));
+}
+
+/** Layers per component: the highest layer index + 1 of each. */
+export function layerCounts(items: readonly Layered[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const i of items) if (i.module.layer !== null) counts.set(i.module.component, Math.max(counts.get(i.module.component) ?? 0, i.module.layer + 1));
+  return counts;
+}
+
 /** Groups items by `key` (items with a null key are left out) and summarises each group. */
 export function summarizeGroups<T extends AggregateItem>(items: readonly T[], key: (item: T) => string | null): GroupSummary[] {
   const groups = new Map<string, T[]>();

@@ -5,7 +5,8 @@
 import { relativeDepth } from '../plan/modules';
 import type { DiffReport, PairResult, SpectrumSummary } from '../report/model';
 import { midpoint, type SpectrumMetrics } from '../results/metrics';
-import { layerKey, summarizeGroups } from './groups';
+import { totalSparsity } from '../results/sparsity';
+import { componentLayerKey, layerCounts, layersSpanComponents, summarizeGroups } from './groups';
 import { modelSummary } from './model-summary';
 import { type RegimeMatrix, regimeVerdict, type RegimeVerdict } from './regime';
 
@@ -26,6 +27,8 @@ function summaryItems(pairs: PairResult[]) {
           topKEnergyShare: midpoint(m.topKEnergyShare),
           energyShareAboveNoise: p.noise ? midpoint(p.noise.energyShareAbove) : undefined,
           directionsAboveNoise: p.noise ? midpoint(p.noise.directionsAbove) : undefined,
+          identicalShare: p.sparsity?.identicalShare,
+          belowSpacingShare: p.sparsity?.belowSpacingShare,
         } as Record<string, number | undefined>,
       };
     });
@@ -45,6 +48,7 @@ export function regimeInputs(pairs: PairResult[]): RegimeMatrix[] {
       return {
         name: p.name,
         layer: p.module.layer,
+        component: p.module.component,
         moduleType: p.module.group,
         rankCap: p.rankCap ?? Math.min(p.rows, p.cols),
         energy: baseSquared > 0 ? (signal + hidden) / baseSquared : signal + hidden,
@@ -56,26 +60,44 @@ export function regimeInputs(pairs: PairResult[]): RegimeMatrix[] {
     });
 }
 
-/** Five buckets of relative depth ("00-20%" … "80-100%"); null outside the blocks. */
-function depthBucket(p: { module: { layer: number | null } }, layerCount: number): string | null {
+/**
+ * Five buckets of relative depth ("00-20%" … "80-100%") within the layer's component (prefixed
+ * "vision/00-20%" when the matrices span several components); null outside the blocks.
+ */
+function depthBucket(p: { module: { layer: number | null; component: string } }, counts: ReadonlyMap<string, number>, prefixed: boolean): string | null {
   if (p.module.layer === null) return null;
-  const d = relativeDepth(p.module.layer, layerCount);
+  const d = relativeDepth(p.module.layer, counts.get(p.module.component) ?? p.module.layer + 1);
   const bucket = Math.min(4, Math.floor(d * 5));
-  return `${(bucket * 20).toString().padStart(2, '0')}-${bucket * 20 + 20}%`;
+  const key = `${(bucket * 20).toString().padStart(2, '0')}-${bucket * 20 + 20}%`;
+  return prefixed ? `${p.module.component}/${key}` : key;
+}
+
+/** Routed experts, shared experts, routers, and the rest of an MoE model. */
+function moeRole(p: { module: { moe?: string } }): string {
+  return p.module.moe === 'routed' ? 'routed-experts' : p.module.moe === 'shared' ? 'shared-experts' : p.module.moe === 'router' ? 'router' : 'non-expert';
 }
 
 /** Builds the aggregates and verdict of a set of pair results (shared by diff and the LoRA route). */
 export function aggregatePairs(pairs: PairResult[]): DiffReport['aggregates'] & { verdict: RegimeVerdict } {
   const items = summaryItems(pairs);
-  const layerCount = Math.max(0, ...pairs.map((p) => (p.module.layer ?? -1) + 1));
-  const byLayer = summarizeGroups(items, layerKey);
+  const counts = layerCounts(pairs);
+  const prefixed = layersSpanComponents(pairs);
+  const byLayer = summarizeGroups(items, componentLayerKey(pairs));
   const byModule = summarizeGroups(items, (p) => p.module.group);
-  const model = modelSummary(pairs, byLayer, byModule);
+  const sparsity = totalSparsity(pairs.filter((p) => p.metrics && p.spectrum).map((p) => p.sparsity));
+  const model = { ...modelSummary(pairs, byLayer, byModule), ...(sparsity ? { sparsity } : {}) };
+  const moe = items.some((p) => p.module.expert !== null);
   return {
     byLayer,
     byModule,
-    byDepth: summarizeGroups(items, (p) => depthBucket(p, layerCount)),
+    byDepth: summarizeGroups(items, (p) => depthBucket(p, counts, prefixed)),
     byComponent: summarizeGroups(items, (p) => (p.module.expert !== null ? `${p.module.component}/experts` : p.module.component)),
+    ...(moe
+      ? {
+          byExpert: summarizeGroups(items, (p) => (p.module.expert === null ? null : String(p.module.expert))).sort((a, b) => Number(a.key) - Number(b.key)),
+          byMoe: summarizeGroups(items, moeRole),
+        }
+      : {}),
     model,
     verdict: regimeVerdict(regimeInputs(pairs), model.signalShare),
   };

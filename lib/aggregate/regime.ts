@@ -31,6 +31,8 @@ import { normalizedEntropy } from './groups';
 export interface RegimeMatrix {
   name: string;
   layer: number | null;
+  /** Its model component (language, vision, …): layers are counted per component. */
+  component?: string;
   moduleType: string;
   /** The largest rank the update could have: min(m, n), or the adapter rank for LoRA. */
   rankCap: number;
@@ -167,7 +169,8 @@ export function regimeVerdict(matrices: readonly RegimeMatrix[], signalShare = 1
   const dHi = spreads.reduce((s, [, hi], i) => s + hi * (shares[i] as number), 0);
   // Matrices without signal carry zero share: the entropy runs over all matrices, so leaving most of them
   // untouched lowers it.
-  const layerSpread = normalizedEntropy(matrices.map((m) => (withSignal.includes(m) ? m.energy / totalEnergy : 0)));
+  const signalSet = new Set(withSignal);
+  const layerSpread = normalizedEntropy(matrices.map((m) => (signalSet.has(m) ? m.energy / totalEnergy : 0)));
   const score = (d: number) => REGIME_WEIGHTS.D * d + REGIME_WEIGHTS.L * layerSpread + REGIME_WEIGHTS.C * coverage;
   const range: [number, number] = [score(dLo), score(dHi)];
   const mid = (range[0] + range[1]) / 2;
@@ -177,8 +180,11 @@ export function regimeVerdict(matrices: readonly RegimeMatrix[], signalShare = 1
   const order = withSignal.map((m, i) => ({ m, i })).sort((a, b) => (shares[b.i] as number) - (shares[a.i] as number));
   const drivers = order.slice(0, 5).map(({ m, i }) => ({ name: m.name, energyShare: shares[i] as number, directionalSpread: spreads[i] as [number, number] }));
   const topShare = drivers.slice(0, 3).reduce((s, d) => s + d.energyShare, 0);
-  const layers = new Map<number, number>();
-  withSignal.forEach((m, i) => m.layer !== null && layers.set(m.layer, (layers.get(m.layer) ?? 0) + (shares[i] as number)));
+  // Layers per component: "vision layer 3" and "language layer 3" are different layers.
+  const layeredComponents = new Set(matrices.filter((m) => m.layer !== null).map((m) => m.component ?? ''));
+  const layerName = (m: RegimeMatrix) => (layeredComponents.size > 1 && m.component ? `${m.component} layer ${m.layer}` : `layer ${m.layer}`);
+  const layers = new Map<string, number>();
+  withSignal.forEach((m, i) => m.layer !== null && layers.set(layerName(m), (layers.get(layerName(m)) ?? 0) + (shares[i] as number)));
   const topLayers = [...layers].sort((a, b) => b[1] - a[1]).slice(0, 3);
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   const evidence: RegimeEvidence[] = [
@@ -186,7 +192,11 @@ export function regimeVerdict(matrices: readonly RegimeMatrix[], signalShare = 1
     { metric: 'L', text: `the 3 matrices with the largest updates carry ${pct(topShare)} of the update energy; energy entropy across ${matrices.length} matrices ${layerSpread.toFixed(3)}` },
     { metric: 'C', text: `${withSignal.length} of ${matrices.length} matrices (${pct(coverage)}) changed by more than storage rounding` },
   ];
-  if (topLayers.length) evidence.push({ metric: 'L', text: `largest layer shares: ${topLayers.map(([l, s]) => `layer ${l} ${pct(s)}`).join(', ')}` });
+  if (topLayers.length) evidence.push({ metric: 'L', text: `largest layer shares: ${topLayers.map(([l, s]) => `${l} ${pct(s)}`).join(', ')}` });
+  const byComponent = new Map<string, number>();
+  withSignal.forEach((m, i) => m.component && byComponent.set(m.component, (byComponent.get(m.component) ?? 0) + (shares[i] as number)));
+  if (layeredComponents.size > 1)
+    evidence.push({ metric: 'L', text: `update energy by component: ${[...byComponent].sort((a, b) => b[1] - a[1]).map(([c, s]) => `${c} ${pct(s)}`).join(', ')}` });
   const hiddenTotal = withSignal.reduce((s, m) => s + (m.energy * (m.hiddenEnergy ?? 0)) / Math.max(Number.MIN_VALUE, signalEnergy(m)), 0);
   if (hiddenTotal > 0)
     evidence.push({ metric: 'D', text: `${pct(hiddenTotal / totalEnergy)} of the signal lies below the noise edge but beyond what rounding accounts for: spread over many directions, each too weak to resolve (it widens D's range)` });

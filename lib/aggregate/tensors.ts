@@ -1,7 +1,7 @@
 /** The summaries of `analyze`: per layer and per module type, over the numeric metrics of each matrix. */
 import type { TensorAnalysis } from '../report/model';
 import { midpoint } from '../results/metrics';
-import { type GroupSummary, layerKey, summarizeGroups } from './groups';
+import { componentLayerKey, type GroupSummary, summarizeGroups } from './groups';
 
 /** The numeric metrics that group summaries average (bounded ones by their midpoint). */
 export function summaryMetrics(t: TensorAnalysis): Record<string, number | undefined> {
@@ -18,13 +18,13 @@ export function summaryMetrics(t: TensorAnalysis): Record<string, number | undef
   };
 }
 
-/** Per-layer and per-module-type summaries of the analysed matrices (failed ones are left out). */
+/** Per-layer (per component when there are several: `vision/3`) and per-module-type summaries of the analysed matrices (failed ones are left out). */
 export function summarizeTensors(tensors: readonly TensorAnalysis[]): { byLayer: GroupSummary[]; byModule: GroupSummary[] } {
   const items = tensors
     .filter((t) => t.metrics)
     .map((t) => ({ ...t, energy: t.spectrum?.frobeniusSquared ?? 0, metrics: summaryMetrics(t), module: t.module }));
   return {
-    byLayer: summarizeGroups(items, layerKey),
+    byLayer: summarizeGroups(items, componentLayerKey(items)),
     byModule: summarizeGroups(items, (t) => t.module.group),
   };
 }

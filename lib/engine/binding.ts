@@ -106,9 +106,19 @@ export interface NativeEngineOptions {
   deviceMemoryBudget: number;
 }
 
+/** A stored matrix as the addon takes it (native/include/paramscope/stored_matrix.hpp: TensorRef). */
 interface NativeTensorRef {
   checkpoint: NativeCheckpoint;
   tensor: string;
+  encoding?: 'plain' | 'scaled' | 'mxfp4';
+  scale?: string;
+  blockRows?: number;
+  blockCols?: number;
+  expert?: number;
+  transpose?: boolean;
+  rowOffset?: number;
+  rowStride?: number;
+  rowCount?: number;
 }
 
 /** One job as the addon takes it (native/include/paramscope/jobs.hpp: DenseJobSpec, DifferenceJobSpec, LowRankJobSpec). */

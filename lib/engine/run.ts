@@ -12,7 +12,14 @@ import type { MatrixJob, TensorSource } from './matrix-job';
 import type { SpectrumOptions, SpectrumOutcome } from './types';
 
 function nativeJob(job: MatrixJob): NativeJobSpec {
-  const source = (s: TensorSource) => ({ checkpoint: nativeHandleOf(s.checkpoint), tensor: s.tensor });
+  const source = (s: TensorSource) => ({
+    checkpoint: nativeHandleOf(s.checkpoint),
+    tensor: s.tensor,
+    ...(s.quantized ? { encoding: s.quantized.encoding, scale: s.quantized.scale, blockRows: s.quantized.block[0], blockCols: s.quantized.block[1] } : {}),
+    ...(s.expert === undefined ? {} : { expert: s.expert }),
+    ...(s.transpose ? { transpose: true } : {}),
+    ...(s.rows ? { rowOffset: s.rows.offset, rowStride: s.rows.stride, rowCount: s.rows.count } : {}),
+  });
   switch (job.kind) {
     case 'dense': return { name: job.name, kind: 'dense', source: source(job.source), vectors: job.vectors };
     case 'diff': return { name: job.name, kind: 'diff', tuned: source(job.tuned), base: source(job.base), rows: job.rows, vectors: job.vectors };

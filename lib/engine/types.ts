@@ -88,6 +88,10 @@ export interface SpectrumResult {
   /** For difference jobs of float checkpoints: Σ ulp²/12 over both operands' stored values, the expected energy of their storage rounding. */
   roundingEnergy?: number;
   baseFrobeniusSquared?: number;
+  /** For difference jobs: entries whose two stored values are bit-identical. */
+  identicalEntries?: number;
+  /** For difference jobs whose sides both have a rounding grid: entries with |ΔW| below one storage step (the larger grid spacing of the two there). */
+  belowSpacingEntries?: number;
   vectorCount?: number;
   /**
    * Where this matrix's time went, seconds: reading and decoding the stored matrix (for exact routes,

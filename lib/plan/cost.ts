@@ -34,13 +34,36 @@ export interface JobCost {
   flops: number;
 }
 
-const storedBytes = (s: TensorSource) => s.checkpoint.tensor(s.tensor).bytes;
+/**
+ * One (expert's) matrix as stored: [d0, d1·…·dk] of the tensor, or of its slice `expert`; MXFP4 codes
+ * hold two values per byte (native/src/stored_matrix.cpp, StoredMatrix::resolve).
+ */
+function storedMatrix(s: TensorSource): { rows: number; cols: number; experts: number } {
+  const shape = s.checkpoint.tensor(s.tensor).shape;
+  const first = s.expert === undefined ? 0 : 1;
+  const experts = s.expert === undefined ? 1 : (shape[0] ?? 1);
+  const dims = shape.slice(first);
+  const rows = dims.length === 0 ? 1 : dims.length === 1 ? 1 : (dims[0] as number);
+  const rest = dims.length === 0 ? 1 : dims.length === 1 ? (dims[0] as number) : dims.slice(1).reduce((a, b) => a * b, 1);
+  return { rows, cols: s.quantized?.encoding === 'mxfp4' ? rest * 2 : rest, experts };
+}
 
-/** rows × cols of a stored tensor as the engine reads it ([d0, d1·…·dk]). */
-function matrixShape(s: TensorSource, rows?: number): [number, number] {
+/** Bytes the engine reads for a stored matrix: its slice of the codes and of the scales (StoredMatrix::stored_bytes). */
+function storedBytes(s: TensorSource): number {
   const info = s.checkpoint.tensor(s.tensor);
-  const leading = info.shape[0] ?? 1;
-  return [rows ?? leading, leading > 0 ? info.numel / leading : 0];
+  const { rows, cols, experts } = storedMatrix(s);
+  const codes = s.expert === undefined && s.quantized?.encoding !== 'mxfp4' ? info.bytes
+    : s.quantized?.encoding === 'mxfp4' ? (rows * cols) / 2 : info.bytes / experts;
+  const scales = s.quantized ? s.checkpoint.tensor(s.quantized.scale).bytes / experts : 0;
+  return codes + scales;
+}
+
+/** rows × cols of a stored matrix as the engine presents it (transposed, a subset of rows). */
+export function matrixShape(s: TensorSource, rows?: number): [number, number] {
+  const stored = storedMatrix(s);
+  let [m, n] = s.transpose ? [stored.cols, stored.rows] : [stored.rows, stored.cols];
+  if (s.rows) m = s.rows.count;
+  return [rows ?? m, n];
 }
 
 /** Estimated flops of one m×n spectrum. */

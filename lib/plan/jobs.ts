@@ -4,13 +4,21 @@
  * analysis. Nothing here reads tensor data: a job names its tensors, the engine reads them.
  */
 import type { Checkpoint, TensorInfo } from '../read/checkpoint';
-import type { MatrixJob } from '../engine/matrix-job';
+import type { MatrixJob, TensorSource } from '../engine/matrix-job';
 import type { Adapter } from './lora/types';
-import { MATRIX_FATES, type PairingEntry, type PairingReport } from './pairing-entry';
+import { MATRIX_FATES, type PairingEntry, type PairingReport, type TensorSide } from './pairing-entry';
 
-/** One dense spectrum per matrix of `analyze`'s plan, named after its tensor. */
-export function analysisJobs(checkpoint: Checkpoint, matrices: readonly TensorInfo[]): MatrixJob[] {
-  return matrices.map((t) => ({ name: t.name, kind: 'dense', source: { checkpoint, tensor: t.name } }));
+/** What the engine reads for one side of an entry: its stored matrix (scale, expert slice, …) or the whole tensor. */
+export function sourceOf(checkpoint: Checkpoint, s: TensorSide): TensorSource {
+  return { checkpoint, ...(s.source ?? { tensor: s.tensor }) };
+}
+
+/**
+ * One dense spectrum per matrix of `analyze`'s plan, named after its tensor (a quantized weight with its
+ * scale, an expert slice `name[e]`: their `source`, plan/analysis-plan.ts).
+ */
+export function analysisJobs(checkpoint: Checkpoint, matrices: ReadonlyArray<TensorInfo & { source?: Omit<TensorSource, 'checkpoint'> }>): MatrixJob[] {
+  return matrices.map((t) => ({ name: t.name, kind: 'dense', source: { checkpoint, ...(t.source ?? { tensor: t.name }) } }));
 }
 
 /**
@@ -24,8 +32,8 @@ export function diffJobs(report: PairingReport): MatrixJob[] {
     jobs.push({
       kind: 'diff',
       name: entry.name,
-      tuned: { checkpoint: report.tuned, tensor: entry.tuned.tensor },
-      base: { checkpoint: report.base, tensor: entry.base.tensor },
+      tuned: sourceOf(report.tuned, entry.tuned),
+      base: sourceOf(report.base, entry.base),
       ...(entry.sharedRows === undefined ? {} : { rows: entry.sharedRows }),
     });
   }
@@ -49,8 +57,8 @@ export function directionJobs(pairing: PairingReport, entries: readonly PairingE
   for (const entry of entries) {
     const names = directionJobNames(entry.name);
     const rows = entry.sharedRows;
-    const tuned = { checkpoint: pairing.tuned, tensor: entry.tuned?.tensor as string };
-    const base = { checkpoint: pairing.base, tensor: entry.base?.tensor as string };
+    const tuned = sourceOf(pairing.tuned, entry.tuned as TensorSide);
+    const base = sourceOf(pairing.base, entry.base as TensorSide);
     jobs.push({ kind: 'diff', name: names.update, tuned, base, ...(rows === undefined ? {} : { rows }) });
     jobs.push({ kind: 'dense', name: names.base, source: base });
     jobs.push({ kind: 'dense', name: names.tuned, source: tuned });

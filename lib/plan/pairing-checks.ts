@@ -5,6 +5,8 @@
 import type { Checkpoint } from '../read/checkpoint';
 import { ParamscopeError } from '../errors';
 import { nameFilter } from './glob';
+import type { ModelContext } from './layouts/experts';
+import { type ClassifyContext, classifyTensor, type Component } from './modules';
 import { joinNotes, type PairingEntry, type PairingOptions, shapeText } from './pairing-entry';
 
 /** How many mismatches an error message names. */
@@ -37,9 +39,21 @@ export function rejectShapeMismatches(entries: readonly PairingEntry[]): void {
   });
 }
 
+/** The components a `component` option selects (all when unset). */
+export function componentFilter(component: Component | readonly Component[] | undefined, context: ClassifyContext = {}): ((name: string) => boolean) | null {
+  if (component === undefined || (Array.isArray(component) && component.length === 0)) return null;
+  const wanted = new Set<string>(typeof component === 'string' ? [component] : component);
+  return (name) => wanted.has(classifyTensor(name, context).component);
+}
+
 /** Entries whose pair would have been analysed or listed, but that the filter leaves out, become `excluded`. */
-export function applyFilter(entries: readonly PairingEntry[], options: PairingOptions): PairingEntry[] {
-  if (!options.include?.length && !options.exclude?.length) return [...entries];
-  const keep = nameFilter(options.include ?? [], options.exclude ?? []);
-  return entries.map((e) => (keep(e.name) ? e : { ...e, fate: 'excluded' as const, note: joinNotes(`excluded by include/exclude (was ${e.fate})`, e.note) as string }));
+export function applyFilter(entries: readonly PairingEntry[], options: PairingOptions, context: Partial<ModelContext> = {}): PairingEntry[] {
+  const byName = options.include?.length || options.exclude?.length ? nameFilter(options.include ?? [], options.exclude ?? []) : null;
+  const byComponent = componentFilter(options.component, context);
+  if (!byName && !byComponent) return [...entries];
+  return entries.map((e) => {
+    if (byName && !byName(e.name)) return { ...e, fate: 'excluded' as const, note: joinNotes(`excluded by include/exclude (was ${e.fate})`, e.note) as string };
+    if (byComponent && !byComponent(e.name)) return { ...e, fate: 'excluded' as const, note: joinNotes(`excluded by component (was ${e.fate})`, e.note) as string };
+    return e;
+  });
 }

@@ -2,9 +2,12 @@
  * What a pairing produces: one entry per tensor fate, and the report that holds them. Also the small
  * helpers every pairing step builds entries with (sides, shapes, notes).
  */
-import type { Checkpoint, TensorInfo } from '../read/checkpoint';
+import type { TensorSource } from '../engine/matrix-job';
+import type { Checkpoint } from '../read/checkpoint';
 import type { Dtype } from '../read/dtypes';
 import type { NameFilterOptions } from './glob';
+import { type LogicalTensor, type MatrixSlice, matrixSource, sliceLabel, sliceShape } from './layouts/logical';
+import type { Component } from './modules';
 import type { RenameRule } from './rename';
 
 /** `include` / `exclude`: globs on the entry's name; only matching pairs become jobs, the others are listed as `excluded`. */
@@ -15,6 +18,8 @@ export interface PairingOptions extends NameFilterOptions {
   detectPrefix?: boolean;
   /** Make any shape mismatch an error (SHAPE_MISMATCH) instead of a listed entry (default false). */
   strictShapes?: boolean;
+  /** Compare only the matrices of these components (vision, language, …; plan/modules.ts); the others are `excluded`. */
+  component?: Component | readonly Component[];
 }
 
 /**
@@ -42,10 +47,17 @@ export const MATRIX_FATES: ReadonlySet<PairingFate> = new Set<PairingFate>(['pai
 
 /** One side of an entry, as stored in its checkpoint. */
 export interface TensorSide {
-  /** The tensor's name in its own checkpoint (before any renaming). */
+  /** The tensor's name in its own checkpoint (before any renaming); for a quantized weight, its codes. */
   tensor: string;
   dtype: Dtype;
+  /** The shape compared: the stored (logical) shape, or an expert slice's [rows, cols]. */
   shape: readonly number[];
+  /** A quantized layout's logical dtype ("FP8 block 128×128", "MXFP4"); absent for plain tensors. */
+  layout?: string;
+  /** What part of the tensor the side is, when not all of it: "…experts.gate_up_proj[3] rows 0:768". */
+  label?: string;
+  /** What the engine reads (scale, expert, transposition, rows); absent: the whole tensor `tensor`. */
+  source?: Omit<TensorSource, 'checkpoint'>;
 }
 
 export interface PairingEntry {
@@ -72,8 +84,25 @@ export interface PairingReport {
   notes: string[];
 }
 
-export function side(info: TensorInfo): TensorSide {
-  return { tensor: info.name, dtype: info.dtype, shape: info.shape };
+/** One side of an entry: a logical tensor (plan/layouts/logical.ts), or a slice of one. */
+export function side(t: LogicalTensor, slice?: MatrixSlice): TensorSide {
+  return {
+    tensor: t.tensor,
+    dtype: t.dtype,
+    shape: slice ? sliceShape(t, slice) : t.shape,
+    ...(t.quantized ? { layout: t.quantized.label } : {}),
+    ...(slice ? { label: sliceLabel(t.name, slice) } : {}),
+    ...(t.quantized || slice ? { source: matrixSource(t, slice) } : {}),
+  };
+}
+
+/** The side as the report names it: its label, or its tensor. */
+export const sideName = (s: TensorSide) => s.label ?? s.tensor;
+
+/** The side quantized while the other is not: ΔW is then (mostly) that side's quantization error. */
+export function quantizedSide(base: TensorSide, tuned: TensorSide): 'base' | 'tuned' | null {
+  if (Boolean(base.layout) === Boolean(tuned.layout)) return null;
+  return base.layout ? 'base' : 'tuned';
 }
 
 export const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
@@ -85,7 +114,11 @@ export function isRowResize(base: TensorSide, tuned: TensorSide): boolean {
 }
 
 export function dtypeNote(base: TensorSide, tuned: TensorSide): string | undefined {
-  return base.dtype === tuned.dtype ? undefined : `dtype ${base.dtype} (base) → ${tuned.dtype} (tuned)`;
+  const what = (s: TensorSide) => s.layout ?? s.dtype;
+  if (base.dtype === tuned.dtype && what(base) === what(tuned)) return undefined;
+  const quantized = quantizedSide(base, tuned);
+  return `dtype ${what(base)} (base) → ${what(tuned)} (tuned)` +
+    (quantized ? `; only the ${quantized} side is quantized: ΔW is its quantization error (plus any fine-tuning)` : '');
 }
 
 export function joinNotes(...notes: Array<string | undefined>): string | undefined {

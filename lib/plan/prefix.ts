@@ -50,6 +50,12 @@ function candidatePrefixes(names: readonly string[]): string[] {
  * checkpoints that already match keep their names.
  */
 export function detectPrefix(baseNames: readonly string[], tunedNames: readonly string[]): { base: string; tuned: string } {
+  // Every name matching as it is cannot be beaten (ties go to the shorter prefixes): skip the search,
+  // which for 100k-tensor checkpoints costs more than the rest of the pairing.
+  if (baseNames.length === tunedNames.length) {
+    const tuned = new Set(tunedNames);
+    if (baseNames.every((n) => tuned.has(n))) return { base: '', tuned: '' };
+  }
   const tunedKeys = candidatePrefixes(tunedNames).map((p) => ({ prefix: p, keys: new Set(canonicalNames(tunedNames, p)) }));
   let best = { base: '', tuned: '', matches: -1 };
   for (const basePrefix of candidatePrefixes(baseNames)) {

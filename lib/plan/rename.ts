@@ -2,7 +2,6 @@
  * Rename rules for the tuned checkpoint's names (`--map from=to`), applied before matching: a prefix rule
  * or a glob rule whose captures fill the target.
  */
-import type { TensorInfo } from '../read/checkpoint';
 import { ParamscopeError } from '../errors';
 import { globPattern } from './glob';
 
@@ -44,8 +43,8 @@ function globWithCaptures(glob: string): RegExp {
 }
 
 /** Tuned tensors under their renamed names; two tensors renamed to one name is a user error. */
-export function renameTuned(tensors: readonly TensorInfo[], rules: readonly RenameRule[]): Map<string, TensorInfo> {
-  const renamed = new Map<string, TensorInfo>();
+export function renameTuned<T extends { name: string }>(tensors: readonly T[], rules: readonly RenameRule[]): Map<string, T> {
+  const renamed = new Map<string, T>();
   for (const info of tensors) {
     const name = rules.length ? renameTensor(info.name, rules) : info.name;
     const clash = renamed.get(name);

@@ -17,10 +17,11 @@ export interface ReportParts {
   pairing: DiffReport['pairing'];
   pairs: PairResult[];
   vectors: VectorChange[];
+  quantization?: DiffReport['quantization'];
 }
 
 export function assembleReport(parts: ReportParts): DiffReport {
   const { verdict, ...aggregates } = aggregatePairs(parts.pairs);
-  const { kind, base, tuned, adapter, options, pairing, pairs, vectors } = parts;
-  return { ...reportHeader(kind), base, tuned, ...(adapter ? { adapter } : {}), options, pairing, pairs, vectors, aggregates, verdict };
+  const { kind, base, tuned, adapter, options, pairing, pairs, vectors, quantization } = parts;
+  return { ...reportHeader(kind), base, tuned, ...(adapter ? { adapter } : {}), options, pairing, pairs, vectors, aggregates, verdict, ...(quantization ? { quantization } : {}) };
 }

@@ -20,7 +20,17 @@ export function compareModules(a: string, b: string): number {
 /** Group summaries ordered for display: layers numerically, modules canonically, others by key. */
 export function orderedGroups(groups: readonly GroupSummary[], kind: 'layer' | 'module' | 'other'): GroupSummary[] {
   const copy = [...groups];
-  if (kind === 'layer') return copy.sort((a, b) => Number(a.key) - Number(b.key));
+  if (kind === 'layer') {
+    // "3", or "vision/3" when layers are counted per component: by component, then numerically.
+    const split = (k: string) => {
+      const i = k.lastIndexOf('/');
+      return i < 0 ? ['', Number(k)] as const : [k.slice(0, i), Number(k.slice(i + 1))] as const;
+    };
+    return copy.sort((a, b) => {
+      const [ca, la] = split(a.key), [cb, lb] = split(b.key);
+      return ca.localeCompare(cb) || la - lb;
+    });
+  }
   if (kind === 'module') return copy.sort((a, b) => compareModules(a.key, b.key));
   return copy.sort((a, b) => a.key.localeCompare(b.key));
 }
@@ -95,6 +105,8 @@ export interface GridCell {
 }
 
 export interface LayerModuleGrid {
+  /** The component the grid is for, when the model has layers in several (a vision tower and a language model). */
+  component?: string;
   layers: number[];
   modules: string[];
   cells: Map<string, GridCell>;
@@ -104,14 +116,29 @@ export interface LayerModuleGrid {
 
 export const gridKey = (layer: number, module: string) => `${layer}\u0000${module}`;
 
-/** Matrices arranged by layer × module group (several matrices per cell for experts or vision/language towers). */
-export function layerModuleGrid(report: DiffReport): LayerModuleGrid {
+/** The components whose matrices have layer indices, in order of appearance. */
+export function layeredComponents(report: DiffReport): string[] {
+  const order = ['language', 'vision', 'projector', 'audio', 'other'];
+  return [...new Set(report.pairs.filter((p) => p.module.layer !== null).map((p) => p.module.component))].sort((a, b) => order.indexOf(a) - order.indexOf(b));
+}
+
+/**
+ * Matrices arranged by layer × module group (several matrices per cell for experts); with `component`,
+ * only that component's matrices (layers are counted per component). Shares are of the whole update.
+ */
+export function layerModuleGrid(report: DiffReport, component?: string): LayerModuleGrid {
   const total = totalUpdateEnergy(report);
   const cells = new Map<string, GridCell>();
   const outside: PairResult[] = [];
   const layers = new Set<number>();
   const modules = new Set<string>();
+  const layered = component === undefined ? [] : layeredComponents(report);
   for (const p of report.pairs) {
+    if (component !== undefined && p.module.component !== component) {
+      // Matrices of a component without layers are listed once, beside the first grid.
+      if (!layered.includes(p.module.component) && component === layered[0]) outside.push(p);
+      continue;
+    }
     if (p.module.layer === null) {
       outside.push(p);
       continue;
@@ -137,6 +164,7 @@ export function layerModuleGrid(report: DiffReport): LayerModuleGrid {
     }
   }
   return {
+    ...(component === undefined ? {} : { component }),
     layers: [...layers].sort((a, b) => a - b),
     modules: [...modules].sort(compareModules),
     cells,
@@ -162,5 +190,11 @@ export function modelSummaryRows(m: ModelSummary): Array<[string, string]> {
     ['median energy eff. rank ratio', fmt(m.medianEnergyEffectiveRankRatio)],
     ['median stable rank', fmt(m.medianStableRank)],
     ['median top-k energy share', fmt(m.medianTopKEnergyShare)],
+    ...(m.sparsity
+      ? [
+          ['entries bit-identical in both checkpoints', pct(m.sparsity.identicalShare)] as [string, string],
+          ...(m.sparsity.belowSpacingShare === undefined ? [] : [['entries changed by less than one storage step', pct(m.sparsity.belowSpacingShare)] as [string, string]]),
+        ]
+      : []),
   ];
 }

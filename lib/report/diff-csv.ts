@@ -63,6 +63,13 @@ export const DIFF_CSV_COLUMNS: readonly CsvColumn[] = [
   { header: 'singular_values_known', value: (p) => p.spectrum?.values.length },
   { header: 'method', value: (p) => p.spectrum?.method },
   { header: 'error_code', value: (p) => p.error?.code },
+  // Added with the quantized layouts and the update sparsity (appended: earlier columns keep their places).
+  { header: 'base_layout', value: (p) => p.baseLayout },
+  { header: 'tuned_layout', value: (p) => p.tunedLayout },
+  { header: 'quantization_error', value: (p) => p.quantizationError },
+  { header: 'moe', value: (p) => p.module.moe },
+  { header: 'identical_share', value: (p) => p.sparsity?.identicalShare },
+  { header: 'below_spacing_share', value: (p) => p.sparsity?.belowSpacingShare },
 ];
 
 /** The per-pair CSV of a diff report (header + one row per pair). */

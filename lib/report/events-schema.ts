@@ -94,9 +94,10 @@ const progress = obj<ProgressEvent>('How far the run is: at most five a second, 
 });
 
 const tensorAnalysis = obj<TensorAnalysis>('One matrix of analyze: the spectrum and metrics of a stored weight W (the analysis report\'s tensors[]).', {
-  name: str('Tensor name. Arbitrary text from the checkpoint.'),
-  dtype: str('Storage dtype.'),
-  shape: arrayOf(count('Dimension.'), 'The stored shape.'),
+  name: str('Tensor name (an expert of a fused expert tensor: name[e]). Arbitrary text from the checkpoint.'),
+  dtype: str('Storage dtype (of the codes, for a quantized weight).'),
+  layout: opt(str('A quantized weight\'s logical dtype: "FP8 block 128×128", "FP8 per-channel", "MXFP4", … (docs/formats.md).')),
+  shape: arrayOf(count('Dimension.'), 'The stored shape (an expert slice: its [rows, cols]).'),
   rows: count('Rows of the matrix analysed.'),
   cols: count('Columns of the matrix analysed (higher-rank tensors are reshaped to [d0, d1·…·dk]).'),
   reshaped: bool('True when the stored tensor has more than two dimensions.'),

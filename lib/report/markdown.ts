@@ -83,6 +83,7 @@ export function toMarkdown(report: DiffReport, options: MarkdownOptions = {}): s
   if (p.prefix.base || p.prefix.tuned) out.push(`Prefixes stripped: base \`${mdEscape(p.prefix.base) || '(none)'}\`, tuned \`${mdEscape(p.prefix.tuned) || '(none)'}\`.`, '');
   for (const note of p.notes) out.push(`- ${mdEscape(note)}`);
   if (p.notes.length) out.push('');
+  if (report.quantization) out.push(`**Quantized weights.** ${mdEscape(report.quantization.note)}.`, '');
   const unusual = p.entries.filter((e) => e.fate !== 'paired' && e.fate !== 'not-a-matrix');
   if (unusual.length) {
     out.push(...table(['name', 'fate', 'base', 'tuned', 'note'], unusual.map((e) => [mdEscape(e.name), e.fate, mdEscape(e.base ?? '–'), mdEscape(e.tuned ?? '–'), mdEscape(e.note ?? '')])));
@@ -102,7 +103,7 @@ export function toMarkdown(report: DiffReport, options: MarkdownOptions = {}): s
   if (largest.length === 0) out.push('No matrix changed.', '');
   else {
     out.push(...table(
-      ['matrix', 'layer', 'module', 'share of update energy', 'relative update', 'energy eff. rank ratio', 'energy rank 90%', 'directions above noise'],
+      ['matrix', 'layer', 'module', 'share of update energy', 'relative update', 'energy eff. rank ratio', 'energy rank 90%', 'directions above noise', 'entries unchanged'],
       largest.map((q) => [
         mdEscape(q.name),
         q.module.layer === null ? '–' : String(q.module.layer),
@@ -112,8 +113,9 @@ export function toMarkdown(report: DiffReport, options: MarkdownOptions = {}): s
         fmtBounded(q.metrics?.energyEffectiveRankRatio),
         fmtBounded(q.metrics?.energyRank['90']),
         fmtBounded(q.noise?.directionsAbove),
+        pct(q.sparsity?.identicalShare),
       ]),
-      ['l', 'r', 'l', 'r', 'r', 'r', 'r', 'r'],
+      ['l', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r'],
     ));
   }
 
@@ -126,6 +128,11 @@ export function toMarkdown(report: DiffReport, options: MarkdownOptions = {}): s
   if (report.aggregates.byComponent.length > 1) {
     out.push('## Per component', '');
     out.push(...groupTable(orderedGroups(report.aggregates.byComponent, 'other'), 'component'));
+  }
+  if (report.aggregates.byMoe?.length) {
+    out.push('## Mixture of experts', '');
+    out.push(...groupTable(orderedGroups(report.aggregates.byMoe, 'other'), 'role'));
+    out.push(...groupTable(report.aggregates.byExpert ?? [], 'expert'));
   }
 
   const failed = report.pairs.filter((q) => q.error);

@@ -13,6 +13,7 @@ import type { Dtype } from '../read/dtypes';
 import type { IntruderAnalysis, SubspaceComparison } from '../results/directions';
 import type { SpectrumMetrics } from '../results/metrics';
 import type { NoiseFloor } from '../results/noise';
+import type { UpdateSparsity } from '../results/sparsity';
 import type { VectorChange } from '../results/vector-changes';
 
 /** The singular values of one matrix as computed (a SpectrumResult without its metrics and vectors). */
@@ -35,6 +36,8 @@ export interface SpectrumSummary {
 export interface TensorAnalysis {
   name: string;
   dtype: Dtype;
+  /** A quantized weight's logical dtype ("FP8 block 128×128", "MXFP4"); `dtype` is then its codes'. */
+  layout?: string;
   /** The stored shape. */
   shape: readonly number[];
   /** The matrix analysed: rows × cols (the stored shape when 2-D, else reshaped). */
@@ -81,6 +84,11 @@ export interface PairResult {
   parameters: number;
   baseDtype: string;
   tunedDtype: string;
+  /** A quantized side's logical dtype ("FP8 block 128×128", "MXFP4"; its codes are `baseDtype`). */
+  baseLayout?: string;
+  tunedLayout?: string;
+  /** Only this side is quantized: ΔW is then its quantization error (plus any fine-tuning). */
+  quantizationError?: 'base' | 'tuned';
   /** For a resized vocabulary: rows compared (the shared ones). */
   sharedRows?: number;
   /** The largest rank ΔW could have when less than min(rows, cols): the LoRA rank r. */
@@ -94,6 +102,8 @@ export interface PairResult {
   /** ‖ΔW‖_F / ‖W_base‖_F. */
   relativeUpdate?: number;
   noise?: NoiseFloor;
+  /** How many entries did not change, or changed by less than one storage step (absent for adapters). */
+  sparsity?: UpdateSparsity;
   directions?: DirectionAnalysis;
   error?: { code: ErrorCode; message: string };
 }
@@ -119,6 +129,8 @@ export interface ModelSummary {
    * below it (NoiseFloor.hiddenShare). The verdict reads the update's shape only when this is ≥ 1/2.
    */
   signalShare: number;
+  /** Over all compared matrices: entries bit-identical in both checkpoints, and below one storage step (absent for adapters). */
+  sparsity?: UpdateSparsity;
 }
 
 export interface DiffReport {
@@ -152,7 +164,16 @@ export interface DiffReport {
     byModule: GroupSummary[];
     byDepth: GroupSummary[];
     byComponent: GroupSummary[];
+    /** Per routed expert index (MoE models only). */
+    byExpert?: GroupSummary[];
+    /** Routed experts, shared experts, routers and the rest (MoE models only). */
+    byMoe?: GroupSummary[];
     model: ModelSummary;
   };
   verdict: RegimeVerdict;
+  /**
+   * Present when a side holds quantized weights: their logical dtypes per side, and how many pairs
+   * compare a quantized weight with an unquantized one (whose ΔW is the quantization error).
+   */
+  quantization?: { base: Record<string, number>; tuned: Record<string, number>; quantizationErrorPairs: number; note: string };
 }

@@ -24,6 +24,7 @@ import { PAIRING_FATES, type PairingFate } from '../plan/pairing-entry';
 import type { IntruderAnalysis, SubspaceComparison } from '../results/directions';
 import type { PowerLawFit, SpectrumMetrics } from '../results/metrics';
 import type { NoiseFloor } from '../results/noise';
+import type { UpdateSparsity } from '../results/sparsity';
 import type { VectorChange } from '../results/vector-changes';
 import { REPORT_SCHEMA_VERSION } from './header';
 import { reportReplacer } from './json';
@@ -155,7 +156,16 @@ const moduleInfo = obj<ModuleInfo>('What the tensor name says about its place in
   type: oneOfStrings(MODULE_TYPES, 'Module type.'),
   group: str('Grouping key for aggregation: the module type, or for "other" the name with numbers replaced by * and the parameter suffix dropped.'),
   component: oneOfStrings(COMPONENTS, 'Model component.'),
-  expert: nullable(count('Expert.'), 'Mixture-of-experts expert index, or null.'),
+  expert: nullable(count('Expert.'), 'Mixture-of-experts expert index (experts.N., or the slice [N] of a fused expert tensor), or null.'),
+  moe: opt(oneOfStrings(['routed', 'shared', 'router'], 'Mixture-of-experts role: a routed expert, a shared expert, or the router (absent outside MoE blocks).')),
+});
+
+const updateSparsity = obj<UpdateSparsity>('How sparse the update is, counted while both checkpoints are decoded (docs/metrics.md, "Update sparsity").', {
+  entries: count('Entries compared (rows · cols of ΔW; summed over matrices for the model).'),
+  identical: count('Entries whose two stored values are bit-identical (for equal dtypes: the same stored bits).'),
+  identicalShare: num('identical / entries, in [0, 1].'),
+  belowSpacing: opt(count('Entries with |ΔW| below one storage step there: the larger grid spacing of the two sides at that entry (the code\'s ulp times its scale for quantized weights). Includes the identical entries. Absent when a side has no rounding grid.')),
+  belowSpacingShare: opt(num('belowSpacing / entries, in [0, 1].')),
 });
 
 const errorInfo = obj<NonNullable<PairResult['error']>>('Why this matrix could not be analysed (the others still were).', {
@@ -170,8 +180,11 @@ const pairResult = obj<PairResult>('One matrix pair (or one LoRA module) and the
   rows: count('Rows of ΔW (the shared rows for a resized vocabulary).'),
   cols: count('Columns of ΔW (higher-rank tensors are reshaped to [d0, d1·…·dk]).'),
   parameters: count('rows · cols.'),
-  baseDtype: str('Storage dtype in the base checkpoint ("" for an adapter without base).'),
-  tunedDtype: str('Storage dtype in the tuned checkpoint (or the adapter).'),
+  baseDtype: str('Storage dtype in the base checkpoint ("" for an adapter without base); of the codes for a quantized weight.'),
+  tunedDtype: str('Storage dtype in the tuned checkpoint (or the adapter); of the codes for a quantized weight.'),
+  baseLayout: opt(str('The base side\'s logical dtype when it is quantized: "FP8 block 128×128", "FP8 per-tensor", "FP8 per-channel", "FP8 per-column", "FP8 group 1×g", "MXFP4" (docs/formats.md).')),
+  tunedLayout: opt(str('The tuned side\'s logical dtype when it is quantized (as baseLayout).')),
+  quantizationError: opt(oneOfStrings(['base', 'tuned'], 'Only this side is quantized: ΔW is then its quantization error (plus any fine-tuning), not a fine-tuning update.')),
   sharedRows: opt(count('Resized vocabulary: rows compared (the shared ones); the added rows are reported in the pairing.')),
   rankCap: opt(count('Largest rank ΔW could have when less than min(rows, cols): the LoRA rank r.')),
   seconds: num('Wall time of this matrix\'s spectrum, seconds.'),
@@ -182,6 +195,7 @@ const pairResult = obj<PairResult>('One matrix pair (or one LoRA module) and the
   updateNorm: opt(num('‖ΔW‖_F, weight units.')),
   relativeUpdate: opt(num('‖ΔW‖_F / ‖W_base‖_F (dimensionless; "Infinity" when the base is zero and ΔW is not).')),
   noise: opt(ref('noiseFloor', 'Storage-noise floor (absent when not applicable, e.g. adapters without base).')),
+  sparsity: opt(ref('updateSparsity', 'Entries unchanged and changed by less than one storage step (absent for adapters).')),
   directions: opt(ref('directionAnalysis', 'Direction analysis (absent when it did not run: see options.directions).')),
   error: opt(ref('errorInfo', 'Set when this matrix could not be analysed.')),
 });
@@ -194,10 +208,10 @@ const vectorChange = obj<VectorChange>('A non-matrix float tensor (norm weight, 
 });
 
 const groupSummary = obj<GroupSummary>('A summary over a group of matrices (a layer, a module type, a depth bucket or a component).', {
-  key: str('The group: layer index as a string ("0", "1", …), module group ("q", "down", …), depth bucket ("00-20%", …; relative depth of the layer) or component ("language", "vision/experts", …).'),
+  key: str('The group: layer index as a string ("0", "1", …; "vision/3", "language/3" when the layers belong to several components, each counted on its own), module group ("q", "down", …), depth bucket ("00-20%", …; relative depth of the layer within its component, "vision/00-20%" with several components), component ("language", "vision/experts", …), expert index, or MoE role.'),
   matrices: count('Matrices in the group.'),
   parameters: count('Parameters in the group.'),
-  mean: { type: 'object', additionalProperties: ref('number'), description: 'Parameter-weighted mean of each per-matrix metric over the matrices that have it (non-finite values left out). Keys: relativeUpdate, stableRank, energyEffectiveRankRatio, effectiveRankRatio, topKEnergyShare, energyShareAboveNoise, directionsAboveNoise (bounded metrics enter by their midpoint).' },
+  mean: { type: 'object', additionalProperties: ref('number'), description: 'Parameter-weighted mean of each per-matrix metric over the matrices that have it (non-finite values left out). Keys: relativeUpdate, stableRank, energyEffectiveRankRatio, effectiveRankRatio, topKEnergyShare, energyShareAboveNoise, directionsAboveNoise, identicalShare, belowSpacingShare (bounded metrics enter by their midpoint).' },
   median: { type: 'object', additionalProperties: ref('number'), description: 'Median of each per-matrix metric (same keys as mean).' },
   energy: num('Σ ‖ΔW‖_F² over the group, squared weight units.'),
   energyShare: num('The group\'s share of the update energy of all matrices, in [0, 1].'),
@@ -216,6 +230,7 @@ const modelSummary = obj<ModelSummary>('Model-level summary of the update.', {
   medianTopKEnergyShare: num('Median over matrices of the top-K energy share (midpoints), in [0, 1].'),
   energyShareAboveNoise: num('Share of all update energy above the storage-noise floor, in [0, 1].'),
   signalShare: num('Share of all update energy that storage rounding cannot account for (above the noise edge, or hidden below it), in [0, 1]. The verdict is indeterminate below 0.5.'),
+  sparsity: opt(ref('updateSparsity', 'Over all compared matrices: entries bit-identical in both checkpoints and below one storage step (absent for adapters).')),
 });
 
 const evidence = obj<RegimeEvidence>('One piece of evidence for the verdict.', {
@@ -301,10 +316,12 @@ const pairing = obj<Report['pairing']>('The pairing report: every tensor of both
 });
 
 const aggregates = obj<Report['aggregates']>('Summaries over groups of matrices and the whole model.', {
-  byLayer: arrayOf(ref('groupSummary'), 'Per transformer block (matrices with a layer index).'),
+  byLayer: arrayOf(ref('groupSummary'), 'Per transformer block (matrices with a layer index), per component when there are several.'),
   byModule: arrayOf(ref('groupSummary'), 'Per module group (q, k, v, o, gate, up, down, embedding, …).'),
-  byDepth: arrayOf(ref('groupSummary'), 'Per relative-depth bucket (five buckets of 20 %).'),
+  byDepth: arrayOf(ref('groupSummary'), 'Per relative-depth bucket (five buckets of 20 %), per component when there are several.'),
   byComponent: arrayOf(ref('groupSummary'), 'Per component (language, vision, projector, audio; experts separately).'),
+  byExpert: opt(arrayOf(ref('groupSummary'), 'Per routed expert index ("0", "1", …), over all layers (MoE models only).')),
+  byMoe: opt(arrayOf(ref('groupSummary'), 'Routed experts ("routed-experts"), shared experts ("shared-experts"), routers ("router") and everything else ("non-expert") (MoE models only).')),
   model: ref('modelSummary', 'Model-level summary.'),
 });
 
@@ -326,6 +343,12 @@ const report = obj<Report>('A paramscope diff report: the singular-value spectra
   vectors: arrayOf(ref('vectorChange'), 'Relative change of the non-matrix float tensors.'),
   aggregates,
   verdict: ref('verdict', 'The regime verdict.'),
+  quantization: opt(obj<NonNullable<Report['quantization']>>('Present when either checkpoint holds quantized weights (decoded as codes × scales; docs/formats.md).', {
+    base: { type: 'object', additionalProperties: { type: 'integer', minimum: 0 }, description: 'Quantized weights of the base per logical dtype ("FP8 block 128×128": count).' },
+    tuned: { type: 'object', additionalProperties: { type: 'integer', minimum: 0 }, description: 'Quantized weights of the tuned checkpoint per logical dtype.' },
+    quantizationErrorPairs: count('Pairs that compare a quantized weight with an unquantized one: their ΔW is the quantization error (plus any fine-tuning).'),
+    note: str('What that means for reading the report.'),
+  })),
 });
 
 /** The JSON Schema of the report document (draft 2020-12). Objects are open: consumers must ignore unknown fields. */
@@ -351,6 +374,7 @@ export const REPORT_JSON_SCHEMA: JsonSchema = {
     energyRank,
     powerLaw,
     noiseFloor,
+    updateSparsity,
     directionAnalysis,
     subspaceComparison,
     intruderAnalysis,

@@ -4,12 +4,13 @@
  */
 import { isFailed, type SpectrumOutcome, type SpectrumResult } from '../engine/types';
 import type { LoraModule } from '../plan/lora/types';
-import { classifyTensor } from '../plan/modules';
-import type { PairingEntry } from '../plan/pairing-entry';
+import { type ClassifyContext, classifyTensor, type ModuleInfo } from '../plan/modules';
+import { type PairingEntry, quantizedSide } from '../plan/pairing-entry';
 import type { TensorInfo } from '../read/checkpoint';
 import type { PairResult, SpectrumSummary, TensorAnalysis } from '../report/model';
 import { adapterDirections } from './direction-analysis';
 import { noiseFloor } from './noise';
+import { updateSparsity } from './sparsity';
 
 /** The spectrum part of a result: values, bounds and how they were computed (no metrics, no vectors). */
 export function summarizeSpectrum(r: SpectrumResult): SpectrumSummary {
@@ -17,34 +18,42 @@ export function summarizeSpectrum(r: SpectrumResult): SpectrumSummary {
   return { values, errorBounds, frobeniusSquared, complete, converged, method, passes, powerIterations };
 }
 
-/** One matrix of `analyze`. */
-export function tensorAnalysis(info: TensorInfo, outcome: SpectrumOutcome): TensorAnalysis {
+/** One matrix of `analyze` (a planned matrix carries its module and, when quantized, its layout). */
+export function tensorAnalysis(info: TensorInfo & { module?: ModuleInfo; layout?: string }, outcome: SpectrumOutcome): TensorAnalysis {
   const base = {
     name: info.name,
     dtype: info.dtype,
+    ...(info.layout ? { layout: info.layout } : {}),
     shape: info.shape,
     rows: outcome.rows,
     cols: outcome.cols,
     reshaped: info.shape.length !== 2,
     parameters: info.numel,
-    module: classifyTensor(info.name),
+    module: info.module ?? classifyTensor(info.name),
     seconds: outcome.seconds,
   };
   if (isFailed(outcome)) return { ...base, error: outcome.error };
   return { ...base, spectrum: summarizeSpectrum(outcome), metrics: outcome.metrics };
 }
 
-/** One matrix pair of `diff`: ΔW's spectrum and metrics, the norms, the relative update, the noise floor. */
-export function pairResult(outcome: SpectrumOutcome, entry: PairingEntry): PairResult {
+/**
+ * One matrix pair of `diff`: ΔW's spectrum and metrics, the norms, the relative update, the noise floor,
+ * how sparse the update is, and the layouts (a quantized side; ΔW as quantization error when only one side is).
+ */
+export function pairResult(outcome: SpectrumOutcome, entry: PairingEntry, context: ClassifyContext = {}): PairResult {
+  const quantized = entry.base && entry.tuned ? quantizedSide(entry.base, entry.tuned) : null;
   const base: PairResult = {
     name: entry.name,
     fate: entry.fate,
-    module: classifyTensor(entry.name),
+    module: classifyTensor(entry.name, context),
     rows: outcome.rows,
     cols: outcome.cols,
     parameters: outcome.rows * outcome.cols,
     baseDtype: entry.base?.dtype ?? '',
     tunedDtype: entry.tuned?.dtype ?? '',
+    ...(entry.base?.layout ? { baseLayout: entry.base.layout } : {}),
+    ...(entry.tuned?.layout ? { tunedLayout: entry.tuned.layout } : {}),
+    ...(quantized ? { quantizationError: quantized } : {}),
     ...(entry.sharedRows === undefined ? {} : { sharedRows: entry.sharedRows }),
     seconds: outcome.seconds,
   };
@@ -52,6 +61,7 @@ export function pairResult(outcome: SpectrumOutcome, entry: PairingEntry): PairR
   const baseNorm = Math.sqrt(outcome.baseFrobeniusSquared ?? NaN);
   const updateNorm = Math.sqrt(outcome.frobeniusSquared);
   const noise = noiseFloor(outcome);
+  const sparsity = updateSparsity(outcome);
   return {
     ...base,
     spectrum: summarizeSpectrum(outcome),
@@ -61,6 +71,7 @@ export function pairResult(outcome: SpectrumOutcome, entry: PairingEntry): PairR
     updateNorm,
     relativeUpdate: baseNorm > 0 ? updateNorm / baseNorm : updateNorm === 0 ? 0 : Infinity,
     ...(noise ? { noise } : {}),
+    ...(sparsity ? { sparsity } : {}),
   };
 }
 

@@ -42,8 +42,27 @@ struct Analysis {
   }
 };
 
+// {checkpoint, tensor} and, for the layouts of docs/formats.md, {encoding, scale, blockRows, blockCols,
+// expert, transpose, rowOffset, rowStride, rowCount} (NativeTensorRef in lib/engine/binding.ts).
 TensorRef tensor_ref(Napi::Env env, const Fields& spec) {
-  return {checkpoint_of(env, spec.raw("checkpoint")), spec.text("tensor")};
+  TensorRef ref;
+  ref.checkpoint = checkpoint_of(env, spec.raw("checkpoint"));
+  ref.tensor = spec.text("tensor");
+  if (!spec.raw("encoding").IsUndefined()) {
+    const std::string encoding = spec.choice("encoding", {"plain", "scaled", "mxfp4"});
+    ref.encoding = encoding == "scaled" ? Encoding::Scaled : encoding == "mxfp4" ? Encoding::Mxfp4 : Encoding::Plain;
+  }
+  if (ref.encoding != Encoding::Plain) {
+    ref.scale = spec.text("scale");
+    ref.block_rows = spec.count("blockRows");
+    ref.block_cols = spec.count("blockCols");
+  }
+  ref.expert = spec.optional_count("expert");
+  ref.transpose = spec.optional_flag("transpose").value_or(false);
+  ref.row_offset = spec.optional_count("rowOffset").value_or(0);
+  ref.row_stride = spec.optional_count("rowStride").value_or(1);
+  ref.row_count = spec.optional_count("rowCount");
+  return ref;
 }
 
 std::vector<float> float_values(const Fields& spec, const char* key) {

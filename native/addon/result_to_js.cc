@@ -95,6 +95,8 @@ Napi::Object result_to_js(Napi::Env env, const JobResult& r) {
     out.Set("tunedFrobeniusSquared", r.tuned_frobenius_squared);
     out.Set("baseFrobeniusSquared", r.base_frobenius_squared);
     if (r.rounding_energy >= 0) out.Set("roundingEnergy", r.rounding_energy);
+    if (r.identical_entries >= 0) out.Set("identicalEntries", static_cast<double>(r.identical_entries));
+    if (r.below_spacing_entries >= 0) out.Set("belowSpacingEntries", static_cast<double>(r.below_spacing_entries));
   }
   if (s.vector_count > 0) {
     out.Set("vectorCount", static_cast<double>(s.vector_count));

@@ -292,6 +292,22 @@ void Checkpoint::read_raw(const CheckpointTensor& t, RowRange rows, void* dst) c
   shards_[t.shard]->file().read(range.offset, range.length, dst);
 }
 
+const unsigned char* Checkpoint::tensor_bytes(const CheckpointTensor& t, uint64_t offset, uint64_t length,
+                                              std::vector<unsigned char>& staging) const {
+  const SafetensorsFile& shard = *shards_[t.shard];
+  const TensorInfo& info = *t.info;
+  if (offset > info.byte_size() || length > info.byte_size() - offset)
+    throw Error(ErrorCode::SLICE_OUT_OF_RANGE,
+                "bytes [" + std::to_string(offset) + ", " + std::to_string(offset + length) + ") are outside tensor \"" + info.name + "\" in " +
+                    shard.path() + " of " + std::to_string(info.byte_size()) + " bytes",
+                shard.path(), info.name);
+  const uint64_t absolute = shard.absolute_offset(info) + offset;
+  if (const unsigned char* mapped = shard.file().mapped_range(absolute, length)) return mapped;
+  staging.resize(length);
+  if (length) shard.file().read(absolute, length, staging.data());
+  return staging.data();
+}
+
 size_t Checkpoint::read_f32(const CheckpointTensor& t, RowRange rows, float* dst) const {
   const TensorInfo& info = *t.info;
   const DTypeInfo& dt = dtype_info(info.dtype);

@@ -1,6 +1,9 @@
 #include "paramscope/dtype.hpp"
 
+#include "internal/quantized.hpp"
+
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
@@ -90,69 +93,17 @@ uint16_t float_to_half(float f) noexcept {
   return uint16_t(sign | ((rounded - 0x38000000) >> 13));
 }
 
-// A 256-entry table for an 8-bit float format, built once.
-struct Fp8Table {
-  float value[256];
-};
-
-Fp8Table make_table(DType dtype) noexcept {
-  Fp8Table t{};
-  const float nan = std::numeric_limits<float>::quiet_NaN();
-  for (int b = 0; b < 256; ++b) {
-    int sign = b >> 7;
-    float v = 0;
-    switch (dtype) {
-      case DType::F8_E4M3: {  // OCP "FN": bias 7, no infinity, S.1111.111 is NaN
-        int e = (b >> 3) & 0xF, m = b & 7;
-        if (e == 15 && m == 7) v = nan;
-        else if (e == 0) v = std::ldexp(float(m), -9);
-        else v = std::ldexp(1.0f + float(m) / 8.0f, e - 7);
-        break;
-      }
-      case DType::F8_E5M2: {  // IEEE-like: bias 15, infinities and NaNs
-        int e = (b >> 2) & 0x1F, m = b & 3;
-        if (e == 31) v = m == 0 ? std::numeric_limits<float>::infinity() : nan;
-        else if (e == 0) v = std::ldexp(float(m), -16);
-        else v = std::ldexp(1.0f + float(m) / 4.0f, e - 15);
-        break;
-      }
-      case DType::F8_E4M3FNUZ: {  // bias 8, 0x80 is the only NaN, no negative zero
-        int e = (b >> 3) & 0xF, m = b & 7;
-        if (b == 0x80) { v = nan; sign = 0; }
-        else if (e == 0) v = std::ldexp(float(m), -10);
-        else v = std::ldexp(1.0f + float(m) / 8.0f, e - 8);
-        break;
-      }
-      case DType::F8_E5M2FNUZ: {  // bias 16, 0x80 is the only NaN
-        int e = (b >> 2) & 0x1F, m = b & 3;
-        if (b == 0x80) { v = nan; sign = 0; }
-        else if (e == 0) v = std::ldexp(float(m), -17);
-        else v = std::ldexp(1.0f + float(m) / 4.0f, e - 16);
-        break;
-      }
-      case DType::F8_E8M0: {  // exponent only, bias 127, 0xFF is NaN, unsigned
-        v = b == 0xFF ? nan : std::ldexp(1.0f, b - 127);
-        sign = 0;
-        break;
-      }
-      default: break;
-    }
-    t.value[b] = sign ? -v : v;
-  }
-  return t;
-}
-
-const Fp8Table& table_for(DType dtype) noexcept {
-  static const Fp8Table e4m3 = make_table(DType::F8_E4M3), e5m2 = make_table(DType::F8_E5M2),
-                        e4m3fnuz = make_table(DType::F8_E4M3FNUZ),
-                        e5m2fnuz = make_table(DType::F8_E5M2FNUZ), e8m0 = make_table(DType::F8_E8M0);
-  switch (dtype) {
-    case DType::F8_E4M3: return e4m3;
-    case DType::F8_E5M2: return e5m2;
-    case DType::F8_E4M3FNUZ: return e4m3fnuz;
-    case DType::F8_E5M2FNUZ: return e5m2fnuz;
-    default: return e8m0;
-  }
+// F8_E8M0 (an exponent byte): 2^(b − 127), 0xFF is NaN; unsigned. The 8-bit float formats with a sign
+// and a fraction are decoded by quantized::decode_fp8 (vectorised from their bit definitions).
+const float* e8m0_table() noexcept {
+  static const auto table = [] {
+    struct {
+      float value[256];
+    } t{};
+    for (int b = 0; b < 256; ++b) t.value[b] = b == 0xFF ? std::numeric_limits<float>::quiet_NaN() : std::ldexp(1.0f, b - 127);
+    return t;
+  }();
+  return table.value;
 }
 
 // 16-bit formats are decoded and checked for NaN/Inf in one pass over the source: a value is
@@ -301,9 +252,9 @@ size_t decode_to_f32(DType dtype, const void* source, size_t n, float* dst) noex
     case DType::F8_E4M3:
     case DType::F8_E5M2:
     case DType::F8_E4M3FNUZ:
-    case DType::F8_E5M2FNUZ:
+    case DType::F8_E5M2FNUZ: quantized::decode_fp8(dtype, src, n, dst); break;
     case DType::F8_E8M0: {
-      const float* table = table_for(dtype).value;
+      const float* table = e8m0_table();
       for (size_t i = 0; i < n; ++i) dst[i] = table[src[i]];
       break;
     }
@@ -351,6 +302,8 @@ const char* CpuFeatures::best_level() const noexcept {
 const CpuFeatures& cpu_features() noexcept {
   static const CpuFeatures features = [] {
     CpuFeatures f;
+    // PARAMSCOPE_SIMD=off selects the portable kernels everywhere (the ctest programs run both ways).
+    if (const char* simd = std::getenv("PARAMSCOPE_SIMD"); simd && std::string_view(simd) == "off") return f;
 #ifdef PARAMSCOPE_X86
     __builtin_cpu_init();
     f.sse42 = __builtin_cpu_supports("sse4.2");

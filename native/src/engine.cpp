@@ -233,6 +233,8 @@ class EngineRun {
         result.tuned_frobenius_squared = norms->tuned_squared;
         result.base_frobenius_squared = norms->base_squared;
         result.rounding_energy = op->stored_rounding_energy(control);
+        result.identical_entries = norms->identical_entries;
+        result.below_spacing_entries = norms->below_spacing_entries;
       }
       result.metrics = compute_metrics(result.spectrum, job.metrics_options ? job.metrics_options(*op, result.spectrum) : MetricsOptions{});
     } catch (const Error& e) {

@@ -9,47 +9,17 @@ namespace paramscope {
 
 namespace {
 
-// A spec's tensor, resolved and checked: it exists and its dtype has a decoder.
-struct ResolvedTensor {
-  std::shared_ptr<const Checkpoint> checkpoint;
-  CheckpointTensor tensor;
-  MatrixShape shape;
-
-  const TensorInfo& info() const { return *tensor.info; }
-  DType dtype() const { return tensor.info->dtype; }
-  const std::string& file() const { return checkpoint->shards()[tensor.shard]->path(); }
-};
-
-ResolvedTensor resolve(const TensorRef& ref, const std::string& job) {
-  if (!ref.checkpoint) throw Error(ErrorCode::INVALID_ARGUMENT, "job " + job + ": no checkpoint given for tensor \"" + ref.tensor + "\"");
-  ResolvedTensor resolved{ref.checkpoint, ref.checkpoint->get(ref.tensor), {}};
-  if (!dtype_info(resolved.dtype()).decodable)
-    throw Error(ErrorCode::UNSUPPORTED_DTYPE,
-                "tensor \"" + ref.tensor + "\" has dtype " + std::string(dtype_info(resolved.dtype()).name) + ", which cannot be analysed",
-                resolved.file(), ref.tensor);
-  resolved.shape = matrix_shape(resolved.info());
-  return resolved;
-}
-
-std::function<void()> prefetch_tensor(const ResolvedTensor& t) {
-  const auto& shard = t.checkpoint->shards()[t.tensor.shard];
-  return prefetch_range(shard->shared_file(), shard->absolute_offset(t.info()), t.info().byte_size());
-}
-
-std::function<void()> release_tensor(const ResolvedTensor& t) {
-  const auto& shard = t.checkpoint->shards()[t.tensor.shard];
-  return release_range(shard->shared_file(), shard->absolute_offset(t.info()), t.info().byte_size());
-}
-
-std::string shape_text(const ResolvedTensor& t) {
-  return "[" + std::to_string(t.shape.rows) + " x " + std::to_string(t.shape.cols) + "]";
-}
+std::string shape_text(const StoredMatrix& m) { return "[" + std::to_string(m.rows()) + " x " + std::to_string(m.cols()) + "]"; }
 
 }  // namespace
 
 MetricsOptions stored_matrix_metrics(DType dtype, const LinearOperator& op, const Spectrum& spectrum) {
+  return stored_matrix_metrics(dtype_epsilon(dtype), dtype, op, spectrum);
+}
+
+MetricsOptions stored_matrix_metrics(double epsilon, DType dtype, const LinearOperator& op, const Spectrum& spectrum) {
   MetricsOptions m;
-  m.dtype_epsilon = dtype_epsilon(dtype);
+  m.dtype_epsilon = epsilon;
   const double entries = double(op.rows()) * double(op.cols());
   if (entries <= 0) return m;
   const double measured = op.stored_rounding_energy(RunControl{});
@@ -58,8 +28,13 @@ MetricsOptions stored_matrix_metrics(DType dtype, const LinearOperator& op, cons
 }
 
 MetricsOptions difference_metrics(DType tuned, DType base, const LinearOperator& op, const RunControl& control) {
+  return difference_metrics(dtype_epsilon(tuned), tuned, dtype_epsilon(base), base, op, control);
+}
+
+MetricsOptions difference_metrics(double tuned_epsilon, DType tuned, double base_epsilon, DType base, const LinearOperator& op,
+                                  const RunControl& control) {
   MetricsOptions m;
-  m.dtype_epsilon = std::max(dtype_epsilon(tuned), dtype_epsilon(base));
+  m.dtype_epsilon = std::max(tuned_epsilon, base_epsilon);
   const double entries = double(op.rows()) * double(op.cols());
   if (entries <= 0) return m;
   const double measured = op.stored_rounding_energy(control);
@@ -74,19 +49,18 @@ MetricsOptions difference_metrics(DType tuned, DType base, const LinearOperator&
 }
 
 MatrixJob dense_job(const DenseJobSpec& spec) {
-  const ResolvedTensor source = resolve(spec.source, spec.name);
+  const std::shared_ptr<const StoredMatrix> source = StoredMatrix::resolve(spec.source, spec.name);
   MatrixJob job;
   job.name = spec.name;
   job.vectors = spec.vectors;
-  job.stored_bytes = source.info().byte_size();
-  job.prefetch = prefetch_tensor(source);
-  job.release = release_tensor(source);
-  job.metrics_options = [dtype = source.dtype()](const LinearOperator& op, const Spectrum& spectrum) {
-    return stored_matrix_metrics(dtype, op, spectrum);
+  job.stored_bytes = source->stored_bytes();
+  job.prefetch = source->prefetch();
+  job.release = source->release();
+  job.metrics_options = [epsilon = source->epsilon(), dtype = source->dtype()](const LinearOperator& op, const Spectrum& spectrum) {
+    return stored_matrix_metrics(epsilon, dtype, op, spectrum);
   };
   job.make_operator = [source, label = spec.name] {
-    auto op = std::make_unique<DenseOp>(source.shape.rows, source.shape.cols, checkpoint_row_source(source.checkpoint, source.tensor));
-    op->set_storage_format(storage_format(source.dtype()));
+    auto op = std::make_unique<DenseOp>(source->rows(), source->cols(), stored_matrix_source(source));
     op->set_label("tensor " + label);
     return op;
   };
@@ -94,33 +68,31 @@ MatrixJob dense_job(const DenseJobSpec& spec) {
 }
 
 MatrixJob difference_job(const DifferenceJobSpec& spec) {
-  const ResolvedTensor tuned = resolve(spec.tuned, spec.name), base = resolve(spec.base, spec.name);
+  const std::shared_ptr<const StoredMatrix> tuned = StoredMatrix::resolve(spec.tuned, spec.name), base = StoredMatrix::resolve(spec.base, spec.name);
   // Rows shared by both (a resized vocabulary compares only the common rows).
-  const uint64_t rows = spec.rows.value_or(tuned.shape.rows);
-  if (tuned.shape.cols != base.shape.cols || rows > tuned.shape.rows || rows > base.shape.rows)
+  const uint64_t rows = spec.rows.value_or(tuned->rows());
+  if (tuned->cols() != base->cols() || rows > tuned->rows() || rows > base->rows())
     throw Error(ErrorCode::SHAPE_MISMATCH,
-                "cannot subtract \"" + base.info().name + "\" " + shape_text(base) + " from \"" + tuned.info().name + "\" " + shape_text(tuned) +
+                "cannot subtract " + base->describe() + " " + shape_text(*base) + " from " + tuned->describe() + " " + shape_text(*tuned) +
                     (spec.rows ? " over " + std::to_string(rows) + " rows" : ""),
-                tuned.checkpoint->path(), tuned.info().name);
+                spec.tuned.checkpoint->path(), tuned->info().name);
   MatrixJob job;
   job.name = spec.name;
   job.vectors = spec.vectors;
-  job.stored_bytes = tuned.info().byte_size() + base.info().byte_size();
-  job.prefetch = [prefetch_tuned = prefetch_tensor(tuned), prefetch_base = prefetch_tensor(base)] {
+  job.stored_bytes = tuned->stored_bytes() + base->stored_bytes();
+  job.prefetch = [prefetch_tuned = tuned->prefetch(), prefetch_base = base->prefetch()] {
     if (prefetch_tuned) prefetch_tuned();
     if (prefetch_base) prefetch_base();
   };
-  job.release = [release_tuned = release_tensor(tuned), release_base = release_tensor(base)] {
-    release_tuned();
-    release_base();
+  job.release = [release_tuned = tuned->release(), release_base = base->release()] {
+    if (release_tuned) release_tuned();
+    if (release_base) release_base();
   };
-  job.metrics_options = [tuned_dtype = tuned.dtype(), base_dtype = base.dtype()](const LinearOperator& op, const Spectrum&) {
-    return difference_metrics(tuned_dtype, base_dtype, op, RunControl{});
+  job.metrics_options = [te = tuned->epsilon(), td = tuned->dtype(), be = base->epsilon(), bd = base->dtype()](const LinearOperator& op, const Spectrum&) {
+    return difference_metrics(te, td, be, bd, op, RunControl{});
   };
   job.make_operator = [tuned, base, rows, label = spec.name] {
-    auto op = std::make_unique<DiffOp>(rows, tuned.shape.cols, checkpoint_row_source(tuned.checkpoint, tuned.tensor),
-                                       checkpoint_row_source(base.checkpoint, base.tensor));
-    op->set_storage_formats(storage_format(tuned.dtype()), storage_format(base.dtype()));
+    auto op = std::make_unique<DiffOp>(rows, tuned->cols(), stored_matrix_source(tuned), stored_matrix_source(base));
     op->set_label("update of " + label);
     return op;
   };

@@ -59,6 +59,50 @@ double rounding_energy_portable(const float* v, size_t n, StorageFormat f) noexc
   return ((s[0] + s[1]) + (s[2] + s[3])) * rounding_scale(f);
 }
 
+inline uint32_t bits_of(float x) noexcept {
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  return u;
+}
+
+void subtract_counting_portable(const float* t, const float* b, const float* st, const float* sb, float* out32, double* out64, size_t n,
+                                DifferenceSums& sums) noexcept {
+  double tt = 0, bb = 0, dd = 0, sst = 0, ssb = 0;
+  uint64_t same = 0, below = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const double x = t[i], y = b[i], d = x - y;
+    tt += x * x;
+    bb += y * y;
+    dd += d * d;
+    same += bits_of(t[i]) == bits_of(b[i]);
+    if (st) {
+      const double a = st[i], c = sb[i];
+      sst += a * a;
+      ssb += c * c;
+      below += std::fabs(d) < (a > c ? a : c);
+    }
+    if (out32) out32[i] = static_cast<float>(d);
+    if (out64) out64[i] = d;
+  }
+  sums.tuned_squared += tt;
+  sums.base_squared += bb;
+  sums.difference_squared += dd;
+  sums.tuned_spacing_squared += sst;
+  sums.base_spacing_squared += ssb;
+  sums.identical += same;
+  sums.below_spacing += below;
+}
+
+void grid_spacing_portable(const float* v, size_t n, StorageFormat f, float* spacing) noexcept {
+  const float lowest = binade_floor(f), step = std::ldexp(1.0f, 1 - f.precision);
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t exponent_bits = bits_of(v[i]) & 0x7F800000u;
+    float b;
+    std::memcpy(&b, &exponent_bits, sizeof b);
+    spacing[i] = (b > lowest ? b : lowest) * step;
+  }
+}
+
 #ifdef PARAMSCOPE_X86
 __attribute__((target("avx2,fma"))) inline double horizontal_sum(__m256d v) noexcept {
   const __m128d pair = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
@@ -111,6 +155,52 @@ __attribute__((target("avx2,fma"))) double rounding_energy_avx2(const float* v, 
   }
   return horizontal_sum(_mm256_add_pd(a0, a1)) * rounding_scale(f) + rounding_energy_portable(v + i, n - i, f);
 }
+
+// Four entries at a time in double: the difference is exact there, as are the comparisons.
+template <bool kSpacing>
+__attribute__((target("avx2,fma"))) void subtract_counting_avx2(const float* t, const float* b, const float* st, const float* sb, float* out32,
+                                                                 double* out64, size_t n, DifferenceSums& sums) noexcept {
+  __m256d tt = _mm256_setzero_pd(), bb = _mm256_setzero_pd(), dd = _mm256_setzero_pd(), sst = _mm256_setzero_pd(), ssb = _mm256_setzero_pd();
+  const __m256d magnitude = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7FFFFFFFFFFFFFFFll));
+  uint64_t same = 0, below = 0;
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const __m128 tf = _mm_loadu_ps(t + i), bf = _mm_loadu_ps(b + i);
+    same += static_cast<uint64_t>(__builtin_popcount(_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(_mm_castps_si128(tf), _mm_castps_si128(bf))))));
+    const __m256d x = _mm256_cvtps_pd(tf), y = _mm256_cvtps_pd(bf), d = _mm256_sub_pd(x, y);
+    tt = _mm256_fmadd_pd(x, x, tt);
+    bb = _mm256_fmadd_pd(y, y, bb);
+    dd = _mm256_fmadd_pd(d, d, dd);
+    if constexpr (kSpacing) {
+      const __m256d a = _mm256_cvtps_pd(_mm_loadu_ps(st + i)), c = _mm256_cvtps_pd(_mm_loadu_ps(sb + i));
+      sst = _mm256_fmadd_pd(a, a, sst);
+      ssb = _mm256_fmadd_pd(c, c, ssb);
+      const __m256d lt = _mm256_cmp_pd(_mm256_and_pd(d, magnitude), _mm256_max_pd(a, c), _CMP_LT_OQ);
+      below += static_cast<uint64_t>(__builtin_popcount(_mm256_movemask_pd(lt)));
+    }
+    if (out32) _mm_storeu_ps(out32 + i, _mm256_cvtpd_ps(d));
+    if (out64) _mm256_storeu_pd(out64 + i, d);
+  }
+  DifferenceSums tail;
+  subtract_counting_portable(t + i, b + i, kSpacing ? st + i : nullptr, kSpacing ? sb + i : nullptr, out32 ? out32 + i : nullptr,
+                             out64 ? out64 + i : nullptr, n - i, tail);
+  sums.tuned_squared += horizontal_sum(tt) + tail.tuned_squared;
+  sums.base_squared += horizontal_sum(bb) + tail.base_squared;
+  sums.difference_squared += horizontal_sum(dd) + tail.difference_squared;
+  sums.tuned_spacing_squared += horizontal_sum(sst) + tail.tuned_spacing_squared;
+  sums.base_spacing_squared += horizontal_sum(ssb) + tail.base_spacing_squared;
+  sums.identical += same + tail.identical;
+  sums.below_spacing += below + tail.below_spacing;
+}
+
+__attribute__((target("avx2,fma"))) void grid_spacing_avx2(const float* v, size_t n, StorageFormat f, float* spacing) noexcept {
+  const __m256 exponent_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7F800000)), lowest = _mm256_set1_ps(binade_floor(f));
+  const __m256 step = _mm256_set1_ps(std::ldexp(1.0f, 1 - f.precision));
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(spacing + i, _mm256_mul_ps(_mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(v + i), exponent_mask), lowest), step));
+  grid_spacing_portable(v + i, n - i, f, spacing + i);
+}
 #endif
 
 #ifdef PARAMSCOPE_X86
@@ -140,6 +230,25 @@ void subtract(const float* tuned, const float* base, float* out, size_t n, Diffe
   if (use_avx2()) return subtract_avx2(tuned, base, out, n, sums);
 #endif
   subtract_portable(tuned, base, out, n, sums);
+}
+
+void subtract_counting(const float* tuned, const float* base, const float* tuned_spacing, const float* base_spacing, float* out_f32,
+                       double* out_f64, size_t n, DifferenceSums& sums) noexcept {
+  const bool spacing = tuned_spacing && base_spacing;
+#ifdef PARAMSCOPE_X86
+  if (use_avx2()) {
+    if (spacing) return subtract_counting_avx2<true>(tuned, base, tuned_spacing, base_spacing, out_f32, out_f64, n, sums);
+    return subtract_counting_avx2<false>(tuned, base, nullptr, nullptr, out_f32, out_f64, n, sums);
+  }
+#endif
+  subtract_counting_portable(tuned, base, spacing ? tuned_spacing : nullptr, spacing ? base_spacing : nullptr, out_f32, out_f64, n, sums);
+}
+
+void grid_spacing(const float* values, size_t n, StorageFormat format, float* spacing) noexcept {
+#ifdef PARAMSCOPE_X86
+  if (use_avx2()) return grid_spacing_avx2(values, n, format, spacing);
+#endif
+  grid_spacing_portable(values, n, format, spacing);
 }
 
 }  // namespace paramscope::kernels

@@ -109,33 +109,58 @@ namespace {
 uint64_t cache_block_rows(uint64_t cols) { return std::max<uint64_t>(1, (uint64_t(32) << 10) / std::max<uint64_t>(cols, 1)); }
 }  // namespace
 
+// ---- RowSource ----
+
+RowSource RowSource::with_spacing(GridPanelSource source) {
+  RowSource s;
+  s.grid_ = std::move(source);
+  return s;
+}
+
+void RowSource::read(uint64_t r0, uint64_t r1, float* dst) const {
+  if (grid_) grid_(r0, r1, dst, nullptr);
+  else values_(r0, r1, dst);
+}
+
+void RowSource::read(uint64_t r0, uint64_t r1, uint64_t count, float* dst, float* spacing) const {
+  if (grid_) return grid_(r0, r1, dst, spacing);
+  values_(r0, r1, dst);
+  if (spacing) kernels::grid_spacing(dst, count, format_, spacing);
+}
+
+double RowSource::rounding_energy(const float* values, const float* spacing, uint64_t count) const {
+  if (!grid_) return kernels::rounding_energy(values, count, format_);
+  return kernels::sum_of_squares(spacing, count) / 12;
+}
+
 // ---- DenseOp ----
 
-DenseOp::DenseOp(uint64_t rows, uint64_t cols, RowPanelSource source)
-    : rows_(rows), cols_(cols), source_(std::move(source)) {}
+DenseOp::DenseOp(uint64_t rows, uint64_t cols, RowSource source) : rows_(rows), cols_(cols), source_(std::move(source)) {}
 
 DenseOp::DenseOp(uint64_t rows, uint64_t cols, const float* values)
-    : rows_(rows), cols_(cols), source_([values, cols](uint64_t r0, uint64_t r1, float* dst) {
+    : rows_(rows), cols_(cols), source_(RowPanelSource([values, cols](uint64_t r0, uint64_t r1, float* dst) {
         std::memcpy(dst, values + r0 * cols, (r1 - r0) * cols * sizeof(float));
-      }) {}
+      })) {}
 
 void DenseOp::for_each_row_panel(uint64_t row_begin, uint64_t row_end, uint64_t max_rows, const RowPanelVisitor& visit,
                                  const RunControl& control) const {
   max_rows = std::max<uint64_t>(1, std::min(max_rows, row_end - row_begin));
   std::vector<float> decoded(max_rows * cols_);
   std::vector<double> panel(max_rows * cols_);
-  const bool record = format_.known() && rounding_energy_ < 0 && row_begin == 0 && row_end == rows_;
+  const bool record = source_.has_grid() && rounding_energy_ < 0 && row_begin == 0 && row_end == rows_;
+  // A source that writes its own spacing (quantized layouts) needs a buffer for it to sum its energy.
+  std::vector<float> spacing(record && !source_.plain() ? max_rows * cols_ : 0);
   double energy = 0;
   for (uint64_t r0 = row_begin; r0 < row_end; r0 += max_rows) {
     control.check_cancelled();
     const uint64_t r1 = std::min(row_end, r0 + max_rows), count = (r1 - r0) * cols_;
-    source_(r0, r1, decoded.data());
-    if (record) energy += kernels::rounding_energy(decoded.data(), count, format_);
+    source_.read(r0, r1, count, decoded.data(), spacing.empty() ? nullptr : spacing.data());
+    if (record) energy += source_.rounding_energy(decoded.data(), spacing.data(), count);
     if (uint64_t bad = count_non_finite(decoded.data(), count)) {
       const uint64_t first = r0 + first_non_finite_row(decoded.data(), r1 - r0, cols_);
       for (uint64_t s0 = r1; s0 < row_end; s0 += max_rows) {
         const uint64_t s1 = std::min(row_end, s0 + max_rows);
-        source_(s0, s1, decoded.data());
+        source_.read(s0, s1, decoded.data());
         bad += count_non_finite(decoded.data(), (s1 - s0) * cols_);
       }
       throw_non_finite(label(), first, bad);
@@ -149,60 +174,103 @@ void DenseOp::for_each_row_panel(uint64_t row_begin, uint64_t row_end, uint64_t 
 
 double DenseOp::copy_to_f32(float* dst, const RunControl& control) const {
   const uint64_t block = cache_block_rows(cols_);
+  const bool grid = source_.has_grid();
+  std::vector<float> spacing(grid && !source_.plain() ? std::min(block, std::max<uint64_t>(rows_, 1)) * cols_ : 0);
   double total = 0, energy = 0;
   for (uint64_t r0 = 0; r0 < rows_; r0 += block) {
     control.check_cancelled();
     const uint64_t r1 = std::min(rows_, r0 + block), count = (r1 - r0) * cols_;
     float* out = dst + r0 * cols_;
-    source_(r0, r1, out);
+    source_.read(r0, r1, count, out, spacing.empty() ? nullptr : spacing.data());
     total += kernels::sum_of_squares(out, count);
-    if (format_.known()) energy += kernels::rounding_energy(out, count, format_);
+    if (grid) energy += source_.rounding_energy(out, spacing.data(), count);
     control.add_progress(1, 0);
   }
   // NaN/Inf make the sum non-finite (kernels.hpp); the panel route then reports where and how many.
   if (!std::isfinite(total)) for_each_row_panel(0, rows_, panel_rows_within(memory_budget()), [](uint64_t, uint64_t, const double*) {}, control);
-  if (format_.known()) rounding_energy_ = energy;
+  if (grid) rounding_energy_ = energy;
   return total;
 }
 
 // ---- DiffOp ----
 
-DiffOp::DiffOp(uint64_t rows, uint64_t cols, RowPanelSource tuned, RowPanelSource base)
+DiffOp::DiffOp(uint64_t rows, uint64_t cols, RowSource tuned, RowSource base)
     : rows_(rows), cols_(cols), tuned_(std::move(tuned)), base_(std::move(base)) {}
+
+// Decode buffers of one pass: both operands, and their spacings where the pass records them.
+struct DiffOp::Buffers {
+  std::vector<float> tuned, base, tuned_spacing, base_spacing;
+  float* spacing_of_tuned() { return tuned_spacing.empty() ? nullptr : tuned_spacing.data(); }
+  float* spacing_of_base() { return base_spacing.empty() ? nullptr : base_spacing.data(); }
+};
+
+double DiffOp::subtract_block(uint64_t r0, uint64_t r1, Buffers& buffers, float* out32, double* out64, OperandNorms* norms,
+                              uint64_t panel_rows, uint64_t row_end) const {
+  const uint64_t count = (r1 - r0) * cols_;
+  // The tuned side decodes into out32 when it is given (the resident copy), so T − B overwrites it.
+  float* tuned = out32 ? out32 : buffers.tuned.data();
+  tuned_.read(r0, r1, count, tuned, buffers.spacing_of_tuned());
+  base_.read(r0, r1, count, buffers.base.data(), buffers.spacing_of_base());
+  if (!out32 && count_non_finite(tuned, count) + count_non_finite(buffers.base.data(), count)) {
+    // Either operand being NaN/Inf makes the difference meaningless (Inf − Inf is NaN, not 0).
+    uint64_t first = row_end, bad = 0;
+    for (uint64_t s0 = r0; s0 < row_end; s0 += panel_rows) {
+      const uint64_t s1 = std::min(row_end, s0 + panel_rows), n = (s1 - s0) * cols_;
+      if (s0 != r0) {
+        tuned_.read(s0, s1, tuned);
+        base_.read(s0, s1, buffers.base.data());
+      }
+      bad += count_non_finite(tuned, n) + count_non_finite(buffers.base.data(), n);
+      if (first == row_end)
+        first = s0 + std::min(first_non_finite_row(tuned, s1 - s0, cols_), first_non_finite_row(buffers.base.data(), s1 - s0, cols_));
+    }
+    throw_non_finite(label(), first, bad);
+  }
+  if (!norms) {
+    for (uint64_t i = 0; i < count; ++i) out64[i] = double(tuned[i]) - double(buffers.base[i]);
+    return 0;
+  }
+  // Rounding energies of a side whose spacing the kernel does not sum (the other side has no grid).
+  const bool both = buffers.spacing_of_tuned() && buffers.spacing_of_base();
+  if (!both && tuned_.has_grid()) norms->tuned_rounding_energy += tuned_.rounding_energy(tuned, buffers.spacing_of_tuned(), count);
+  if (!both && base_.has_grid()) norms->base_rounding_energy += base_.rounding_energy(buffers.base.data(), buffers.spacing_of_base(), count);
+  kernels::DifferenceSums sums;
+  kernels::subtract_counting(tuned, buffers.base.data(), both ? buffers.spacing_of_tuned() : nullptr, both ? buffers.spacing_of_base() : nullptr,
+                             out32, out64, count, sums);
+  norms->tuned_squared += sums.tuned_squared;
+  norms->base_squared += sums.base_squared;
+  norms->identical_entries += static_cast<int64_t>(sums.identical);
+  if (both) {
+    norms->tuned_rounding_energy += sums.tuned_spacing_squared / 12;
+    norms->base_rounding_energy += sums.base_spacing_squared / 12;
+    norms->below_spacing_entries += static_cast<int64_t>(sums.below_spacing);
+  }
+  return sums.difference_squared;
+}
+
+namespace {
+// Spacing buffers a recording pass needs: both sides when both have a grid (to count the entries below
+// one storage step), and a side that writes its own spacing for its rounding energy.
+void size_buffers(const RowSource& tuned, const RowSource& base, bool recording, uint64_t values, std::vector<float>& tuned_spacing,
+                  std::vector<float>& base_spacing) {
+  const bool both = tuned.has_grid() && base.has_grid();
+  tuned_spacing.assign(recording && tuned.has_grid() && (both || !tuned.plain()) ? values : 0, 0.0f);
+  base_spacing.assign(recording && base.has_grid() && (both || !base.plain()) ? values : 0, 0.0f);
+}
+}  // namespace
 
 void DiffOp::for_each_row_panel(uint64_t row_begin, uint64_t row_end, uint64_t max_rows, const RowPanelVisitor& visit,
                                 const RunControl& control) const {
   max_rows = std::max<uint64_t>(1, std::min(max_rows, row_end - row_begin));
-  std::vector<float> tuned(max_rows * cols_), base(max_rows * cols_);
+  Buffers buffers{std::vector<float>(max_rows * cols_), std::vector<float>(max_rows * cols_), {}, {}};
   std::vector<double> panel(max_rows * cols_);
   const bool whole_matrix = !norms_known_ && row_begin == 0 && row_end == rows_;
+  size_buffers(tuned_, base_, whole_matrix, max_rows * cols_, buffers.tuned_spacing, buffers.base_spacing);
   OperandNorms norms = empty_norms();
   for (uint64_t r0 = row_begin; r0 < row_end; r0 += max_rows) {
     control.check_cancelled();
-    const uint64_t r1 = std::min(row_end, r0 + max_rows), count = (r1 - r0) * cols_;
-    tuned_(r0, r1, tuned.data());
-    base_(r0, r1, base.data());
-    // Either operand being NaN/Inf makes the difference meaningless (Inf − Inf is NaN, not 0).
-    if (count_non_finite(tuned.data(), count) + count_non_finite(base.data(), count)) {
-      uint64_t first = row_end, bad = 0;
-      for (uint64_t s0 = r0; s0 < row_end; s0 += max_rows) {
-        const uint64_t s1 = std::min(row_end, s0 + max_rows), n = (s1 - s0) * cols_;
-        if (s0 != r0) {
-          tuned_(s0, s1, tuned.data());
-          base_(s0, s1, base.data());
-        }
-        bad += count_non_finite(tuned.data(), n) + count_non_finite(base.data(), n);
-        if (first == row_end)
-          first = s0 + std::min(first_non_finite_row(tuned.data(), s1 - s0, cols_), first_non_finite_row(base.data(), s1 - s0, cols_));
-      }
-      throw_non_finite(label(), first, bad);
-    }
-    for (uint64_t i = 0; i < count; ++i) panel[i] = double(tuned[i]) - double(base[i]);
-    if (whole_matrix) {
-      norms.tuned_squared += kernels::sum_of_squares(tuned.data(), count);
-      norms.base_squared += kernels::sum_of_squares(base.data(), count);
-      add_rounding_energies(tuned.data(), base.data(), count, norms);
-    }
+    const uint64_t r1 = std::min(row_end, r0 + max_rows);
+    subtract_block(r0, r1, buffers, nullptr, panel.data(), whole_matrix ? &norms : nullptr, max_rows, row_end);
     visit(r0, r1, panel.data());
     control.add_progress(1, 0);
   }
@@ -214,40 +282,30 @@ void DiffOp::for_each_row_panel(uint64_t row_begin, uint64_t row_end, uint64_t m
 
 OperandNorms DiffOp::empty_norms() const noexcept {
   OperandNorms norms;
-  norms.tuned_rounding_energy = tuned_format_.known() ? 0 : -1;
-  norms.base_rounding_energy = base_format_.known() ? 0 : -1;
+  norms.tuned_rounding_energy = tuned_.has_grid() ? 0 : -1;
+  norms.base_rounding_energy = base_.has_grid() ? 0 : -1;
+  norms.below_spacing_entries = spacings() ? 0 : -1;
   return norms;
 }
 
-void DiffOp::add_rounding_energies(const float* tuned, const float* base, uint64_t count, OperandNorms& norms) const {
-  if (tuned_format_.known()) norms.tuned_rounding_energy += kernels::rounding_energy(tuned, count, tuned_format_);
-  if (base_format_.known()) norms.base_rounding_energy += kernels::rounding_energy(base, count, base_format_);
-}
-
 double DiffOp::copy_to_f32(float* dst, const RunControl& control) const {
-  const uint64_t block = cache_block_rows(cols_);
-  std::vector<float> base(std::min(block, std::max<uint64_t>(rows_, 1)) * cols_);
-  kernels::DifferenceSums sums;
+  const uint64_t block = cache_block_rows(cols_), values = std::min(block, std::max<uint64_t>(rows_, 1)) * cols_;
+  Buffers buffers{{}, std::vector<float>(values), {}, {}};
+  size_buffers(tuned_, base_, true, values, buffers.tuned_spacing, buffers.base_spacing);
   OperandNorms norms = empty_norms();
+  double difference_squared = 0;
   for (uint64_t r0 = 0; r0 < rows_; r0 += block) {
     control.check_cancelled();
-    const uint64_t r1 = std::min(rows_, r0 + block), count = (r1 - r0) * cols_;
-    float* out = dst + r0 * cols_;
-    tuned_(r0, r1, out);
-    base_(r0, r1, base.data());
-    // The rounding energies read the stored values, so before `out` is overwritten by the difference
-    // (whose kernel also sums both operands' squares).
-    add_rounding_energies(out, base.data(), count, norms);
-    kernels::subtract(out, base.data(), out, count, sums);
+    const uint64_t r1 = std::min(rows_, r0 + block);
+    difference_squared += subtract_block(r0, r1, buffers, dst + r0 * cols_, nullptr, &norms, block, rows_);
     control.add_progress(1, 0);
   }
-  if (!std::isfinite(sums.tuned_squared) || !std::isfinite(sums.base_squared))
+  // NaN/Inf make the sums non-finite (kernels.hpp); the panel route then reports where and how many.
+  if (!std::isfinite(norms.tuned_squared) || !std::isfinite(norms.base_squared))
     for_each_row_panel(0, rows_, panel_rows_within(memory_budget()), [](uint64_t, uint64_t, const double*) {}, control);
-  norms.tuned_squared = sums.tuned_squared;
-  norms.base_squared = sums.base_squared;
   norms_ = norms;
   norms_known_ = true;
-  return sums.difference_squared;
+  return difference_squared;
 }
 
 std::optional<OperandNorms> DiffOp::operand_norms(const RunControl& control) const {

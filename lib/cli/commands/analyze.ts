@@ -12,6 +12,7 @@ import { renderTable } from '../output/table';
 import type { CommandContext } from '../context';
 import { printPlan } from './plan';
 import { commandOutput, machineFlagOptions, machineFlagsHelp } from '../flags/machine';
+import { componentFlagHelp, componentFlagOption, componentFrom } from '../flags/component';
 import { spectrumFlagOptions, spectrumFlags, spectrumOptionsFrom } from '../flags/spectrum';
 
 export const analyzeUsage = `Usage: paramscope analyze <checkpoint> [options]
@@ -23,6 +24,7 @@ directions above the storage-noise floor, ...) of every 2-D weight; higher-rank 
 ${spectrumFlags}
   --include <glob>      analyse only matching tensor names (repeatable; * ? {a,b})
   --exclude <glob>      skip matching tensor names (repeatable)
+${componentFlagHelp}
   --json                print the whole report as JSON
   --csv                 print one CSV row per matrix
   --dry-run             print what the analysis would cost (bytes, flops, memory, time: 'paramscope plan';
@@ -36,6 +38,7 @@ export async function analyzeCommand(ctx: CommandContext): Promise<number> {
   const { positionals, values } = ctx.parse(
     {
       ...spectrumFlagOptions,
+      ...componentFlagOption,
       include: { type: 'string', multiple: true }, exclude: { type: 'string', multiple: true },
       json: { type: 'boolean' }, csv: { type: 'boolean' }, 'no-mmap': { type: 'boolean' }, 'dry-run': { type: 'boolean' }, 'no-calibration': { type: 'boolean' }, ...machineFlagOptions,
     },
@@ -48,6 +51,7 @@ export async function analyzeCommand(ctx: CommandContext): Promise<number> {
   const report = await output.withProgress((onProgress) => analyzeCheckpoint(positionals[0] as string, {
     ...spectrumOptionsFrom(values),
     include: (values.include as string[] | undefined) ?? [],
+    ...componentFrom(values),
     exclude: (values.exclude as string[] | undefined) ?? [],
     mmap: !values['no-mmap'],
     onProgress,
@@ -78,7 +82,7 @@ export async function analyzeCommand(ctx: CommandContext): Promise<number> {
         t.error || !t.metrics
           ? [t.name, formatShape(t.shape), t.error?.code ?? 'failed', '', '', '', '', '']
           : [
-              t.name,
+              t.layout ? `${t.name} (${t.layout})` : t.name,
               formatShape(t.reshaped ? [t.rows, t.cols] : t.shape) + (t.reshaped ? '*' : ''),
               formatBounded(t.metrics.spectralNorm, 4),
               formatBounded(t.metrics.stableRank),
@@ -98,19 +102,20 @@ export async function analyzeCommand(ctx: CommandContext): Promise<number> {
       formatBounded(g.median.energyEffectiveRankRatio ?? NaN), formatBounded(g.median.alpha ?? NaN)]),
   ) + '\n(medians per module type; per-layer summaries in --json)');
   for (const t of report.tensors.filter((t) => t.error)) text.err(`${t.name}: ${t.error?.code}: ${t.error?.message}`);
-  if (report.skipped.length) text.out(`skipped ${report.skipped.length} tensors (vectors, scalars, integer or excluded)`);
+  if (report.skipped.length) text.out(`skipped ${report.skipped.length} tensors (vectors, scalars, integer, quantization scales or excluded)`);
   return exitCode;
 }
 
 function csvOf(report: AnalysisReport): string {
   const header = ['name', 'dtype', 'rows', 'cols', 'layer', 'module', 'error', 'spectral_norm', 'frobenius_norm', 'stable_rank',
-    'effective_rank_ratio', 'energy_effective_rank_ratio', 'top_k_energy_share', 'alpha', 'above_noise_edge', 'converged', 'method'];
+    'effective_rank_ratio', 'energy_effective_rank_ratio', 'top_k_energy_share', 'alpha', 'above_noise_edge', 'converged', 'method',
+    'layout', 'component', 'expert'];
   return toCsv(header, report.tensors.map((t) => {
     const m = summaryMetrics(t);
     return [t.name, t.dtype, t.rows, t.cols, t.module.layer, t.module.group, t.error?.code, t.metrics?.spectralNorm, t.metrics?.frobeniusNorm,
       m.stableRank, m.effectiveRankRatio, m.energyEffectiveRankRatio, m.topKEnergyShare, m.alpha,
       t.metrics?.aboveNoiseEdge === null || t.metrics?.aboveNoiseEdge === undefined ? undefined : formatBounded(t.metrics.aboveNoiseEdge),
-      t.spectrum?.converged, t.spectrum?.method];
+      t.spectrum?.converged, t.spectrum?.method, t.layout, t.module.component, t.module.expert];
   })).trimEnd();
 }
 

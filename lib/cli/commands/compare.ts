@@ -10,6 +10,7 @@ import type { CommandContext } from '../context';
 import { directionsFlag } from '../flags/directions';
 import { commandOutput, machineFlagOptions, machineFlagsHelp } from '../flags/machine';
 import { emitReport, reportFlagsHelp } from '../flags/report';
+import { componentFlagHelp, componentFlagOption, componentFrom } from '../flags/component';
 import { spectrumFlagOptions, spectrumFlags, spectrumOptionsFrom } from '../flags/spectrum';
 
 export const compareUsage = `Usage: paramscope compare <base> <tuned> <tuned> … [options]
@@ -20,12 +21,13 @@ update and median effective-rank ratio.
 
 ${spectrumFlags.replace('(default: exact)', '(default: truncated)')}
   --directions          compare top singular directions with the base (default: when base ≤ 1 GB)
+${componentFlagHelp}
 ${reportFlagsHelp.replace('write report.json, pairs.csv, summary.md and report.html into <dir>', 'write each fine-tune\'s reports into <dir>, prefixed by its name')}
 ${machineFlagsHelp}`;
 
 export async function compareCommand(ctx: CommandContext): Promise<number> {
   const { positionals, values } = ctx.parse(
-    { ...spectrumFlagOptions, json: { type: 'boolean' }, out: { type: 'string' }, directions: { type: 'boolean' }, 'no-directions': { type: 'boolean' }, ...machineFlagOptions },
+    { ...spectrumFlagOptions, ...componentFlagOption, json: { type: 'boolean' }, out: { type: 'string' }, directions: { type: 'boolean' }, 'no-directions': { type: 'boolean' }, ...machineFlagOptions },
     compareUsage,
   );
   const output = commandOutput(ctx, values);
@@ -35,6 +37,7 @@ export async function compareCommand(ctx: CommandContext): Promise<number> {
   const { arms, ranking } = await output.withProgress((onProgress) => compare(base, tuned, {
     mode: 'truncated',
     ...spectrumOptionsFrom(values),
+    ...componentFrom(values),
     directions: directionsFlag(values),
     onProgress: (p) => onProgress({ ...p, current: `[${names.indexOf(p.run ?? '') + 1}/${tuned.length}] ${p.current}` }),
     ...(output.onEvent ? { onEvent: output.onEvent } : {}),

@@ -4,6 +4,7 @@ import type { CommandContext } from '../context';
 import { printPlan } from './plan';
 import { commandOutput, machineFlagOptions, machineFlagsHelp } from '../flags/machine';
 import { emitReport, reportFlagOptions, reportFlagsHelp } from '../flags/report';
+import { componentFlagHelp, componentFlagOption } from '../flags/component';
 import { spectrumFlagOptions, spectrumFlags } from '../flags/spectrum';
 import { printReport } from '../output/diff-summary';
 import { runAdapter, runCheckpointDiff } from './run-diff';
@@ -12,7 +13,8 @@ export const diffUsage = `Usage: paramscope diff <base> <tuned> [options]
        paramscope diff --adapter <adapter> [--base <base>] [options]
 
 Measures ΔW = W_tuned − W_base for every matrix the two checkpoints share (matched by name, whatever
-their shards; prefixes, tied heads, resized vocabularies and dtype changes are handled and listed):
+their shards; prefixes, tied heads, resized vocabularies and dtype changes are handled and listed;
+FP8 and MXFP4 weights are decoded with their scales, fused experts compared expert by expert):
 its spectrum and metrics, the relative update, how much of it rises above bf16/f16 storage noise, how
 its directions relate to the base's, summaries per layer / module / depth, and the regime verdict
 (concentrated … dispersed). With --adapter, ΔW = s·B·A of a LoRA adapter (see 'paramscope lora').
@@ -20,6 +22,7 @@ its directions relate to the base's, summaries per layer / module / depth, and t
 ${spectrumFlags.replace('(default: exact)', '(default: truncated)')}
   --map <from=to>       rename tuned tensors before matching (prefix or glob; repeatable)
   --include <glob>      compare only matching names (repeatable); --exclude <glob> to skip
+${componentFlagHelp}
   --directions          compare top singular directions with the base (default: when base ≤ 1 GB)
   --no-directions       skip that comparison
   --direction-rank <k>  directions compared (default 16)
@@ -36,6 +39,7 @@ Example: paramscope diff base/ tuned/ --rank 64 --out report/`;
 export const diffFlagOptions = {
   ...spectrumFlagOptions,
   ...reportFlagOptions,
+  ...componentFlagOption,
   map: { type: 'string', multiple: true },
   include: { type: 'string', multiple: true },
   exclude: { type: 'string', multiple: true },

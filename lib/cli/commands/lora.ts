@@ -4,6 +4,7 @@ import { formatBounded } from '../../results/metrics';
 import type { CommandContext } from '../context';
 import { commandOutput, machineFlagOptions, machineFlagsHelp } from '../flags/machine';
 import { emitReport, reportFlagOptions, reportFlagsHelp } from '../flags/report';
+import { componentFlagHelp, componentFlagOption } from '../flags/component';
 import { spectrumFlagOptions, spectrumFlags } from '../flags/spectrum';
 import { printReport } from '../output/diff-summary';
 import { renderTable } from '../output/table';
@@ -21,6 +22,7 @@ With --base: relative update ‖ΔW‖/‖W_base‖ and overlap with the base's 
   --base <path>         the base checkpoint the adapter was trained on
   --scale <s>           use this scale for every module (when the adapter has no config)
   --config <file>       adapter_config.json to use
+${componentFlagHelp}
 ${spectrumFlags}
 ${reportFlagsHelp}
 ${machineFlagsHelp}
@@ -29,7 +31,7 @@ Example: paramscope lora ./adapter --base ./Llama-3.2-1B --out lora-report/`;
 
 export async function loraCommand(ctx: CommandContext): Promise<number> {
   const { positionals, values } = ctx.parse(
-    { ...spectrumFlagOptions, ...reportFlagOptions, base: { type: 'string' }, scale: { type: 'string' }, config: { type: 'string' }, 'no-directions': { type: 'boolean' }, ...machineFlagOptions },
+    { ...spectrumFlagOptions, ...reportFlagOptions, ...componentFlagOption, base: { type: 'string' }, scale: { type: 'string' }, config: { type: 'string' }, 'no-directions': { type: 'boolean' }, ...machineFlagOptions },
     loraUsage,
   );
   const output = commandOutput(ctx, values);
@@ -47,8 +49,9 @@ export async function loraCommand(ctx: CommandContext): Promise<number> {
           [{ header: 'module' }, { header: 'ΔW shape' }, { header: 'rank', align: 'right' }, { header: 'scale', align: 'right' },
            { header: '‖ΔW‖_F', align: 'right' }, { header: 'σ₁', align: 'right' }, { header: 'stable rank', align: 'right' },
            { header: 'eff. rank', align: 'right' }, { header: '‖ΔW‖/‖W‖', align: 'right' }],
-          adapter.modules.map((m, i) => {
-            const p = report.pairs[i] as PairResult; // analyzeAdapter reports one pair per module, in module order
+          report.pairs.map((p: PairResult) => {
+            // One pair per module analysed (the component filter may leave some out).
+            const m = adapter.modules.find((x) => x.name === p.name) as (typeof adapter.modules)[number];
             return [p.name, `${p.rows}×${p.cols}`, String(m.rank), String(m.scale),
               formatBounded(p.updateNorm, 4), formatBounded(p.metrics?.spectralNorm, 4), formatBounded(p.metrics?.stableRank),
               formatBounded(p.metrics?.energyEffectiveRank), p.relativeUpdate === undefined ? '-' : p.relativeUpdate.toExponential(2)];

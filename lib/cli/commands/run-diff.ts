@@ -10,6 +10,7 @@ import type { Adapter } from '../../plan/lora/types';
 import type { DiffReport } from '../../report/model';
 import { directionRankFlag, directionsFlag } from '../flags/directions';
 import { parseRenameRule } from '../flags/rename-rule';
+import { componentFrom } from '../flags/component';
 import { spectrumOptionsFrom } from '../flags/spectrum';
 import type { EventOptions } from '../../report/events';
 
@@ -26,6 +27,7 @@ export async function runCheckpointDiff(values: Flags, base: string, tuned: stri
     map: ((values.map as string[] | undefined) ?? []).map(parseRenameRule),
     include: (values.include as string[] | undefined) ?? [],
     exclude: (values.exclude as string[] | undefined) ?? [],
+    ...componentFrom(values),
     directions: directionsFlag(values),
     ...directionRankFlag(values),
     mmap: !values['no-mmap'],
@@ -45,6 +47,7 @@ export async function runAdapter(values: Flags, adapterPath: string, hooks: RunH
     ...spectrumOptionsFrom(values),
     ...hooks,
     ...(typeof values.base === 'string' ? { base: values.base } : {}),
+    ...componentFrom(values),
     ...(directions === 'auto' ? {} : { directions }),
     ...directionRankFlag(values),
   });

@@ -58,6 +58,10 @@ export function summaryLines(report: DiffReport): string[] {
       `${pct(m.energyShareAboveNoise)} of update energy above the noise floor, ${pct(m.signalShare)} beyond storage rounding`,
     `  energy spread: layers entropy ${m.layerEnergyEntropy.toFixed(3)} (Gini ${m.layerEnergyGini.toFixed(3)}), modules entropy ${m.moduleEnergyEntropy.toFixed(3)} (Gini ${m.moduleEnergyGini.toFixed(3)})`,
     `  medians: stable rank ${formatBounded(m.medianStableRank)}, eff. rank ratio ${formatBounded(m.medianEnergyEffectiveRankRatio)}, top-k energy share ${formatBounded(m.medianTopKEnergyShare)}`,
+    ...(m.sparsity
+      ? [`  update sparsity: ${pct(m.sparsity.identicalShare)} of entries bit-identical${m.sparsity.belowSpacingShare === undefined ? '' : `, ${pct(m.sparsity.belowSpacingShare)} changed by less than one storage step`}`]
+      : []),
+    ...(report.quantization ? [`  quantized weights: ${report.quantization.note}`] : []),
   ];
 }
 

@@ -11,6 +11,9 @@ function legend(modules: readonly string[]): string {
 /** Both depth plots: one width, so their layer axes line up. */
 const DEPTH_FRAME: Frame = { width: 700, height: 270, margin: { top: 16, right: 16, bottom: 42, left: 62 } };
 
+const suffixOf = (grid: LayerModuleGrid) => (grid.component ? `-${grid.component}` : '');
+const ofComponent = (grid: LayerModuleGrid) => (grid.component ? ` (${grid.component})` : '');
+
 function energyByLayerPlot(grid: LayerModuleGrid): string {
   const frame = DEPTH_FRAME;
   const a = plotArea(frame);
@@ -21,7 +24,7 @@ function energyByLayerPlot(grid: LayerModuleGrid): string {
   const x = linearScale([grid.layers[0] as number, grid.layers[L - 1] as number], [a.x0 + band / 2, a.x1 - band / 2]);
   const xTicks = grid.layers.filter((_, i) => i % Math.max(1, Math.ceil(L / 16)) === 0);
   const parts = [
-    svgOpen('plot-depth-energy', frame.width, frame.height, 'Update energy share by layer', `Share of the update energy in each of ${L} layers, stacked by module type; the largest layer holds ${pct(Math.max(...layerShare))}.`, 'depth-energy'),
+    svgOpen(`plot-depth-energy${suffixOf(grid)}`, frame.width, frame.height, `Update energy share by layer${ofComponent(grid)}`, `Share of the update energy in each of ${L} layers, stacked by module type; the largest layer holds ${pct(Math.max(...layerShare))}.`, 'depth-energy'),
     axes(frame, x, y, { xLabel: 'layer', yLabel: 'share of update energy (%)', xTicks, yFormat: (v) => `${Number((100 * v).toPrecision(3))}`, grid: true }),
   ];
   grid.layers.forEach((layer) => {
@@ -46,7 +49,7 @@ function effRankByLayerPlot(grid: LayerModuleGrid, floor: number): string {
   const x = linearScale([grid.layers[0] as number, grid.layers[L - 1] as number], [a.x0 + 10, a.x1 - 10]);
   const y = logScale([floor, 1], [a.y1, a.y0]);
   const parts = [
-    svgOpen('plot-depth-effrank', frame.width, frame.height, 'Energy effective-rank ratio of ΔW by layer', `Energy effective-rank ratio of ΔW per layer, one line per module type (${grid.modules.join(', ')}); hollow markers: update below the storage-noise floor.`, 'depth-effrank'),
+    svgOpen(`plot-depth-effrank${suffixOf(grid)}`, frame.width, frame.height, `Energy effective-rank ratio of ΔW by layer${ofComponent(grid)}`, `Energy effective-rank ratio of ΔW per layer, one line per module type (${grid.modules.join(', ')}); hollow markers: update below the storage-noise floor.`, 'depth-effrank'),
     axes(frame, x, y, { xLabel: 'layer', yLabel: 'energy eff. rank / min(m, n) (log)' }),
   ];
   for (const m of grid.modules) {
@@ -67,7 +70,8 @@ function effRankByLayerPlot(grid: LayerModuleGrid, floor: number): string {
 
 export function depthSection(report: DiffReport, grid: LayerModuleGrid): string {
   if (grid.layers.length === 0) return '';
-  return `<section id="depth" aria-labelledby="depth-h"><h2 id="depth-h">Depth profiles</h2>
+  const suffix = suffixOf(grid);
+  return `<section id="depth${suffix}" aria-labelledby="depth${suffix}-h"><h2 id="depth${suffix}-h">Depth profiles${grid.component ? ` — ${esc(grid.component)} layers` : ''}</h2>
 ${legend(grid.modules)}
 <figure>${energyByLayerPlot(grid)}<figcaption>Update energy per layer as a share of the total, stacked by module type.</figcaption></figure>
 <figure>${effRankByLayerPlot(grid, effRankFloor(report))}<figcaption>Energy effective-rank ratio of ΔW per layer and module type (energy-weighted over a cell's matrices; log scale). Layers where a module type did not change are left out. Vertical bars: the proven range in truncated mode. Hollow markers: the update there is no larger than storage rounding.</figcaption></figure>

@@ -72,12 +72,14 @@ export function effRankFloor(report: DiffReport): number {
 }
 
 export function heatmapSection(report: DiffReport, grid: LayerModuleGrid): string {
+  const suffix = grid.component ? `-${grid.component}` : '';
+  const of = grid.component ? ` (${grid.component})` : '';
   if (grid.layers.length === 0) return '<section id="heatmaps"><h2>Layer × module heatmaps</h2><p>No matrix has a layer index: nothing to arrange by layer.</p></section>';
   const maxShare = Math.max(1e-12, ...[...grid.cells.values()].map((c) => c.energyShare));
   const ratioFloor = effRankFloor(report);
   const energy = heatmap(grid, {
-    id: 'plot-heatmap-energy', plot: 'heatmap-energy',
-    title: 'Update energy share by layer and module type',
+    id: `plot-heatmap-energy${suffix}`, plot: 'heatmap-energy',
+    title: `Update energy share by layer and module type${of}`,
     desc: `Share of the total update energy Σ‖ΔW‖_F² in each layer × module cell; the largest cell holds ${pct(maxShare)}.`,
     legend: 'share of energy', range: { min: 0, max: maxShare },
     value: (c) => c.energyShare,
@@ -86,8 +88,8 @@ export function heatmapSection(report: DiffReport, grid: LayerModuleGrid): strin
     format: (v) => `${(100 * v).toFixed(v * 100 < 10 ? 1 : 0)}%`,
   });
   const effRank = heatmap(grid, {
-    id: 'plot-heatmap-effrank', plot: 'heatmap-effrank',
-    title: 'Energy effective-rank ratio of ΔW by layer and module type',
+    id: `plot-heatmap-effrank${suffix}`, plot: 'heatmap-effrank',
+    title: `Energy effective-rank ratio of ΔW by layer and module type${of}`,
     desc: 'Energy effective rank of ΔW divided by min(rows, cols), per layer × module cell (energy-weighted over the cell\'s matrices); hatched cells changed by no more than storage rounding.',
     legend: 'eff. rank / min(m, n)', range: { min: ratioFloor, max: 1, log: true },
     value: (c) => (c.effRankRatio ? (c.effRankRatio[0] + c.effRankRatio[1]) / 2 : null),
@@ -99,7 +101,7 @@ export function heatmapSection(report: DiffReport, grid: LayerModuleGrid): strin
   const outside = grid.outside.length
     ? `<p class="note">Not in a layer (not shown): ${grid.outside.map((p) => `<span class="name">${esc(p.name)}</span> (${pct(totalUpdateEnergy(report) > 0 ? updateEnergy(p) / totalUpdateEnergy(report) : NaN)} of the energy)`).join(', ')}.</p>`
     : '';
-  return `<section id="heatmaps" aria-labelledby="heatmaps-h"><h2 id="heatmaps-h">Where the update is: layer × module type</h2>
+  return `<section id="heatmaps${suffix}" aria-labelledby="heatmaps${suffix}-h"><h2 id="heatmaps${suffix}-h">Where the update is: layer × module type${grid.component ? ` — ${esc(grid.component)} layers` : ''}</h2>
 <figure>${energy}<figcaption>Share of the total update energy Σ‖ΔW‖_F² per cell (numbers in %). A concentrated update lights up a few cells; a dispersed one colours the whole grid.</figcaption></figure>
 <figure>${effRank}<figcaption>Energy effective rank of ΔW as a fraction of its largest possible rank (1: all directions used equally; 1/min(m, n): a single direction), on a log colour scale. Hatched: the update is no larger than storage rounding, so its rank says nothing.${report.options.mode === 'truncated' ? ' Truncated mode: colour = midpoint of the proven range; hover a cell for the range.' : ''}</figcaption></figure>
 ${outside}</section>`;

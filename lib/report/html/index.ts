@@ -10,7 +10,7 @@
  * tables per module type and per layer and the complete per-matrix table (tables.ts). Every string that
  * comes from a checkpoint (tensor names, paths, notes) is escaped.
  */
-import { DIAGNOSTIC_SENTENCE, hasSignal, layerModuleGrid, modeText, orderedGroups } from '../common';
+import { DIAGNOSTIC_SENTENCE, hasSignal, layeredComponents, layerModuleGrid, modeText, orderedGroups } from '../common';
 import type { DiffReport } from '../model';
 import { esc } from '../svg';
 import { depthSection } from './depth';
@@ -30,7 +30,9 @@ const basename = (p: string) => p.replace(/[/\\]+$/, '').split(/[/\\]/).pop() ??
 /** The complete, self-contained HTML report of a diff report. */
 export function toHtml(report: DiffReport, options: HtmlOptions = {}): string {
   const title = options.title ?? `paramscope · ${basename(report.tuned.path)} vs ${report.base ? basename(report.base.path) : '(no base)'}`;
-  const grid = layerModuleGrid(report);
+  // One set of layer plots per component when the layers belong to several (vision block 3 is not language block 3).
+  const components = layeredComponents(report);
+  const grids = components.length > 1 ? components.map((c) => layerModuleGrid(report, c)) : [layerModuleGrid(report)];
   const signalCount = report.pairs.filter(hasSignal).length;
   const paths = [
     report.base ? `<dt>base</dt><dd>${esc(report.base.path)} <span class="muted">(${report.base.tensors} tensors)</span></dd>` : '<dt>base</dt><dd class="muted">none (adapter analysed on its own)</dd>',
@@ -57,13 +59,15 @@ export function toHtml(report: DiffReport, options: HtmlOptions = {}): string {
 ${verdictSection(report)}
 ${modelSection(report)}
 ${spectraSection(report)}
-${heatmapSection(report, grid)}
-${depthSection(report, grid)}
+${grids.map((g) => heatmapSection(report, g)).join('\n')}
+${grids.map((g) => depthSection(report, g)).join('\n')}
 ${pairingSection(report)}
 <section id="tables" aria-labelledby="tables-h"><h2 id="tables-h">Per module type and per layer</h2>
 ${groupTable(orderedGroups(report.aggregates.byModule, 'module'), 'module', 'Per module type')}
 ${report.aggregates.byLayer.length ? groupTable(orderedGroups(report.aggregates.byLayer, 'layer'), 'layer', 'Per layer') : ''}
 ${report.aggregates.byComponent.length > 1 ? groupTable(orderedGroups(report.aggregates.byComponent, 'other'), 'component', 'Per component') : ''}
+${report.aggregates.byMoe?.length ? groupTable(orderedGroups(report.aggregates.byMoe, 'other'), 'role', 'Mixture of experts: routed experts, shared experts, routers, the rest') : ''}
+${report.aggregates.byExpert?.length ? groupTable(report.aggregates.byExpert, 'expert', 'Per routed expert (all layers)') : ''}
 </section>
 <section id="matrices" aria-labelledby="matrices-h"><h2 id="matrices-h">Every matrix</h2>
 ${matrixTable(report)}

@@ -63,7 +63,10 @@ export function matrixTable(report: DiffReport): string {
     { header: 'layer', num: true, cell: (p) => (p.module.layer === null ? '–' : String(p.module.layer)), sort: (p) => p.module.layer },
     { header: 'module', cell: (p) => `<span class="swatch" style="background:${moduleColour(p.module.group)}"></span>${esc(p.module.group)}`, sort: (p) => p.module.group },
     { header: 'shape', num: true, cell: (p) => `${p.rows}×${p.cols}`, sort: (p) => p.parameters },
-    { header: 'dtypes', cell: (p) => esc(p.baseDtype === p.tunedDtype ? p.baseDtype : `${p.baseDtype || '–'}→${p.tunedDtype}`) },
+    { header: 'dtypes', title: 'storage dtypes (logical dtype of a quantized side); ⚠ ΔW is a quantization error', cell: (p) => {
+      const base = p.baseLayout ?? p.baseDtype, tuned = p.tunedLayout ?? p.tunedDtype;
+      return esc(base === tuned ? base : `${base || '–'}→${tuned}`) + (p.quantizationError ? ' <span class="muted" title="only one side is quantized: ΔW is its quantization error">⚠ quantization error</span>' : '');
+    } },
     { header: 'energy share', num: true, title: '‖ΔW‖_F² / Σ‖ΔW‖_F²', cell: (p) => pct(total > 0 ? updateEnergy(p) / total : NaN, 2), sort: (p) => updateEnergy(p) },
     { header: 'relative update', num: true, title: '‖ΔW‖_F / ‖W_base‖_F', cell: (p) => fmt(p.relativeUpdate), sort: (p) => p.relativeUpdate },
     { header: 'stable rank', num: true, cell: (p) => fmt(p.metrics?.stableRank), sort: (p) => p.metrics?.stableRank },
@@ -72,6 +75,7 @@ export function matrixTable(report: DiffReport): string {
     { header: 'top-k energy share', num: true, cell: (p) => esc(fmtBounded(p.metrics?.topKEnergyShare)), sort: (p) => mid(p.metrics?.topKEnergyShare) },
     { header: 'energy above noise', num: true, cell: (p) => esc(fmtBoundedPct(p.noise?.energyShareAbove)), sort: (p) => mid(p.noise?.energyShareAbove) },
     { header: 'directions above noise', num: true, cell: (p) => esc(fmtBounded(p.noise?.directionsAbove)), sort: (p) => mid(p.noise?.directionsAbove) },
+    { header: 'entries unchanged', num: true, title: 'bit-identical entries (below one storage step after /)', cell: (p) => (p.sparsity ? `${pct(p.sparsity.identicalShare)}${p.sparsity.belowSpacingShare === undefined ? '' : ` <span class="muted">/ ${pct(p.sparsity.belowSpacingShare)}</span>`}` : '–'), sort: (p) => p.sparsity?.identicalShare },
     { header: 'subspace sim. (in)', num: true, title: 'similarity of the top input directions of ΔW and W_base (random: k/n)', cell: (p) => (p.directions ? `${fmt(p.directions.updateVsBaseInputs.similarity)} <span class="muted">/ ${fmt(p.directions.updateVsBaseInputs.randomBaseline)}</span>` : '–'), sort: (p) => p.directions?.updateVsBaseInputs.similarity },
     { header: 'intruders', num: true, title: 'tuned top directions with no close base direction (random baseline after /)', cell: (p) => (p.directions?.intruders ? `${p.directions.intruders.intruders.length} <span class="muted">/ ${fmt(p.directions.intruders.randomBaseline)}</span>` : '–'), sort: (p) => p.directions?.intruders?.intruders.length },
     { header: 'error', cell: (p) => (p.error ? `<span class="error" title="${esc(p.error.message)}">${esc(p.error.code)}</span>` : ''), sort: (p) => p.error?.code ?? '' },
@@ -96,6 +100,7 @@ export function pairingSection(report: DiffReport): string {
   return `<section id="pairing" aria-labelledby="pairing-h"><h2 id="pairing-h">Pairing</h2>
 <ul class="counts">${counts}</ul>${prefix}${adapter}
 ${p.notes.length ? `<ul class="notes">${p.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}
+${report.quantization ? `<p class="note"><strong>Quantized weights.</strong> ${esc(report.quantization.note)}.</p>` : ''}
 ${unusual.length ? htmlTable(unusual, entryColumns, { caption: 'Tensors that were not simply paired (vectors and scalars are listed below)' }) : ''}
 <details><summary>All ${p.entries.length} pairing entries</summary>${htmlTable(p.entries, entryColumns)}</details>
 </section>`;

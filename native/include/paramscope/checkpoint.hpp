@@ -64,6 +64,10 @@ class Checkpoint {
   size_t read_f32(const CheckpointTensor& t, RowRange rows, float* dst) const;
   // Copies the stored bytes of a tensor's rows into dst.
   void read_raw(const CheckpointTensor& t, RowRange rows, void* dst) const;
+  // The stored bytes [offset, offset + length) of a tensor (offset counted from its first byte): a
+  // pointer into the mapping (after the size re-check), or, for an unmapped file, a copy read into
+  // `staging`. SLICE_OUT_OF_RANGE when the range is not inside the tensor.
+  const unsigned char* tensor_bytes(const CheckpointTensor& t, uint64_t offset, uint64_t length, std::vector<unsigned char>& staging) const;
 
  private:
   void add_shard(std::shared_ptr<SafetensorsFile> shard);

@@ -74,6 +74,9 @@ struct JobResult {
   // For T − B jobs: ‖T‖_F² and ‖B‖_F² (negative when not applicable), and the expected energy of the
   // storage rounding of both operands, Σ ulp²/12 over T and B (negative when a format is unknown).
   double tuned_frobenius_squared = -1, base_frobenius_squared = -1, rounding_energy = -1;
+  // For T − B jobs: entries whose two stored values are bit-identical, and entries that changed by less
+  // than one storage step (negative when not counted: no difference, or a side without a rounding grid).
+  int64_t identical_entries = -1, below_spacing_entries = -1;
   double seconds = 0;
   // Set when this job failed (the others still run), with its message.
   std::optional<ErrorCode> error;

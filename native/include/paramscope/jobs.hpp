@@ -12,14 +12,10 @@
 
 #include "paramscope/checkpoint.hpp"
 #include "paramscope/engine.hpp"
+#include "paramscope/stored_matrix.hpp"
 
 namespace paramscope {
 
-// A tensor of an open checkpoint, by name.
-struct TensorRef {
-  std::shared_ptr<const Checkpoint> checkpoint;
-  std::string tensor;
-};
 
 struct DenseJobSpec {
   std::string name;
@@ -45,8 +41,10 @@ struct LowRankJobSpec {
 };
 
 // Each validates its spec before anything is read: TENSOR_NOT_FOUND, UNSUPPORTED_DTYPE (a tensor
-// without a decoder), SHAPE_MISMATCH (operands that cannot be subtracted), INVALID_ARGUMENT (factors of
-// the wrong size).
+// without a decoder), INVALID_QUANTIZATION and SLICE_OUT_OF_RANGE (StoredMatrix::resolve),
+// SHAPE_MISMATCH (operands that cannot be subtracted), INVALID_ARGUMENT (factors of the wrong size).
+// Stored matrices (TensorRef, stored_matrix.hpp) may be quantized, expert slices or transposed: the
+// noise policy then uses the grid of their codes (spacing = the code's ulp times its scale).
 MatrixJob dense_job(const DenseJobSpec& spec);
 MatrixJob difference_job(const DifferenceJobSpec& spec);
 MatrixJob low_rank_job(LowRankJobSpec spec);
@@ -55,9 +53,13 @@ MatrixJob low_rank_job(LowRankJobSpec spec);
 // A stored matrix: ε of its dtype; noise σ from its measured rounding energy (Σ ulp²/12, recorded by a
 // pass over all rows) when known, else modelled from its rms (rounding_noise_sigma).
 MetricsOptions stored_matrix_metrics(DType dtype, const LinearOperator& op, const Spectrum& spectrum);
+// The same with ε given (a quantized matrix: its codes' ε; the modelled fallback still uses `dtype`).
+MetricsOptions stored_matrix_metrics(double epsilon, DType dtype, const LinearOperator& op, const Spectrum& spectrum);
 // A difference: the coarser ε of the two; the rounding of each stored operand is independent, so the
 // variances add (conservative when the base was stored exactly and only the tuned side was rounded):
 // measured for both sides when both formats have a grid, else modelled from each operand's rms.
 MetricsOptions difference_metrics(DType tuned, DType base, const LinearOperator& op, const RunControl& control);
+MetricsOptions difference_metrics(double tuned_epsilon, DType tuned, double base_epsilon, DType base, const LinearOperator& op,
+                                  const RunControl& control);
 
 }  // namespace paramscope

@@ -16,10 +16,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "paramscope/checkpoint.hpp"
 #include "paramscope/config.hpp"
+#include "paramscope/dtype.hpp"
 
 namespace paramscope {
 
@@ -44,15 +46,58 @@ struct RunControl {
 // floats. This is how the engine streams a (possibly BF16, memory-mapped) tensor: see checkpoint_row_source.
 using RowPanelSource = std::function<void(uint64_t row_begin, uint64_t row_end, float* dst)>;
 
+// Decodes rows like a RowPanelSource and, when `spacing` is not null, writes there the spacing of the
+// storage grid at each value: what one step of the stored format is worth at that entry (for quantized
+// layouts the code's ulp times its block's scale, which the decoded value alone does not tell).
+using GridPanelSource = std::function<void(uint64_t row_begin, uint64_t row_end, float* dst, float* spacing)>;
+
+// The rows of a stored matrix and, when known, its storage grid: either a plain source whose grid is a
+// storage format (the spacing at a value is read from the value's exponent), or a source that writes
+// the spacing itself (stored_matrix_source for quantized layouts).
+class RowSource {
+ public:
+  RowSource() = default;
+  // A plain source (any callable of RowPanelSource's signature); its grid is unknown until set_format.
+  template <typename F, typename = std::enable_if_t<std::is_invocable_v<F&, uint64_t, uint64_t, float*> &&
+                                                    !std::is_same_v<std::decay_t<F>, RowSource>>>
+  RowSource(F&& values) : values_(std::forward<F>(values)) {}  // NOLINT: implicit on purpose
+  RowSource(RowPanelSource values, StorageFormat format) : values_(std::move(values)), format_(format) {}
+  static RowSource with_spacing(GridPanelSource source);
+
+  // The grid of a plain source (ignored by a source that writes its own spacing).
+  void set_format(StorageFormat format) noexcept { format_ = format; }
+  StorageFormat format() const noexcept { return format_; }
+  bool has_grid() const noexcept { return static_cast<bool>(grid_) || format_.known(); }
+  // True when the spacing is derived from the values and the format (no spacing buffer is needed for
+  // the rounding energy: kernels::rounding_energy reads it from the values).
+  bool plain() const noexcept { return !grid_; }
+
+  void read(uint64_t row_begin, uint64_t row_end, float* dst) const;
+  // Also writes the spacing of the `count` values read when `spacing` is not null. Precondition for a
+  // non-null spacing: has_grid().
+  void read(uint64_t row_begin, uint64_t row_end, uint64_t count, float* dst, float* spacing) const;
+  // Σ ulp²/12 over `count` values just read: from the values for a plain source, else from `spacing` (the
+  // buffer read() filled; it must not be null then). Precondition: has_grid().
+  double rounding_energy(const float* values, const float* spacing, uint64_t count) const;
+
+ private:
+  RowPanelSource values_;
+  GridPanelSource grid_;
+  StorageFormat format_;
+};
+
 // Receives one row panel: rows [row_begin, row_end), row-major double with cols() values per row. The
 // pointer is valid only during the call.
 using RowPanelVisitor = std::function<void(uint64_t row_begin, uint64_t row_end, const double* panel)>;
 
-// ‖T‖_F² and ‖B‖_F² of the two operands of a difference T − B (for the relative update), and Σ ulp²/12 of
-// each side's stored values (−1 when its format has no rounding grid).
+// ‖T‖_F² and ‖B‖_F² of the two operands of a difference T − B (for the relative update), Σ ulp²/12 of
+// each side's stored values (−1 when its format has no rounding grid), and how sparse the update is:
+// entries whose two values are bit-identical, and entries that changed by less than one storage step
+// (|T − B| below the larger grid spacing of the two sides there; −1 when a side has no grid).
 struct OperandNorms {
   double tuned_squared = 0, base_squared = 0;
   double tuned_rounding_energy = -1, base_rounding_energy = -1;
+  int64_t identical_entries = 0, below_spacing_entries = -1;
 };
 
 class LinearOperator {
@@ -123,7 +168,7 @@ class LinearOperator {
 // A dense matrix whose rows come from a RowPanelSource (or from an in-memory row-major float array).
 class DenseOp : public LinearOperator {
  public:
-  DenseOp(uint64_t rows, uint64_t cols, RowPanelSource source);
+  DenseOp(uint64_t rows, uint64_t cols, RowSource source);
   // Views `values` (rows·cols floats, row-major); the array must outlive the operator.
   DenseOp(uint64_t rows, uint64_t cols, const float* values);
 
@@ -131,12 +176,12 @@ class DenseOp : public LinearOperator {
   uint64_t cols() const override { return cols_; }
   void for_each_row_panel(uint64_t row_begin, uint64_t row_end, uint64_t max_rows, const RowPanelVisitor& visit,
                           const RunControl& control) const override;
-  uint64_t bytes_per_panel_row() const override { return cols_ * (sizeof(float) + sizeof(double)); }
+  uint64_t bytes_per_panel_row() const override { return cols_ * ((source_.plain() ? 1 : 2) * sizeof(float) + sizeof(double)); }
   double copy_to_f32(float* dst, const RunControl& control) const override;
 
   // The format the values were stored in, when known: a pass over all rows then also sums their
-  // rounding energy (kernels::rounding_energy).
-  void set_storage_format(StorageFormat format) noexcept { format_ = format; }
+  // rounding energy (kernels::rounding_energy). A source that writes its own spacing needs none.
+  void set_storage_format(StorageFormat format) noexcept { source_.set_format(format); }
   // Σ ulp²/12 over the stored values, recorded by the first pass over all rows; −1 before that or when
   // the format is unknown.
   double rounding_energy() const noexcept { return rounding_energy_; }
@@ -144,8 +189,7 @@ class DenseOp : public LinearOperator {
 
  private:
   uint64_t rows_, cols_;
-  RowPanelSource source_;
-  StorageFormat format_;
+  RowSource source_;
   mutable double rounding_energy_ = -1;
 };
 
@@ -153,20 +197,22 @@ class DenseOp : public LinearOperator {
 // differ: each source decodes its own). The subtraction is done in double, panel by panel.
 class DiffOp : public LinearOperator {
  public:
-  DiffOp(uint64_t rows, uint64_t cols, RowPanelSource tuned, RowPanelSource base);
+  DiffOp(uint64_t rows, uint64_t cols, RowSource tuned, RowSource base);
 
   uint64_t rows() const override { return rows_; }
   uint64_t cols() const override { return cols_; }
   void for_each_row_panel(uint64_t row_begin, uint64_t row_end, uint64_t max_rows, const RowPanelVisitor& visit,
                           const RunControl& control) const override;
-  uint64_t bytes_per_panel_row() const override { return cols_ * (2 * sizeof(float) + sizeof(double)); }
+  uint64_t bytes_per_panel_row() const override { return cols_ * ((spacings() ? 4 : 2) * sizeof(float) + sizeof(double)); }
   double copy_to_f32(float* dst, const RunControl& control) const override;
 
   // The formats the operands were stored in, when known: operand_norms then also sums each side's
-  // rounding energy (kernels::rounding_energy), the expected energy of storage noise in T − B.
+  // rounding energy (kernels::rounding_energy), the expected energy of storage noise in T − B, and
+  // counts the entries that changed by less than one storage step. Sources that write their own
+  // spacing (quantized layouts) need none.
   void set_storage_formats(StorageFormat tuned, StorageFormat base) noexcept {
-    tuned_format_ = tuned;
-    base_format_ = base;
+    tuned_.set_format(tuned);
+    base_.set_format(base);
   }
 
   // Recorded for free during the first pass over all rows; computed with one extra pass if no
@@ -178,12 +224,18 @@ class DiffOp : public LinearOperator {
  private:
   // Zero sums, with −1 for the rounding energy of a side whose format is unknown.
   OperandNorms empty_norms() const noexcept;
-  // Adds the rounding energies of one block of decoded rows (of the sides whose format is known).
-  void add_rounding_energies(const float* tuned, const float* base, uint64_t count, OperandNorms& norms) const;
+  // Both sides have a grid: the recording pass reads both spacings and counts below-spacing entries.
+  bool spacings() const noexcept { return tuned_.has_grid() && base_.has_grid(); }
+  // Decodes rows [r0, r1) of both operands (with spacings where `buffers` has room for them), throws
+  // NON_FINITE_INPUT for bad values (counted up to row_end, panel_rows at a time), and subtracts into
+  // out32 (the tuned side is decoded there) or out64; when `norms` is not null adds the block's sums and
+  // counts to it and returns Σ (T − B)² of the block.
+  struct Buffers;
+  double subtract_block(uint64_t r0, uint64_t r1, Buffers& buffers, float* out32, double* out64, OperandNorms* norms, uint64_t panel_rows,
+                      uint64_t row_end) const;
 
   uint64_t rows_, cols_;
-  RowPanelSource tuned_, base_;
-  StorageFormat tuned_format_, base_format_;
+  RowSource tuned_, base_;
   mutable bool norms_known_ = false;
   mutable OperandNorms norms_;
 };
@@ -229,7 +281,8 @@ struct MatrixShape {
 MatrixShape matrix_shape(const TensorInfo& info) noexcept;
 
 // A RowPanelSource that decodes rows of `tensor` with Checkpoint::read_f32 (UNSUPPORTED_DTYPE for dtypes
-// without a decoder). Keeps the checkpoint alive.
+// without a decoder). Keeps the checkpoint alive. Expert slices, transposed layouts and quantized
+// tensors (codes times scales): stored_matrix_source (stored_matrix.hpp).
 RowPanelSource checkpoint_row_source(std::shared_ptr<const Checkpoint> checkpoint, const CheckpointTensor& tensor);
 
 }  // namespace paramscope

@@ -6,6 +6,7 @@
 // non-finite, which is how callers detect bad input without a separate counting pass (squares of f32
 // values cannot overflow a double sum).
 #include <cstddef>
+#include <cstdint>
 
 #include "paramscope/dtype.hpp"
 
@@ -16,11 +17,28 @@ double sum_of_squares(const float* values, size_t n) noexcept;
 
 struct DifferenceSums {
   double tuned_squared = 0, base_squared = 0, difference_squared = 0;
+  // Counted by subtract_counting: entries whose two values have the same bits, and (only when both
+  // spacings are given) entries with |tuned − base| below the larger of the two grid spacings there.
+  uint64_t identical = 0, below_spacing = 0;
+  // Σ spacing² of each side (12 × its rounding energy), when both spacings are given.
+  double tuned_spacing_squared = 0, base_spacing_squared = 0;
 };
 
 // out[i] = tuned[i] − base[i] (computed in double, rounded once to f32; `out` may alias `tuned`), and
 // adds Σ tuned², Σ base² and Σ (tuned − base)² (the exact differences) to `sums`.
 void subtract(const float* tuned, const float* base, float* out, size_t n, DifferenceSums& sums) noexcept;
+
+// The same in one pass, also counting the entries that did not change (bit-identical values) and, with
+// the spacings of both sides' storage grids at each entry (tuned_spacing, base_spacing; both or neither
+// null), the entries that changed by less than one storage step (|Δ| < max of the two spacings), and
+// summing the squared spacings. Either output may be null: f32 (may alias `tuned`) or exact double.
+void subtract_counting(const float* tuned, const float* base, const float* tuned_spacing, const float* base_spacing, float* out_f32,
+                       double* out_f64, size_t n, DifferenceSums& sums) noexcept;
+
+// spacing[i] = the spacing of `format`'s grid at values[i], 2^(max(e, emin) − p + 1) with e the exponent of
+// values[i]: one storage step there (exact for values decoded from that format). Σ spacing²/12 is
+// rounding_energy. Precondition: format.known().
+void grid_spacing(const float* values, size_t n, StorageFormat format, float* spacing) noexcept;
 
 // Σ ulp(xᵢ)²/12, with ulp(x) the spacing of `format`'s grid at x (read from the exponent of x, which is
 // exact for values decoded from that format): the variance of rounding a number to the nearest point of
