@@ -9,7 +9,9 @@ export interface Column {
 
 /** Renders rows under headers with columns padded to their widest cell. */
 export function renderTable(columns: readonly Column[], rows: ReadonlyArray<readonly string[]>): string {
-  const widths = columns.map((c, i) => Math.max(c.header.length, ...rows.map((r) => (r[i] ?? '').length)));
+  // A loop, not Math.max(...cells): spreading 100k+ rows (a 100k-tensor checkpoint's inspect or plan) overflows the stack.
+  const widths = columns.map((c) => c.header.length);
+  for (const r of rows) widths.forEach((w, i) => (widths[i] = Math.max(w, (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
     cells
       .map((cell, i) => (columns[i]?.align === 'right' ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0)))
