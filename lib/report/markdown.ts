@@ -4,6 +4,7 @@
  * module type and per layer. GitHub-flavoured tables; every string from the checkpoint is escaped.
  */
 import type { GroupSummary } from '../aggregate/groups';
+import { showControlCharacters } from './control-chars';
 import type { DiffReport } from './model';
 import { REGIME_COMPONENTS, REGIME_THRESHOLDS, REGIME_WEIGHTS } from '../aggregate/regime';
 import { byUpdateEnergy, DIAGNOSTIC_SENTENCE, fmt, fmtBounded, fmtRange, modelSummaryRows, modeText, orderedGroups, pct, totalUpdateEnergy, updateEnergy } from './common';
@@ -13,12 +14,13 @@ export interface MarkdownOptions {
   top?: number;
 }
 
-/** Escapes text for a Markdown table cell or paragraph (no HTML, no emphasis, no links, no cell breaks). */
+/**
+ * Escapes text for a Markdown table cell or paragraph: no HTML (`<` escaped), no emphasis, code spans,
+ * links or headings, no cell breaks (`|`), no entities (`&`), and no line breaks or other control / bidi
+ * characters (shown as `\n`, `\u001b`, `\u202e`: lib/report/control-chars.ts).
+ */
 export function mdEscape(text: string): string {
-  return text
-    .replace(/[\\`*_{}[\]()#+!|<>~]/g, (c) => `\\${c}`)
-    .replace(/&/g, '&amp;')
-    .replace(/\r?\n|\r/g, ' ');
+  return showControlCharacters(text.replace(/[\\`*_{}[\]()#+!|<>~]/g, (c) => `\\${c}`).replace(/&/g, '&amp;'));
 }
 
 function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>, align?: readonly ('l' | 'r')[]): string[] {
@@ -80,7 +82,7 @@ export function toMarkdown(report: DiffReport, options: MarkdownOptions = {}): s
   const p = report.pairing;
   const fates = Object.entries(p.counts).filter(([, n]) => n > 0);
   out.push(...table(['fate', 'tensors'], fates.map(([f, n]) => [f, String(n)]), ['l', 'r']));
-  if (p.prefix.base || p.prefix.tuned) out.push(`Prefixes stripped: base \`${mdEscape(p.prefix.base) || '(none)'}\`, tuned \`${mdEscape(p.prefix.tuned) || '(none)'}\`.`, '');
+  if (p.prefix.base || p.prefix.tuned) out.push(`Prefixes stripped: base ${mdEscape(p.prefix.base) || '(none)'}, tuned ${mdEscape(p.prefix.tuned) || '(none)'}.`, ''); // not in a code span: it takes no escapes
   for (const note of p.notes) out.push(`- ${mdEscape(note)}`);
   if (p.notes.length) out.push('');
   if (report.quantization) out.push(`**Quantized weights.** ${mdEscape(report.quantization.note)}.`, '');

@@ -9,6 +9,7 @@ import { analysisDocument } from '../../report/header';
 import { toJson } from '../../report/json';
 import { formatShape } from '../output/numbers';
 import { renderTable } from '../output/table';
+import { terminalText } from '../output/terminal-text';
 import type { CommandContext } from '../context';
 import { printPlan } from './plan';
 import { commandOutput, machineFlagOptions, machineFlagsHelp } from '../flags/machine';
@@ -61,16 +62,16 @@ export async function analyzeCommand(ctx: CommandContext): Promise<number> {
   // A failed matrix makes the exit code 2 (the other matrices are still reported).
   const exitCode = report.totals.failed > 0 ? 2 : 0;
   if (values.json) {
-    ctx.out(toJson(analysisDocument(report)));
+    ctx.data(toJson(analysisDocument(report)));
     return exitCode;
   }
   if (values.csv) {
-    ctx.out(csvOf(report));
+    ctx.data(csvOf(report));
     return exitCode;
   }
   if (values.jsonl) return exitCode;
   const text = output.text;
-  text.out(`${report.path}: ${report.totals.matrices} matrices, ${report.mode} spectra, ${report.totals.seconds.toFixed(2)} s of compute\n`);
+  text.out(`${terminalText(report.path)}: ${report.totals.matrices} matrices, ${report.mode} spectra, ${report.totals.seconds.toFixed(2)} s of compute\n`);
   text.out(
     renderTable(
       [
@@ -101,7 +102,7 @@ export async function analyzeCommand(ctx: CommandContext): Promise<number> {
     report.byModule.map((g) => [g.key, String(g.matrices), g.parameters.toLocaleString('en-US'), formatBounded(g.median.stableRank ?? NaN),
       formatBounded(g.median.energyEffectiveRankRatio ?? NaN), formatBounded(g.median.alpha ?? NaN)]),
   ) + '\n(medians per module type; per-layer summaries in --json)');
-  for (const t of report.tensors.filter((t) => t.error)) text.err(`${t.name}: ${t.error?.code}: ${t.error?.message}`);
+  for (const t of report.tensors.filter((t) => t.error)) text.err(`${terminalText(t.name)}: ${t.error?.code}: ${terminalText(t.error?.message ?? '')}`);
   if (report.skipped.length) text.out(`skipped ${report.skipped.length} tensors (vectors, scalars, integer, quantization scales or excluded)`);
   return exitCode;
 }

@@ -3,6 +3,7 @@ import { layoutLabel, type LogicalView, logicalView } from '../../plan/layouts/l
 import { openCheckpoint, type Checkpoint } from '../../read/checkpoint';
 import { formatCount, formatMB, formatShape } from '../output/numbers';
 import { renderTable } from '../output/table';
+import { terminalText } from '../output/terminal-text';
 import type { CommandContext } from '../context';
 
 export const inspectUsage = `Usage: paramscope inspect <checkpoint> [--json] [--no-mmap]
@@ -82,7 +83,7 @@ export async function inspectCommand(ctx: CommandContext): Promise<number> {
     const view = logicalView(ckpt);
     const layouts = layoutOf(view);
     if (values.json) {
-      ctx.out(
+      ctx.data(
         JSON.stringify(
           {
             path: ckpt.path,
@@ -104,7 +105,7 @@ export async function inspectCommand(ctx: CommandContext): Promise<number> {
       );
       return 0;
     }
-    ctx.out(`${ckpt.path} (${ckpt.kind}, ${ckpt.shards.length} file${ckpt.shards.length === 1 ? '' : 's'})\n`);
+    ctx.out(`${terminalText(ckpt.path)} (${ckpt.kind}, ${ckpt.shards.length} file${ckpt.shards.length === 1 ? '' : 's'})\n`);
     const withLayout = layouts.size > 0;
     ctx.out(
       renderTable(
@@ -124,9 +125,9 @@ export async function inspectCommand(ctx: CommandContext): Promise<number> {
       );
     ctx.out(totalsTable('dtype', byDtype));
     if (ckpt.shards.length > 1) ctx.out(totalsTable('shard', byShard));
-    if (view.refusal) ctx.out(`\nquantized with ${view.refusal.method}, which paramscope does not decode (analyze and diff refuse it): ${view.refusal.found.join('; ')}`);
-    for (const p of view.problems) ctx.out(`quantization problem: ${p.message}`);
-    for (const w of ckpt.warnings) ctx.err(`warning: ${w}`);
+    if (view.refusal) ctx.out(`\nquantized with ${view.refusal.method}, which paramscope does not decode (analyze and diff refuse it): ${terminalText(view.refusal.found.join('; '))}`);
+    for (const p of view.problems) ctx.out(`quantization problem: ${terminalText(p.message)}`);
+    for (const w of ckpt.warnings) ctx.err(`warning: ${terminalText(w)}`);
     return 0;
   } finally {
     ckpt.close();

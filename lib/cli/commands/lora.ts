@@ -8,6 +8,7 @@ import { componentFlagHelp, componentFlagOption } from '../flags/component';
 import { spectrumFlagOptions, spectrumFlags } from '../flags/spectrum';
 import { printReport } from '../output/diff-summary';
 import { renderTable } from '../output/table';
+import { terminalText } from '../output/terminal-text';
 import { runAdapter } from './run-diff';
 
 export const loraUsage = `Usage: paramscope lora <adapter> [--base <checkpoint>] [options]
@@ -41,8 +42,8 @@ export async function loraCommand(ctx: CommandContext): Promise<number> {
   const text = output.text;
   if (!output.machineOnStdout) {
     const a = report.adapter;
-    if (a) text.out(`${report.tuned.path}: ${a.layout} adapter, ${a.modules} modules${a.fullTensors.length ? `, ${a.fullTensors.length} full tensors` : ''}${a.needsBase ? ' (needs its base: DoRA / PiSSA-style)' : ''}`);
-    for (const n of a?.notes ?? []) text.out(`  note: ${n}`);
+    if (a) text.out(`${terminalText(report.tuned.path)}: ${terminalText(a.layout)} adapter, ${a.modules} modules${a.fullTensors.length ? `, ${a.fullTensors.length} full tensors` : ''}${a.needsBase ? ' (needs its base: DoRA / PiSSA-style)' : ''}`);
+    for (const n of a?.notes ?? []) text.out(`  note: ${terminalText(n)}`);
     text.out(
       '\n' +
         renderTable(
@@ -61,6 +62,6 @@ export async function loraCommand(ctx: CommandContext): Promise<number> {
   }
   printReport(text, report, { json: output.machineOnStdout, table: false }); // its own module table is above
   const written = await emitReport(ctx, report, values);
-  if (written.length) text.err(`report written: ${written.join(', ')}`);
+  if (written.length) text.err(`report written: ${written.map(terminalText).join(', ')}`);
   return 0;
 }

@@ -11,6 +11,7 @@ import { parseRenameRule } from '../flags/rename-rule';
 import { spectrumFlagOptions, spectrumFlags, spectrumOptionsFrom } from '../flags/spectrum';
 import { formatShape } from '../output/numbers';
 import { renderTable } from '../output/table';
+import { terminalText } from '../output/terminal-text';
 
 export const planUsage = `Usage: paramscope plan <checkpoint> [<tuned>] [options]
 
@@ -60,7 +61,7 @@ export async function printPlan(ctx: CommandContext, checkpoints: readonly strin
     mmap: !values['no-mmap'],
     calibrate: !values['no-calibration'],
   });
-  if (values.json) ctx.out(toJson(e));
+  if (values.json) ctx.data(toJson(e));
   else ctx.out(planText(e));
   return 0;
 }
@@ -71,7 +72,7 @@ const seconds = (s: number | null) => (s === null ? '-' : s < 10 ? s.toFixed(2) 
 
 export function planText(e: RunEstimate): string {
   const t = e.totals;
-  const header = `${e.kind} of ${e.inputs.join(' → ')}: ${t.matrices} spectra (${e.mode}${e.rank === null ? '' : `, top ${e.rank}`}), ` +
+  const header = `${e.kind} of ${e.inputs.map(terminalText).join(' → ')}: ${t.matrices} spectra (${e.mode}${e.rank === null ? '' : `, top ${e.rank}`}), ` +
     `${e.lanes} at once with ${mib(e.laneBytes)} MiB each`;
   const table = renderTable(
     [{ header: 'matrix' }, { header: 'phase' }, { header: 'shape' }, { header: 'GB read', align: 'right' }, { header: 'GFLOP', align: 'right' },
@@ -81,7 +82,7 @@ export function planText(e: RunEstimate): string {
   const totals = [
     `total: ${gb(t.bytes)} GB to read, ${(t.flops / 1e12).toFixed(2)} TFLOP, at most ${mib(t.memoryBytes)} MiB of anonymous memory held by the matrices computed at once, ` +
       (t.seconds === null ? 'no time estimate (--no-calibration)' : `about ${seconds(t.seconds)} s on this machine`),
-    ...e.notes.map((n) => `  ${n}`),
+    ...e.notes.map((n) => `  ${terminalText(n)}`),
   ];
   return [header, '', table, '', ...totals].join('\n');
 }
