@@ -14,6 +14,7 @@ import { inspectCommand } from './commands/inspect';
 import { loraCommand } from './commands/lora';
 import { planCommand } from './commands/plan';
 import { type Command, commandContext, runCommand } from './context';
+import { terminalText } from './output/terminal-text';
 
 const commands: Record<string, Command> = {
   demo: { run: demoCommand, summary: 'run paramscope on a small bundled example and show what it reports' },
@@ -50,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = commands[name];
   if (!command) {
-    process.stderr.write(`paramscope: unknown command "${name}"\n\n${mainUsage()}\n`);
+    process.stderr.write(`paramscope: unknown command "${terminalText(name)}"\n\n${mainUsage()}\n`);
     return 2;
   }
   return runCommand(name, command, commandContext(name, rest));

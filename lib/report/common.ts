@@ -3,6 +3,21 @@ import type { GroupSummary } from '../aggregate/groups';
 import type { DiffReport, ModelSummary, PairResult } from './model';
 import { type Bounded, bounds, formatBounded, midpoint } from '../results/metrics';
 
+/**
+ * The largest of `values` (or `floor` when larger or when there are none), in a loop: `Math.max(...v)`
+ * passes every value as an argument and throws a RangeError beyond about 10⁵ of them.
+ */
+export function maxOf(values: Iterable<number>, floor = -Infinity): number {
+  let best = floor;
+  for (const v of values) if (v > best) best = v;
+  return best;
+}
+
+/** Appends `items` to `target` one by one (`push(...items)` has the same argument limit as Math.max). */
+export function appendAll<T>(target: T[], items: Iterable<T>): void {
+  for (const item of items) target.push(item);
+}
+
 export const DIAGNOSTIC_SENTENCE = 'This is a diagnostic of the update\'s shape, not a benchmark score.';
 
 /** Canonical order of module groups in tables and plots: attention, MLP, then the rest alphabetically. */

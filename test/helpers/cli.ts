@@ -14,6 +14,7 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 
     env: { ...process.env, ...env },
     encoding: 'utf8',
     timeout: timeoutMs,
+    maxBuffer: 512 * 2 ** 20, // a 200,000-row table or JSON document is tens of MB
   });
   return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
 }

@@ -1,4 +1,5 @@
 /** `paramscope analyze <checkpoint>`: spectra and spectral metrics of every weight matrix. */
+import { median } from '../../aggregate/groups';
 import { summaryMetrics } from '../../aggregate/tensors';
 import { analyzeCheckpoint } from '../../analyze';
 import type { AnalysisReport } from '../../report/model';
@@ -8,7 +9,8 @@ import { toCsv } from '../../report/csv';
 import { analysisDocument } from '../../report/header';
 import { toJson } from '../../report/json';
 import { formatShape } from '../output/numbers';
-import { renderTable } from '../output/table';
+import { allRowsFlagHelp, allRowsFlagOption, distinct, renderLongTable } from '../output/long-table';
+import { terminalText } from '../output/terminal-text';
 import type { CommandContext } from '../context';
 import { printPlan } from './plan';
 import { commandOutput, machineFlagOptions, machineFlagsHelp } from '../flags/machine';
@@ -27,6 +29,7 @@ ${spectrumFlags}
 ${componentFlagHelp}
   --json                print the whole report as JSON
   --csv                 print one CSV row per matrix
+${allRowsFlagHelp.replace('every tensor', 'every matrix')}
   --dry-run             print what the analysis would cost (bytes, flops, memory, time: 'paramscope plan';
                         --no-calibration: without the time)
 ${machineFlagsHelp}
@@ -41,6 +44,7 @@ export async function analyzeCommand(ctx: CommandContext): Promise<number> {
       ...componentFlagOption,
       include: { type: 'string', multiple: true }, exclude: { type: 'string', multiple: true },
       json: { type: 'boolean' }, csv: { type: 'boolean' }, 'no-mmap': { type: 'boolean' }, 'dry-run': { type: 'boolean' }, 'no-calibration': { type: 'boolean' }, ...machineFlagOptions,
+      ...allRowsFlagOption,
     },
     analyzeUsage,
   );
@@ -61,24 +65,33 @@ export async function analyzeCommand(ctx: CommandContext): Promise<number> {
   // A failed matrix makes the exit code 2 (the other matrices are still reported).
   const exitCode = report.totals.failed > 0 ? 2 : 0;
   if (values.json) {
-    ctx.out(toJson(analysisDocument(report)));
+    ctx.data(toJson(analysisDocument(report)));
     return exitCode;
   }
   if (values.csv) {
-    ctx.out(csvOf(report));
+    ctx.data(csvOf(report));
     return exitCode;
   }
   if (values.jsonl) return exitCode;
   const text = output.text;
-  text.out(`${report.path}: ${report.totals.matrices} matrices, ${report.mode} spectra, ${report.totals.seconds.toFixed(2)} s of compute\n`);
+  text.out(`${terminalText(report.path)}: ${report.totals.matrices} matrices, ${report.mode} spectra, ${report.totals.seconds.toFixed(2)} s of compute\n`);
+  const all = Boolean(values.all);
   text.out(
-    renderTable(
-      [
+    renderLongTable(report.tensors, {
+      columns: [
         { header: 'name' }, { header: 'shape' }, { header: 'σ₁', align: 'right' }, { header: 'stable rank', align: 'right' },
         { header: 'eff. rank ratio', align: 'right' }, { header: 'k@90%', align: 'right' }, { header: 'alpha', align: 'right' },
         { header: 'above noise', align: 'right' },
       ],
-      report.tensors.map((t) =>
+      name: (t) => t.name,
+      noun: 'matrices',
+      groupColumns: [{ header: 'shapes' }, { header: 'failed', align: 'right' }, { header: 'median stable rank', align: 'right' }, { header: 'median eff. rank ratio', align: 'right' }],
+      group: (ts) => {
+        const ok = ts.filter((t) => t.metrics && !t.error).map((t) => summaryMetrics(t));
+        return [distinct(ts.map((t) => formatShape([t.rows, t.cols]))), String(ts.length - ok.length),
+          formatBounded(median(ok.map((m) => m.stableRank as number))), formatBounded(median(ok.map((m) => m.energyEffectiveRankRatio as number)))];
+      },
+      row: (t) =>
         t.error || !t.metrics
           ? [t.name, formatShape(t.shape), t.error?.code ?? 'failed', '', '', '', '', '']
           : [
@@ -91,17 +104,20 @@ export async function analyzeCommand(ctx: CommandContext): Promise<number> {
               t.metrics.powerLaw.valid ? formatBounded(t.metrics.powerLaw.alpha ?? NaN) : '-',
               formatBounded(t.metrics.aboveNoiseEdge),
             ],
-      ),
-    ),
+    }, { all }),
   );
   if (report.tensors.some((t) => t.reshaped)) text.out('* reshaped from a higher-rank tensor to [d0, d1·…·dk]');
-  text.out('\n' + renderTable(
-    [{ header: 'module type' }, { header: 'matrices', align: 'right' }, { header: 'parameters', align: 'right' },
+  text.out('\n' + renderLongTable(report.byModule, {
+    columns: [{ header: 'module type' }, { header: 'matrices', align: 'right' }, { header: 'parameters', align: 'right' },
      { header: 'stable rank', align: 'right' }, { header: 'eff. rank ratio', align: 'right' }, { header: 'alpha', align: 'right' }],
-    report.byModule.map((g) => [g.key, String(g.matrices), g.parameters.toLocaleString('en-US'), formatBounded(g.median.stableRank ?? NaN),
-      formatBounded(g.median.energyEffectiveRankRatio ?? NaN), formatBounded(g.median.alpha ?? NaN)]),
-  ) + '\n(medians per module type; per-layer summaries in --json)');
-  for (const t of report.tensors.filter((t) => t.error)) text.err(`${t.name}: ${t.error?.code}: ${t.error?.message}`);
+    row: (g) => [g.key, String(g.matrices), g.parameters.toLocaleString('en-US'), formatBounded(g.median.stableRank ?? NaN),
+      formatBounded(g.median.energyEffectiveRankRatio ?? NaN), formatBounded(g.median.alpha ?? NaN)],
+    name: (g) => g.key,
+    noun: 'module types',
+    groupColumns: [{ header: 'matrices', align: 'right' }, { header: 'parameters', align: 'right' }],
+    group: (gs) => [String(gs.reduce((n, g) => n + g.matrices, 0)), gs.reduce((n, g) => n + g.parameters, 0).toLocaleString('en-US')],
+  }, { all }) + '\n(medians per module type; per-layer summaries in --json)');
+  for (const t of report.tensors.filter((t) => t.error)) text.err(`${terminalText(t.name)}: ${t.error?.code}: ${terminalText(t.error?.message ?? '')}`);
   if (report.skipped.length) text.out(`skipped ${report.skipped.length} tensors (vectors, scalars, integer, quantization scales or excluded)`);
   return exitCode;
 }

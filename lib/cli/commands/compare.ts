@@ -6,6 +6,7 @@ import { toJson } from '../../report/json';
 import { reportDocument } from '../../report/schema';
 import { rankingRow, verdictLines } from '../output/diff-summary';
 import { renderTable } from '../output/table';
+import { terminalText } from '../output/terminal-text';
 import type { CommandContext } from '../context';
 import { directionsFlag } from '../flags/directions';
 import { commandOutput, machineFlagOptions, machineFlagsHelp } from '../flags/machine';
@@ -44,10 +45,10 @@ export async function compareCommand(ctx: CommandContext): Promise<number> {
     signal: ctx.signal,
   }));
   if (values.json) {
-    ctx.out(toJson({ schema: 'paramscope.compare', schemaVersion: 1, base, ranking: ranking.map((a) => ({ name: a.name, path: a.path, report: reportDocument(a.report) })) }));
+    ctx.data(toJson({ schema: 'paramscope.compare', schemaVersion: 1, base, ranking: ranking.map((a) => ({ name: a.name, path: a.path, report: reportDocument(a.report) })) }));
   } else if (!values.jsonl) {
     const text = output.text;
-    text.out(`${tuned.length} fine-tunes of ${base}, most concentrated first:\n`);
+    text.out(`${tuned.length} fine-tunes of ${terminalText(base)}, most concentrated first:\n`);
     text.out(renderTable(
       [{ header: 'fine-tune' }, { header: 'verdict' }, { header: 'score', align: 'right' }, { header: 'confidence' },
        { header: 'D', align: 'right' }, { header: 'L', align: 'right' }, { header: 'C', align: 'right' },
@@ -56,14 +57,14 @@ export async function compareCommand(ctx: CommandContext): Promise<number> {
     ));
     text.out(`\n${REGIME_LEGEND} (docs/regime.md); a diagnostic, not a benchmark score.`);
     for (const a of ranking) {
-      text.out(`\n${a.name}:`);
+      text.out(`\n${terminalText(a.name)}:`);
       for (const line of verdictLines(a.report).slice(1, -1)) text.out(line);
     }
   }
   if (typeof values.out === 'string') {
     const written: string[] = [];
     for (const a of arms) written.push(...(await emitReport(ctx, a.report, { out: values.out }, a.name)));
-    output.text.err(`reports written: ${written.length} files in ${path.resolve(values.out)}`);
+    output.text.err(`reports written: ${written.length} files in ${terminalText(path.resolve(values.out))}`);
   }
   return 0;
 }

@@ -7,6 +7,7 @@ import { emitReport, reportFlagOptions, reportFlagsHelp } from '../flags/report'
 import { componentFlagHelp, componentFlagOption } from '../flags/component';
 import { spectrumFlagOptions, spectrumFlags } from '../flags/spectrum';
 import { printReport } from '../output/diff-summary';
+import { terminalText } from '../output/terminal-text';
 import { runAdapter, runCheckpointDiff } from './run-diff';
 
 export const diffUsage = `Usage: paramscope diff <base> <tuned> [options]
@@ -74,6 +75,6 @@ export async function diffCommand(ctx: CommandContext): Promise<number> {
   });
   printReport(output.text, report, { json: output.machineOnStdout, table: !output.machineOnStdout });
   const written = await emitReport(ctx, report, values);
-  if (written.length) output.text.err(`report written: ${written.join(', ')}`);
+  if (written.length) output.text.err(`report written: ${written.map(terminalText).join(', ')}`);
   return 0;
 }

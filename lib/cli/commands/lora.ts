@@ -7,7 +7,8 @@ import { emitReport, reportFlagOptions, reportFlagsHelp } from '../flags/report'
 import { componentFlagHelp, componentFlagOption } from '../flags/component';
 import { spectrumFlagOptions, spectrumFlags } from '../flags/spectrum';
 import { printReport } from '../output/diff-summary';
-import { renderTable } from '../output/table';
+import { allRowsFlagHelp, allRowsFlagOption, distinct, renderLongTable } from '../output/long-table';
+import { terminalText } from '../output/terminal-text';
 import { runAdapter } from './run-diff';
 
 export const loraUsage = `Usage: paramscope lora <adapter> [--base <checkpoint>] [options]
@@ -23,6 +24,7 @@ With --base: relative update ‖ΔW‖/‖W_base‖ and overlap with the base's 
   --scale <s>           use this scale for every module (when the adapter has no config)
   --config <file>       adapter_config.json to use
 ${componentFlagHelp}
+${allRowsFlagHelp.replace('every tensor', 'every module')}
 ${spectrumFlags}
 ${reportFlagsHelp}
 ${machineFlagsHelp}
@@ -31,7 +33,7 @@ Example: paramscope lora ./adapter --base ./Llama-3.2-1B --out lora-report/`;
 
 export async function loraCommand(ctx: CommandContext): Promise<number> {
   const { positionals, values } = ctx.parse(
-    { ...spectrumFlagOptions, ...reportFlagOptions, ...componentFlagOption, base: { type: 'string' }, scale: { type: 'string' }, config: { type: 'string' }, 'no-directions': { type: 'boolean' }, ...machineFlagOptions },
+    { ...spectrumFlagOptions, ...reportFlagOptions, ...componentFlagOption, base: { type: 'string' }, scale: { type: 'string' }, config: { type: 'string' }, 'no-directions': { type: 'boolean' }, ...machineFlagOptions, ...allRowsFlagOption },
     loraUsage,
   );
   const output = commandOutput(ctx, values);
@@ -41,26 +43,31 @@ export async function loraCommand(ctx: CommandContext): Promise<number> {
   const text = output.text;
   if (!output.machineOnStdout) {
     const a = report.adapter;
-    if (a) text.out(`${report.tuned.path}: ${a.layout} adapter, ${a.modules} modules${a.fullTensors.length ? `, ${a.fullTensors.length} full tensors` : ''}${a.needsBase ? ' (needs its base: DoRA / PiSSA-style)' : ''}`);
-    for (const n of a?.notes ?? []) text.out(`  note: ${n}`);
+    if (a) text.out(`${terminalText(report.tuned.path)}: ${terminalText(a.layout)} adapter, ${a.modules} modules${a.fullTensors.length ? `, ${a.fullTensors.length} full tensors` : ''}${a.needsBase ? ' (needs its base: DoRA / PiSSA-style)' : ''}`);
+    for (const n of a?.notes ?? []) text.out(`  note: ${terminalText(n)}`);
+    // One pair per module analysed (the component filter may leave some out).
+    const modules = new Map(adapter.modules.map((m) => [m.name, m]));
     text.out(
       '\n' +
-        renderTable(
-          [{ header: 'module' }, { header: 'ΔW shape' }, { header: 'rank', align: 'right' }, { header: 'scale', align: 'right' },
+        renderLongTable(report.pairs, {
+          columns: [{ header: 'module' }, { header: 'ΔW shape' }, { header: 'rank', align: 'right' }, { header: 'scale', align: 'right' },
            { header: '‖ΔW‖_F', align: 'right' }, { header: 'σ₁', align: 'right' }, { header: 'stable rank', align: 'right' },
            { header: 'eff. rank', align: 'right' }, { header: '‖ΔW‖/‖W‖', align: 'right' }],
-          report.pairs.map((p: PairResult) => {
-            // One pair per module analysed (the component filter may leave some out).
-            const m = adapter.modules.find((x) => x.name === p.name) as (typeof adapter.modules)[number];
-            return [p.name, `${p.rows}×${p.cols}`, String(m.rank), String(m.scale),
+          row: (p: PairResult) => {
+            const m = modules.get(p.name);
+            return [p.name, `${p.rows}×${p.cols}`, String(m?.rank ?? '-'), String(m?.scale ?? '-'),
               formatBounded(p.updateNorm, 4), formatBounded(p.metrics?.spectralNorm, 4), formatBounded(p.metrics?.stableRank),
               formatBounded(p.metrics?.energyEffectiveRank), p.relativeUpdate === undefined ? '-' : p.relativeUpdate.toExponential(2)];
-          }),
-        ) + '\n',
+          },
+          name: (p) => p.name,
+          noun: 'modules',
+          groupColumns: [{ header: 'ΔW shapes' }, { header: 'ranks' }, { header: 'failed', align: 'right' }],
+          group: (ps) => [distinct(ps.map((p) => `${p.rows}×${p.cols}`)), distinct(ps.map((p) => String(modules.get(p.name)?.rank ?? '-'))), String(ps.filter((p) => p.error).length)],
+        }, { all: Boolean(values.all) }) + '\n',
     );
   }
   printReport(text, report, { json: output.machineOnStdout, table: false }); // its own module table is above
   const written = await emitReport(ctx, report, values);
-  if (written.length) text.err(`report written: ${written.join(', ')}`);
+  if (written.length) text.err(`report written: ${written.map(terminalText).join(', ')}`);
   return 0;
 }

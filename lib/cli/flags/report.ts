@@ -14,7 +14,7 @@ export const reportFlagOptions = { json: { type: 'boolean' }, out: { type: 'stri
 
 /** Writes the files of --out (atomically) and returns the paths, or prints --json. */
 export async function emitReport(ctx: CommandContext, report: DiffReport, values: Record<string, unknown>, basename = ''): Promise<string[]> {
-  if (values.json) ctx.out(toJson(reportDocument(report)));
+  if (values.json) ctx.data(toJson(reportDocument(report)));
   if (typeof values.out !== 'string') return [];
   const dir = path.resolve(values.out);
   const file = (name: string) => path.join(dir, basename ? `${basename}.${name}` : name);

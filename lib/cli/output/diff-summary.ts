@@ -3,6 +3,7 @@ import type { DiffReport, PairResult } from '../../report/model';
 import { formatBounded, midpoint } from '../../results/metrics';
 import type { CommandContext } from '../context';
 import { renderTable } from './table';
+import { terminalText } from './terminal-text';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
@@ -12,8 +13,8 @@ export function verdictLines(report: DiffReport): string[] {
   return [
     `verdict: ${v.label.toUpperCase()}  score ${v.score.toFixed(2)}${range} on 0 = concentrated … 1 = dispersed, confidence ${v.confidence}`,
     `  components: directional spread ${formatBounded(v.components.directionalSpread[0] === v.components.directionalSpread[1] ? v.components.directionalSpread[0] : { lo: v.components.directionalSpread[0], hi: v.components.directionalSpread[1] })}, layer spread ${v.components.layerSpread.toFixed(3)}, coverage ${v.components.coverage.toFixed(3)}`,
-    ...v.evidence.map((e) => `  [${e.metric}] ${e.text}`),
-    `  confidence: ${v.confidenceNote}`,
+    ...v.evidence.map((e) => `  [${e.metric}] ${terminalText(e.text)}`),
+    `  confidence: ${terminalText(v.confidenceNote)}`,
     '  (a diagnostic of the update\'s shape, not a benchmark score: see docs/regime.md)',
   ];
 }
@@ -48,7 +49,7 @@ export function largestUpdatesTable(report: DiffReport, limit = 15): string {
 
 export function pairingLines(report: DiffReport): string[] {
   const counts = Object.entries(report.pairing.counts).filter(([, n]) => n > 0).map(([fate, n]) => `${n} ${fate}`).join(', ');
-  return [`pairing: ${counts}`, ...report.pairing.notes.map((n) => `  ${n}`)];
+  return [`pairing: ${counts}`, ...report.pairing.notes.map((n) => `  ${terminalText(n)}`)];
 }
 
 export function summaryLines(report: DiffReport): string[] {
@@ -61,7 +62,7 @@ export function summaryLines(report: DiffReport): string[] {
     ...(m.sparsity
       ? [`  update sparsity: ${pct(m.sparsity.identicalShare)} of entries bit-identical${m.sparsity.belowSpacingShare === undefined ? '' : `, ${pct(m.sparsity.belowSpacingShare)} changed by less than one storage step`}`]
       : []),
-    ...(report.quantization ? [`  quantized weights: ${report.quantization.note}`] : []),
+    ...(report.quantization ? [`  quantized weights: ${terminalText(report.quantization.note)}`] : []),
   ];
 }
 
@@ -77,7 +78,7 @@ export function rankingRow(name: string, report: DiffReport): string[] {
 /** The human summary: on stdout, or on stderr when stdout carries --json; the matrix table is optional. */
 export function printReport(ctx: Pick<CommandContext, 'out' | 'err'>, report: DiffReport, options: { json: boolean; table: boolean }): void {
   const say = options.json ? ctx.err : ctx.out;
-  say(`${report.base ? report.base.path : '(no base)'} → ${report.tuned.path}`);
+  say(`${report.base ? terminalText(report.base.path) : '(no base)'} → ${terminalText(report.tuned.path)}`);
   for (const line of pairingLines(report)) say(line);
   if (options.table) say('\n' + largestUpdatesTable(report) + '\n');
   for (const line of summaryLines(report)) say(line);
