@@ -7,6 +7,7 @@ import { emitReport, reportFlagOptions, reportFlagsHelp } from '../flags/report'
 import { componentFlagHelp, componentFlagOption } from '../flags/component';
 import { spectrumFlagOptions, spectrumFlags } from '../flags/spectrum';
 import { printReport } from '../output/diff-summary';
+import { cacheFlagHelp, cacheFlagOptions, cacheFrom, cacheLines } from '../flags/cache';
 import { renderTable } from '../output/table';
 import { runAdapter } from './run-diff';
 
@@ -25,19 +26,21 @@ With --base: relative update ‖ΔW‖/‖W_base‖ and overlap with the base's 
 ${componentFlagHelp}
 ${spectrumFlags}
 ${reportFlagsHelp}
+${cacheFlagHelp}
 ${machineFlagsHelp}
 
 Example: paramscope lora ./adapter --base ./Llama-3.2-1B --out lora-report/`;
 
 export async function loraCommand(ctx: CommandContext): Promise<number> {
   const { positionals, values } = ctx.parse(
-    { ...spectrumFlagOptions, ...reportFlagOptions, ...componentFlagOption, base: { type: 'string' }, scale: { type: 'string' }, config: { type: 'string' }, 'no-directions': { type: 'boolean' }, ...machineFlagOptions },
+    { ...spectrumFlagOptions, ...reportFlagOptions, ...componentFlagOption, base: { type: 'string' }, scale: { type: 'string' }, config: { type: 'string' }, 'no-directions': { type: 'boolean' }, ...cacheFlagOptions, ...machineFlagOptions },
     loraUsage,
   );
   const output = commandOutput(ctx, values);
   if (positionals.length !== 1) return ctx.usageError('lora takes exactly one adapter path', loraUsage);
+  const { cache } = cacheFrom(values, output.text);
   const { report, adapter } = await output.withProgress((onProgress) =>
-    runAdapter(values, positionals[0] as string, { onProgress, ...(output.onEvent ? { onEvent: output.onEvent } : {}), signal: ctx.signal }));
+    runAdapter(values, positionals[0] as string, { onProgress, ...(output.onEvent ? { onEvent: output.onEvent } : {}), signal: ctx.signal, ...(cache ? { cache } : {}) }));
   const text = output.text;
   if (!output.machineOnStdout) {
     const a = report.adapter;
@@ -62,5 +65,6 @@ export async function loraCommand(ctx: CommandContext): Promise<number> {
   printReport(text, report, { json: output.machineOnStdout, table: false }); // its own module table is above
   const written = await emitReport(ctx, report, values);
   if (written.length) text.err(`report written: ${written.join(', ')}`);
+  for (const line of cacheLines(cache)) text.err(line);
   return 0;
 }
