@@ -12,7 +12,8 @@
 import { summarizeTensors } from './aggregate/tensors';
 import { reportedRank, spectrumMode } from './engine/options';
 import { runSpectra } from './engine/run';
-import type { SpectrumOptions } from './engine/types';
+import { withSharedCache } from './engine/cache';
+import { isFailed, type SpectrumOptions } from './engine/types';
 import { type AnalysisPlan, type AnalysisPlanOptions, type PlannedMatrix, planAnalysis } from './plan/analysis-plan';
 import { analysisJobs } from './plan/jobs';
 import { type Checkpoint, openCheckpoint } from './read/checkpoint';
@@ -46,7 +47,7 @@ async function* analysisTensors(ckpt: Checkpoint, plan: AnalysisPlan, options: A
   const records = stream.records<TensorAnalysis>('tensor', (i) => plan.matrices[i]?.file);
   for await (const outcome of runSpectra(jobs, { ...options, onProgress: stream.progressFor('spectra') })) {
     const t = tensorAnalysis(plan.matrices[outcome.index] as PlannedMatrix, outcome);
-    records.complete(outcome.index, t);
+    records.complete(outcome.index, t, !isFailed(outcome) && outcome.cached === true);
     yield t;
   }
 }
@@ -74,10 +75,12 @@ function analysisReport(ckpt: Checkpoint, options: AnalyzeOptions, plan: Analysi
  * When `checkpoint` is a path it is opened here and closed when the iteration ends. With `onEvent`, the
  * stream ends with the summary {@link analyzeCheckpoint} would return once the iteration is complete.
  */
-export async function* analyze(checkpoint: string | Checkpoint, options: AnalyzeOptions = {}): AsyncGenerator<TensorAnalysis> {
-  const stream = EventStream.root(options);
+export async function* analyze(checkpoint: string | Checkpoint, given: AnalyzeOptions = {}): AsyncGenerator<TensorAnalysis> {
+  const stream = EventStream.root(given);
   let ckpt: Checkpoint | undefined;
   try {
+    const options = withSharedCache(given);
+    stream.trackCache(options.cache);
     ckpt = await open(checkpoint, options);
     const plan = planAnalysis(ckpt, options);
     const tensors: TensorAnalysis[] = [];
@@ -95,9 +98,11 @@ export async function* analyze(checkpoint: string | Checkpoint, options: Analyze
 }
 
 /** Collects {@link analyze} into one report with per-layer and per-module summaries. */
-export async function analyzeCheckpoint(checkpoint: string | Checkpoint, options: AnalyzeOptions = {}): Promise<AnalysisReport> {
-  const stream = EventStream.root(options);
+export async function analyzeCheckpoint(checkpoint: string | Checkpoint, given: AnalyzeOptions = {}): Promise<AnalysisReport> {
+  const stream = EventStream.root(given);
   return stream.guard(async () => {
+    const options = withSharedCache(given);
+    stream.trackCache(options.cache);
     const ckpt = await open(checkpoint, options);
     try {
       const plan = planAnalysis(ckpt, options);

@@ -9,6 +9,7 @@
  */
 import * as path from 'node:path';
 import { type DiffOptions, diffRun, planDiff } from './diff';
+import { withSharedCache } from './engine/cache';
 import { reportedRank } from './engine/options';
 import { invalidArgument } from './errors';
 import { openCheckpoint } from './read/checkpoint';
@@ -46,9 +47,11 @@ export function armNames(tuned: readonly string[]): string[] {
 }
 
 /** The diff of each fine-tune against `base`, ranked. Options are diff's (mode default 'truncated'). */
-export async function compare(base: string, tuned: readonly string[], options: CompareOptions = {}): Promise<CompareResult> {
-  const stream = EventStream.root(options);
+export async function compare(base: string, tuned: readonly string[], given: CompareOptions = {}): Promise<CompareResult> {
+  const stream = EventStream.root(given);
   return stream.guard(async () => {
+    const options = withSharedCache(given);
+    stream.trackCache(options.cache);
     if (!Array.isArray(tuned) || tuned.length === 0) invalidArgument('compare: tuned', 'at least one fine-tune', tuned);
     const names = armNames(tuned);
     const runs: PlanRun[] = [];

@@ -12,7 +12,8 @@
  */
 import { reportedRank } from './engine/options';
 import { runSpectra } from './engine/run';
-import type { SpectrumOptions } from './engine/types';
+import { withSharedCache } from './engine/cache';
+import { isFailed, type SpectrumOptions } from './engine/types';
 import { invalidArgument, ParamscopeError } from './errors';
 import { diffJobs, directionJobs } from './plan/jobs';
 import type { MatrixJob } from './engine/matrix-job';
@@ -102,7 +103,9 @@ export async function diff(base: string | Checkpoint, tuned: string | Checkpoint
 }
 
 /** {@link diff} emitting its events on `stream` (a child stream when it is one run of several). */
-export async function diffRun(base: string | Checkpoint, tuned: string | Checkpoint, options: DiffOptions, stream: EventStream): Promise<DiffReport> {
+export async function diffRun(base: string | Checkpoint, tuned: string | Checkpoint, given: DiffOptions, stream: EventStream): Promise<DiffReport> {
+  const options = withSharedCache(given);
+  stream.trackCache(options.cache);
   const { threshold } = directionSettings(options);
   const opened: Checkpoint[] = [];
   const open = async (c: string | Checkpoint) => {
@@ -128,17 +131,19 @@ export async function diffRun(base: string | Checkpoint, tuned: string | Checkpo
     const records = stream.records<PairResult>('pair', fileOf);
     const context = logicalView(baseCkpt).context;
     const pairs: PairResult[] = [];
+    const cachedSpectra = new Set<PairResult>();
     for await (const outcome of runSpectra(jobs, { ...options, mode, onProgress: stream.progressFor('spectra') })) {
       const pair = pairResult(outcome, entries.get(outcome.name) as PairingEntry, context);
       pairs.push(pair);
+      if (!isFailed(outcome) && outcome.cached) cachedSpectra.add(pair);
       // With the direction analysis a matrix is finished when its directions are in.
-      if (!directions.enabled || !pair.spectrum) records.complete(outcome.index, pair);
+      if (!directions.enabled || !pair.spectrum) records.complete(outcome.index, pair, cachedSpectra.has(pair));
     }
     if (directions.enabled) {
       const indexOf = new Map(pairs.map((p, i) => [p, i]));
       await analyzeDirections(pairing, pairs, directions.rank, threshold, { ...options, onProgress: stream.progressFor('directions') },
-        (p) => records.complete(indexOf.get(p) as number, p));
-      pairs.forEach((p, i) => records.complete(i, p));
+        (p, cached) => records.complete(indexOf.get(p) as number, p, cached && cachedSpectra.has(p)));
+      pairs.forEach((p, i) => records.complete(i, p, cachedSpectra.has(p)));
     }
     const vectors = await vectorChanges(pairing, { signal: options.signal });
     const report = assembleReport({

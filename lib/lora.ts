@@ -13,7 +13,8 @@
  */
 import { inheritedRunOptions, reportedRank } from './engine/options';
 import { runSpectra } from './engine/run';
-import type { SpectrumOptions, SpectrumOutcome } from './engine/types';
+import { withSharedCache } from './engine/cache';
+import { isFailed, type SpectrumOptions, type SpectrumOutcome } from './engine/types';
 import { ParamscopeError } from './errors';
 import { adapterBaseJobs, adapterVectorJobs, loraJobs } from './plan/jobs';
 import { openAdapter } from './plan/lora/open-adapter';
@@ -115,7 +116,9 @@ export async function analyzeAdapter(adapterOrPath: string | Adapter, options: A
 }
 
 /** {@link analyzeAdapter} emitting its events on `stream`. */
-export async function adapterRun(adapterOrPath: string | Adapter, options: AdapterOptions, stream: EventStream): Promise<DiffReport> {
+export async function adapterRun(adapterOrPath: string | Adapter, given: AdapterOptions, stream: EventStream): Promise<DiffReport> {
+  const options = withSharedCache(given);
+  stream.trackCache(options.cache);
   const opened: Adapter = isAdapter(adapterOrPath) ? adapterOrPath : await openAdapter(adapterOrPath, options);
   if (opened.modules.length === 0)
     throw new ParamscopeError(`${opened.path} holds no LoRA module`, { code: 'EMPTY_PAIRING', file: opened.path });
@@ -160,31 +163,33 @@ export async function adapterRun(adapterOrPath: string | Adapter, options: Adapt
     const outcomes = new Map<string, SpectrumOutcome>();
     const baseOutcomes = new Map<string, SpectrumOutcome>();
     const arrived = new Map<string, number>();
+    const uncached = new Set<string>();
     const pairs: PairResult[] = [];
-    const arrive = (name: string) => {
+    const arrive = (name: string, outcome: SpectrumOutcome) => {
       const count = (arrived.get(name) ?? 0) + 1;
       arrived.set(name, count);
+      if (isFailed(outcome) || !outcome.cached) uncached.add(name);
       const needed = 1 + (baseNames.has(name) ? 1 : 0) + (wantDirections && baseNames.has(name) ? 1 : 0);
       const i = indexOf.get(name);
       if (count < needed || i === undefined) return;
       const pair = adapterPairResult(adapter.modules[i] as LoraModule, outcomes.get(name) as SpectrumOutcome, baseOutcomes.get(name));
       pairs[i] = pair;
-      records.complete(i, pair);
+      records.complete(i, pair, !uncached.has(name));
     };
     for await (const o of runSpectra(jobs, { ...spectrumOptions, onProgress: stream.progressFor('spectra') })) {
       outcomes.set(o.name, o);
-      arrive(o.name);
+      arrive(o.name, o);
     }
     if (baseJobs.length) {
       for await (const o of runSpectra(baseJobs, { ...baseOptions, onProgress: stream.progressFor('base') })) {
         baseOutcomes.set(o.name, o);
-        arrive(o.name);
+        arrive(o.name, o);
       }
     }
     if (vectorJobs.length) {
       for await (const o of runSpectra(vectorJobs, { ...vectorOptions, onProgress: stream.progressFor('vectors') })) {
         outcomes.set(o.name, o);
-        arrive(o.name);
+        arrive(o.name, o);
       }
     }
 

@@ -83,11 +83,12 @@ export function reportedRank(mode: 'exact' | 'truncated', options: Pick<Spectrum
 
 /**
  * The options a secondary run (the base's or the directions' spectra) takes over from the caller's:
- * progress, cancellation, the thread and memory budget, the seed. Mode, rank and vectors are its own.
+ * progress, cancellation, the thread and memory budget, the seed, the result cache. Mode, rank and
+ * vectors are its own.
  */
 export function inheritedRunOptions(options: SpectrumOptions): SpectrumOptions {
-  const { onProgress, signal, threads, parallelMatrices, memoryBudget, seed } = options;
-  return { onProgress, signal, threads, parallelMatrices, memoryBudget, seed };
+  const { onProgress, signal, threads, parallelMatrices, memoryBudget, seed, cache } = options;
+  return { onProgress, signal, threads, parallelMatrices, memoryBudget, seed, cache };
 }
 
 /** What the cost of a run depends on (lib/plan/cost.ts), from the caller's options with the defaults filled in. */

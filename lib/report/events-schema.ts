@@ -9,6 +9,7 @@
  */
 import type { AnalysisReport, TensorAnalysis } from './model';
 import type { SkippedTensor } from '../plan/analysis-plan';
+import type { CacheCounts } from '../engine/cache';
 import { ERROR_CODES } from '../errors';
 import {
   type AnalysisSummary, type CompareSummary, type ErrorEvent, EVENT_STREAM_VERSION, type EventType, type PairMatrixEvent,
@@ -112,7 +113,16 @@ const tensorAnalysis = obj<TensorAnalysis>('One matrix of analyze: the spectrum 
 const matrixFields = {
   index: count('Position of the record in the report\'s pairs[] (tensors[] for analyze).'),
   of: count('Records the report holds.'),
+  cached: opt(bool('Present when the run uses a result cache (docs/cache.md): true when every spectrum of this matrix came from the cache, nothing was computed.')),
 };
+
+const cacheCounts = obj<CacheCounts>('What the result cache did for the run, counted in spectra (engine jobs: a diff matrix with directions takes four). Not part of the report.', {
+  hits: count('Spectra found in the cache (not computed).'),
+  misses: count('Spectra not found: computed.'),
+  written: count('Results stored.'),
+  rejected: count('Entries found but refused (corrupt, truncated, foreign or oversize): ignored, recomputed and rewritten.'),
+  writeErrors: count('Results that could not be stored (the run goes on; a later run recomputes them).'),
+});
 
 const pairMatrix = obj<PairMatrixEvent>('One finished matrix of diff, lora or compare: the report\'s pairs[] record, serialised as the report serialises it (failed matrices too, with error).', {
   ...envelope('matrix', 'Event type.'),
@@ -192,6 +202,7 @@ const compareSummary = obj<CompareSummary>('The ranking of compare: the fine-tun
 const summary = obj<SummaryEvent>('The result without its per-matrix records: the last event of a run that finished (of each run, with its run tag, in compare).', {
   ...envelope('summary', 'Event type.'),
   report: { oneOf: [ref('diffSummary'), ref('analysisSummary'), ref('compareSummary')], description: 'By report.schema: paramscope.diff (diff, lora, a run of compare), paramscope.analysis (analyze), paramscope.compare (compare\'s ranking).' },
+  cache: opt(ref('cacheCounts', 'Present when the run uses a result cache: its counts for this run (for a run of compare, that run\'s).')),
 });
 
 /** The JSON Schema of one event (one line of --jsonl). Objects are open: consumers must ignore unknown fields. */
@@ -204,14 +215,14 @@ export const EVENTS_JSON_SCHEMA: JsonSchema = {
   $defs: {
     ...(REPORT_JSON_SCHEMA.$defs as Record<string, JsonSchema>),
     plan, planInput, planPhase, planRun, progress, pairMatrix, tensorMatrix, tensorAnalysis, warning, error,
-    summary, diffSummary, analysisSummary, skippedTensor, compareSummary,
+    summary, cacheCounts, diffSummary, analysisSummary, skippedTensor, compareSummary,
   },
 };
 
 /** The event definitions (docs/events.md documents these; the others are the report's, in docs/schema.md). */
 export const EVENT_DEFS: readonly string[] = [
   'plan', 'planInput', 'planPhase', 'planRun', 'progress', 'pairMatrix', 'tensorMatrix', 'tensorAnalysis', 'warning', 'error',
-  'summary', 'diffSummary', 'analysisSummary', 'skippedTensor', 'compareSummary',
+  'summary', 'cacheCounts', 'diffSummary', 'analysisSummary', 'skippedTensor', 'compareSummary',
 ];
 
 /** docs/events.schema.json's text. */

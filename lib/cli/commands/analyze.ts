@@ -16,6 +16,7 @@ import { printPlan } from './plan';
 import { commandOutput, machineFlagOptions, machineFlagsHelp } from '../flags/machine';
 import { componentFlagHelp, componentFlagOption, componentFrom } from '../flags/component';
 import { spectrumFlagOptions, spectrumFlags, spectrumOptionsFrom } from '../flags/spectrum';
+import { cacheFlagHelp, cacheFlagOptions, cacheFrom, cacheLines } from '../flags/cache';
 
 export const analyzeUsage = `Usage: paramscope analyze <checkpoint> [options]
 
@@ -34,6 +35,7 @@ ${allRowsFlagHelp.replace('every tensor', 'every matrix')}
                         --no-calibration: without the time)
 ${machineFlagsHelp}
   --no-mmap             read with pread instead of memory-mapping
+${cacheFlagHelp}
 
 Example: paramscope analyze model.safetensors --mode truncated --rank 32 --include '*.mlp.*'`;
 
@@ -45,6 +47,7 @@ export async function analyzeCommand(ctx: CommandContext): Promise<number> {
       include: { type: 'string', multiple: true }, exclude: { type: 'string', multiple: true },
       json: { type: 'boolean' }, csv: { type: 'boolean' }, 'no-mmap': { type: 'boolean' }, 'dry-run': { type: 'boolean' }, 'no-calibration': { type: 'boolean' }, ...machineFlagOptions,
       ...allRowsFlagOption,
+      ...cacheFlagOptions,
     },
     analyzeUsage,
   );
@@ -52,8 +55,10 @@ export async function analyzeCommand(ctx: CommandContext): Promise<number> {
   if (positionals.length !== 1) return ctx.usageError('analyze takes exactly one checkpoint path', analyzeUsage);
   if (values.json && values.csv) invalidArgument('--json/--csv', 'one output format', 'both');
   if (values['dry-run']) return printPlan(ctx, positionals, values);
+  const { cache } = cacheFrom(values, output.text);
   const report = await output.withProgress((onProgress) => analyzeCheckpoint(positionals[0] as string, {
     ...spectrumOptionsFrom(values),
+    ...(cache ? { cache } : {}),
     include: (values.include as string[] | undefined) ?? [],
     ...componentFrom(values),
     exclude: (values.exclude as string[] | undefined) ?? [],
@@ -64,6 +69,7 @@ export async function analyzeCommand(ctx: CommandContext): Promise<number> {
   }));
   // A failed matrix makes the exit code 2 (the other matrices are still reported).
   const exitCode = report.totals.failed > 0 ? 2 : 0;
+  for (const line of cacheLines(cache)) output.text.err(line);
   if (values.json) {
     ctx.data(toJson(analysisDocument(report)));
     return exitCode;

@@ -13,6 +13,7 @@ import { commandOutput, machineFlagOptions, machineFlagsHelp } from '../flags/ma
 import { emitReport, reportFlagsHelp } from '../flags/report';
 import { componentFlagHelp, componentFlagOption, componentFrom } from '../flags/component';
 import { spectrumFlagOptions, spectrumFlags, spectrumOptionsFrom } from '../flags/spectrum';
+import { cacheFlagHelp, cacheFlagOptions, cacheFrom, cacheLines } from '../flags/cache';
 
 export const compareUsage = `Usage: paramscope compare <base> <tuned> <tuned> … [options]
 
@@ -24,17 +25,19 @@ ${spectrumFlags.replace('(default: exact)', '(default: truncated)')}
   --directions          compare top singular directions with the base (default: when base ≤ 1 GB)
 ${componentFlagHelp}
 ${reportFlagsHelp.replace('write report.json, pairs.csv, summary.md and report.html into <dir>', 'write each fine-tune\'s reports into <dir>, prefixed by its name')}
+${cacheFlagHelp}
 ${machineFlagsHelp}`;
 
 export async function compareCommand(ctx: CommandContext): Promise<number> {
   const { positionals, values } = ctx.parse(
-    { ...spectrumFlagOptions, ...componentFlagOption, json: { type: 'boolean' }, out: { type: 'string' }, directions: { type: 'boolean' }, 'no-directions': { type: 'boolean' }, ...machineFlagOptions },
+    { ...spectrumFlagOptions, ...componentFlagOption, json: { type: 'boolean' }, out: { type: 'string' }, directions: { type: 'boolean' }, 'no-directions': { type: 'boolean' }, ...cacheFlagOptions, ...machineFlagOptions },
     compareUsage,
   );
   const output = commandOutput(ctx, values);
   if (positionals.length < 3) return ctx.usageError('compare takes a base and at least two fine-tunes', compareUsage);
   const [base, ...tuned] = positionals as [string, ...string[]];
   const names = armNames(tuned);
+  const { cache } = cacheFrom(values, output.text);
   const { arms, ranking } = await output.withProgress((onProgress) => compare(base, tuned, {
     mode: 'truncated',
     ...spectrumOptionsFrom(values),
@@ -43,6 +46,7 @@ export async function compareCommand(ctx: CommandContext): Promise<number> {
     onProgress: (p) => onProgress({ ...p, current: `[${names.indexOf(p.run ?? '') + 1}/${tuned.length}] ${p.current}` }),
     ...(output.onEvent ? { onEvent: output.onEvent } : {}),
     signal: ctx.signal,
+    ...(cache ? { cache } : {}),
   }));
   if (values.json) {
     ctx.data(toJson({ schema: 'paramscope.compare', schemaVersion: 1, base, ranking: ranking.map((a) => ({ name: a.name, path: a.path, report: reportDocument(a.report) })) }));
@@ -66,5 +70,6 @@ export async function compareCommand(ctx: CommandContext): Promise<number> {
     for (const a of arms) written.push(...(await emitReport(ctx, a.report, { out: values.out }, a.name)));
     output.text.err(`reports written: ${written.length} files in ${terminalText(path.resolve(values.out))}`);
   }
+  for (const line of cacheLines(cache)) output.text.err(line);
   return 0;
 }

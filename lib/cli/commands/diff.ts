@@ -8,6 +8,7 @@ import { componentFlagHelp, componentFlagOption } from '../flags/component';
 import { spectrumFlagOptions, spectrumFlags } from '../flags/spectrum';
 import { printReport } from '../output/diff-summary';
 import { terminalText } from '../output/terminal-text';
+import { cacheFlagHelp, cacheFlagOptions, cacheFrom, cacheLines } from '../flags/cache';
 import { runAdapter, runCheckpointDiff } from './run-diff';
 
 export const diffUsage = `Usage: paramscope diff <base> <tuned> [options]
@@ -33,6 +34,7 @@ ${componentFlagHelp}
   --dry-run             print what the diff would cost (bytes, flops, memory, time: 'paramscope plan';
                         --no-calibration: without the time)
 ${reportFlagsHelp}
+${cacheFlagHelp}
 ${machineFlagsHelp}
 
 Example: paramscope diff base/ tuned/ --rank 64 --out report/`;
@@ -54,6 +56,7 @@ export const diffFlagOptions = {
   'no-mmap': { type: 'boolean' },
   'dry-run': { type: 'boolean' },
   'no-calibration': { type: 'boolean' },
+  ...cacheFlagOptions,
   ...machineFlagOptions,
 } as const;
 
@@ -67,8 +70,9 @@ export async function diffCommand(ctx: CommandContext): Promise<number> {
     if (typeof adapter === 'string') invalidArgument('--dry-run', 'a base and a tuned checkpoint (not --adapter)', adapter);
     return printPlan(ctx, positionals, values);
   }
+  const { cache } = cacheFrom(values, output.text);
   const report = await output.withProgress(async (onProgress) => {
-    const run = { onProgress, ...(output.onEvent ? { onEvent: output.onEvent } : {}), signal: ctx.signal };
+    const run = { onProgress, ...(output.onEvent ? { onEvent: output.onEvent } : {}), signal: ctx.signal, ...(cache ? { cache } : {}) };
     return typeof adapter === 'string'
       ? (await runAdapter(values, adapter, run)).report
       : runCheckpointDiff(values, positionals[0] as string, positionals[1] as string, run);
@@ -76,5 +80,6 @@ export async function diffCommand(ctx: CommandContext): Promise<number> {
   printReport(output.text, report, { json: output.machineOnStdout, table: !output.machineOnStdout });
   const written = await emitReport(ctx, report, values);
   if (written.length) output.text.err(`report written: ${written.map(terminalText).join(', ')}`);
+  for (const line of cacheLines(cache)) output.text.err(line);
   return 0;
 }

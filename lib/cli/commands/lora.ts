@@ -9,6 +9,7 @@ import { spectrumFlagOptions, spectrumFlags } from '../flags/spectrum';
 import { printReport } from '../output/diff-summary';
 import { allRowsFlagHelp, allRowsFlagOption, distinct, renderLongTable } from '../output/long-table';
 import { terminalText } from '../output/terminal-text';
+import { cacheFlagHelp, cacheFlagOptions, cacheFrom, cacheLines } from '../flags/cache';
 import { runAdapter } from './run-diff';
 
 export const loraUsage = `Usage: paramscope lora <adapter> [--base <checkpoint>] [options]
@@ -27,19 +28,21 @@ ${componentFlagHelp}
 ${allRowsFlagHelp.replace('every tensor', 'every module')}
 ${spectrumFlags}
 ${reportFlagsHelp}
+${cacheFlagHelp}
 ${machineFlagsHelp}
 
 Example: paramscope lora ./adapter --base ./Llama-3.2-1B --out lora-report/`;
 
 export async function loraCommand(ctx: CommandContext): Promise<number> {
   const { positionals, values } = ctx.parse(
-    { ...spectrumFlagOptions, ...reportFlagOptions, ...componentFlagOption, base: { type: 'string' }, scale: { type: 'string' }, config: { type: 'string' }, 'no-directions': { type: 'boolean' }, ...machineFlagOptions, ...allRowsFlagOption },
+    { ...spectrumFlagOptions, ...reportFlagOptions, ...componentFlagOption, base: { type: 'string' }, scale: { type: 'string' }, config: { type: 'string' }, 'no-directions': { type: 'boolean' }, ...cacheFlagOptions, ...machineFlagOptions, ...allRowsFlagOption },
     loraUsage,
   );
   const output = commandOutput(ctx, values);
   if (positionals.length !== 1) return ctx.usageError('lora takes exactly one adapter path', loraUsage);
+  const { cache } = cacheFrom(values, output.text);
   const { report, adapter } = await output.withProgress((onProgress) =>
-    runAdapter(values, positionals[0] as string, { onProgress, ...(output.onEvent ? { onEvent: output.onEvent } : {}), signal: ctx.signal }));
+    runAdapter(values, positionals[0] as string, { onProgress, ...(output.onEvent ? { onEvent: output.onEvent } : {}), signal: ctx.signal, ...(cache ? { cache } : {}) }));
   const text = output.text;
   if (!output.machineOnStdout) {
     const a = report.adapter;
@@ -69,5 +72,6 @@ export async function loraCommand(ctx: CommandContext): Promise<number> {
   printReport(text, report, { json: output.machineOnStdout, table: false }); // its own module table is above
   const written = await emitReport(ctx, report, values);
   if (written.length) text.err(`report written: ${written.map(terminalText).join(', ')}`);
+  for (const line of cacheLines(cache)) text.err(line);
   return 0;
 }

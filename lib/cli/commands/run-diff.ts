@@ -13,11 +13,12 @@ import { parseRenameRule } from '../flags/rename-rule';
 import { componentFrom } from '../flags/component';
 import { spectrumOptionsFrom } from '../flags/spectrum';
 import type { EventOptions } from '../../report/events';
+import type { ResultCache } from '../../engine/cache';
 
 type Flags = Record<string, unknown>;
 
 /** What a run reports to and is stopped by: the progress bar, the --jsonl events, the interruption signal. */
-export type RunHooks = EventOptions & { signal?: AbortSignal };
+export type RunHooks = EventOptions & { signal?: AbortSignal; cache?: ResultCache };
 
 /** `diff <base> <tuned>` with its flags. */
 export async function runCheckpointDiff(values: Flags, base: string, tuned: string, hooks: RunHooks): Promise<DiffReport> {
