@@ -3,6 +3,11 @@ import type { ModelSummary, PairResult } from '../report/model';
 import { midpoint, type SpectrumMetrics } from '../results/metrics';
 import { gini, type GroupSummary, median, normalizedEntropy } from './groups';
 
+/** √(Σ‖ΔW‖_F² / Σ‖W_base‖_F²): the update relative to the weights it changed, over all its matrices (NaN without base norms). */
+export function pooledRelativeUpdate(updateEnergy: number, baseEnergy: number): number {
+  return baseEnergy > 0 ? Math.sqrt(updateEnergy / baseEnergy) : NaN;
+}
+
 export function modelSummary(pairs: PairResult[], byLayer: GroupSummary[], byModule: GroupSummary[]): ModelSummary {
   const ok = pairs.filter((p) => p.metrics && p.spectrum);
   const update = ok.reduce((s, p) => s + (p.spectrum?.frobeniusSquared ?? 0), 0);
@@ -13,7 +18,7 @@ export function modelSummary(pairs: PairResult[], byLayer: GroupSummary[], byMod
   return {
     matrices: ok.length,
     matricesWithSignal: changed.length,
-    relativeUpdate: base > 0 ? Math.sqrt(update / base) : NaN,
+    relativeUpdate: pooledRelativeUpdate(update, base),
     layerEnergyEntropy: normalizedEntropy(byLayer.map((g) => g.energy)),
     layerEnergyGini: gini(byLayer.map((g) => g.energy)),
     moduleEnergyEntropy: normalizedEntropy(byModule.map((g) => g.energy)),

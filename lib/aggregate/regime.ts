@@ -145,6 +145,44 @@ function directionalSpread(m: RegimeMatrix): [number, number] {
   return [scale(lo), scale(hi)];
 }
 
+/** What one matrix contributes to the score: its energy, whether it carries signal, its directional spread [lo, hi]. */
+export interface RegimeTerm {
+  energy: number;
+  signal: boolean;
+  spread: [number, number];
+}
+
+export function regimeTerm(m: RegimeMatrix): RegimeTerm {
+  const signal = ((m.values.length > 0 && (m.values[0] as number) > m.noiseEdge) || (m.hiddenEnergy ?? 0) > 0) && m.energy > 0;
+  return { energy: m.energy, signal, spread: signal ? directionalSpread(m) : [0, 0] };
+}
+
+/** The score and its components from the matrices' terms: what the verdict reports, and what a bootstrap recomputes. */
+export interface RegimeScore {
+  score: number;
+  scoreRange: [number, number];
+  directionalSpread: [number, number];
+  layerSpread: number;
+  coverage: number;
+  /** Σ energy of the matrices with signal (0: no signal at all, the score is then 0). */
+  signalEnergy: number;
+}
+
+export function regimeScore(terms: readonly RegimeTerm[]): RegimeScore {
+  let signalCount = 0, totalEnergy = 0;
+  for (const t of terms) if (t.signal) { signalCount++; totalEnergy += t.energy; }
+  const coverage = terms.length ? signalCount / terms.length : 0;
+  if (signalCount === 0 || totalEnergy <= 0) return { score: 0, scoreRange: [0, 0], directionalSpread: [0, 0], layerSpread: 0, coverage: 0, signalEnergy: 0 };
+  let dLo = 0, dHi = 0;
+  for (const t of terms) if (t.signal) { dLo += t.spread[0] * (t.energy / totalEnergy); dHi += t.spread[1] * (t.energy / totalEnergy); }
+  // Matrices without signal carry zero share: the entropy runs over all matrices, so leaving most of them
+  // untouched lowers it.
+  const layerSpread = normalizedEntropy(terms.map((t) => (t.signal ? t.energy / totalEnergy : 0)));
+  const score = (d: number) => REGIME_WEIGHTS.D * d + REGIME_WEIGHTS.L * layerSpread + REGIME_WEIGHTS.C * coverage;
+  const scoreRange: [number, number] = [score(dLo), score(dHi)];
+  return { score: (scoreRange[0] + scoreRange[1]) / 2, scoreRange, directionalSpread: [dLo, dHi], layerSpread, coverage, signalEnergy: totalEnergy };
+}
+
 /**
  * @param matrices one entry per compared matrix
  * @param signalShare share of the whole update's energy that storage rounding cannot account for (1 when
@@ -152,10 +190,10 @@ function directionalSpread(m: RegimeMatrix): [number, number] {
  *   sample of the update's shape (a dispersed update of tiny entries is the first to vanish in rounding).
  */
 export function regimeVerdict(matrices: readonly RegimeMatrix[], signalShare = 1): RegimeVerdict {
-  const withSignal = matrices.filter((m) => ((m.values.length > 0 && (m.values[0] as number) > m.noiseEdge) || (m.hiddenEnergy ?? 0) > 0) && m.energy > 0);
-  const coverage = matrices.length ? withSignal.length / matrices.length : 0;
-  const totalEnergy = withSignal.reduce((s, m) => s + m.energy, 0);
-  if (withSignal.length === 0 || totalEnergy <= 0) {
+  const terms = matrices.map(regimeTerm);
+  const withSignal = matrices.filter((_, i) => (terms[i] as RegimeTerm).signal);
+  const { score: mid, scoreRange: range, directionalSpread: [dLo, dHi], layerSpread, coverage, signalEnergy: totalEnergy } = regimeScore(terms);
+  if (totalEnergy <= 0) {
     return {
       score: 0, scoreRange: [0, 0], label: 'no-signal',
       components: { directionalSpread: [0, 0], layerSpread: 0, coverage: 0 }, drivers: [],
@@ -164,16 +202,7 @@ export function regimeVerdict(matrices: readonly RegimeMatrix[], signalShare = 1
     };
   }
   const shares = withSignal.map((m) => m.energy / totalEnergy);
-  const spreads = withSignal.map(directionalSpread);
-  const dLo = spreads.reduce((s, [lo], i) => s + lo * (shares[i] as number), 0);
-  const dHi = spreads.reduce((s, [, hi], i) => s + hi * (shares[i] as number), 0);
-  // Matrices without signal carry zero share: the entropy runs over all matrices, so leaving most of them
-  // untouched lowers it.
-  const signalSet = new Set(withSignal);
-  const layerSpread = normalizedEntropy(matrices.map((m) => (signalSet.has(m) ? m.energy / totalEnergy : 0)));
-  const score = (d: number) => REGIME_WEIGHTS.D * d + REGIME_WEIGHTS.L * layerSpread + REGIME_WEIGHTS.C * coverage;
-  const range: [number, number] = [score(dLo), score(dHi)];
-  const mid = (range[0] + range[1]) / 2;
+  const spreads = terms.filter((t) => t.signal).map((t) => t.spread);
   const label: RegimeVerdict['label'] = signalShare < 0.5 ? 'indeterminate'
     : mid < REGIME_THRESHOLDS.concentrated ? 'concentrated' : mid > REGIME_THRESHOLDS.dispersed ? 'dispersed' : 'mixed';
 

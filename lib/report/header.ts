@@ -21,6 +21,9 @@ export const ANALYSIS_SCHEMA_VERSION = 1;
 /** The version of `compare`'s JSON document (`paramscope.compare`). */
 export const COMPARE_SCHEMA_VERSION = 1;
 
+/** The version of the comparison document (`paramscope.comparison`, comparison.json). */
+export const COMPARISON_SCHEMA_VERSION = 1;
+
 /** `analyze`'s report as its versioned JSON document (what `analyze --json` prints). */
 export function analysisDocument(report: AnalysisReport): { schema: 'paramscope.analysis'; schemaVersion: number } & AnalysisReport {
   return { schema: 'paramscope.analysis', schemaVersion: ANALYSIS_SCHEMA_VERSION, ...report };
