@@ -11,6 +11,7 @@
  */
 import { type Dtype, type RawArray, rawView } from './dtypes';
 import { abortError, checkPath, invalidArgument, ParamscopeError } from '../errors';
+import { parseJson } from './json';
 import { native, type NativeCheckpoint, type NativeOpenOptions, type NativeReadResult } from '../engine/binding';
 
 export interface OpenOptions {
@@ -130,7 +131,8 @@ export class Checkpoint implements Disposable {
       ),
     );
     this.metadata = this.shards[0]?.metadata ?? {};
-    this.indexMetadata = d.indexMetadata ? (JSON.parse(d.indexMetadata) as Record<string, unknown>) : null;
+    // The core re-serialises what it parsed; parsed again here into null-prototype objects (read/json.ts).
+    this.indexMetadata = d.indexMetadata ? (parseJson(d.indexMetadata, { file: d.path, what: 'index metadata', code: 'INDEX_INVALID' }) as Record<string, unknown>) : null;
     this.warnings = Object.freeze(d.warnings);
     this.#byName = new Map(this.tensors.map((t) => [t.name, t]));
   }

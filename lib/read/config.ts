@@ -1,12 +1,14 @@
 /**
  * The small JSON files beside a checkpoint that say how its tensors are laid out: `config.json` (model
  * type, hidden size, `quantization_config`), ModelOpt's `hf_quant_config.json` and the legacy GPTQ/AWQ
- * `quantize_config.json`. Read once per checkpoint, synchronously (they are a few kilobytes); a missing or
- * unparsable file is simply absent: the tensor headers stay authoritative (docs/formats.md).
+ * `quantize_config.json`. Read once per checkpoint, synchronously (they are a few kilobytes, capped at
+ * MAX_CONFIG_BYTES); a missing or unparsable file is simply absent: the tensor headers stay authoritative
+ * (docs/formats.md). A FIFO, a device or an oversized file in their place is refused (docs/security.md).
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ParamscopeError } from '../errors';
 import type { Checkpoint } from './checkpoint';
+import { asJsonObject, MAX_CONFIG_BYTES, parseJsonBytes, readBoundedFile } from './json-file';
 
 export type JsonObject = Readonly<Record<string, unknown>>;
 
@@ -26,12 +28,25 @@ export interface ModelConfig {
 
 const cache = new WeakMap<Checkpoint, ModelConfig>();
 
+/**
+ * A config file as a null-prototype object, or null when it is absent or is not a JSON object. Read
+ * bounded and without blocking (json-file.ts): a FIFO, a device or a file above MAX_CONFIG_BYTES is an
+ * error (NOT_A_REGULAR_FILE, INPUT_TOO_LARGE), not an absent file; text that is not JSON is absent, as
+ * documented. Duplicate keys: the last wins, as in Python's json, which wrote the file.
+ */
 function readJson(file: string): JsonObject | null {
+  let bytes: Buffer;
   try {
-    const value: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as JsonObject) : null;
-  } catch {
-    return null;
+    bytes = readBoundedFile(file, 'model config', MAX_CONFIG_BYTES);
+  } catch (error) {
+    if (error instanceof ParamscopeError && error.code === 'FILE_NOT_FOUND') return null;
+    throw error;
+  }
+  try {
+    return asJsonObject(parseJsonBytes(bytes, file, { what: 'model config', code: 'INVALID_METADATA', duplicates: 'last' }));
+  } catch (error) {
+    if (error instanceof ParamscopeError && error.code === 'INVALID_METADATA') return null;
+    throw error;
   }
 }
 

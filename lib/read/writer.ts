@@ -14,7 +14,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DTYPE_BITS, type Dtype, isDtype } from './dtypes';
-import { invalidArgument, ParamscopeError } from '../errors';
+import { checkPath, invalidArgument, ParamscopeError } from '../errors';
 import { native } from '../engine/binding';
 
 export interface TensorToWrite {
@@ -109,7 +109,7 @@ function writeFailed(target: string, error: unknown): ParamscopeError {
 
 /** Checks the target, lays the file out and picks the temporary file it is written to first. */
 function prepareWrite(target: string, tensors: TensorsToWrite, metadata: Record<string, string> | undefined): Layout & { temporary: string } {
-  if (typeof target !== 'string' || target === '') invalidArgument('writeSafetensors: path', 'a non-empty string', target);
+  checkPath('writeSafetensors: path', target);
   return { ...layout(tensors, metadata), temporary: temporaryPath(target) };
 }
 

@@ -1,7 +1,8 @@
 /** Where an adapter's files are (weights, adapter_config.json), reading the config, checking openAdapter's arguments. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { invalidArgument, ParamscopeError } from '../../errors';
+import { checkPath, invalidArgument, ParamscopeError } from '../../errors';
+import { asJsonObject, readJsonFile } from '../../read/json-file';
 import type { OpenAdapterOptions } from './types';
 
 /** File names of the weights in an adapter directory, in the order they are looked for. */
@@ -9,14 +10,13 @@ const WEIGHT_FILES = ['adapter_model.safetensors', 'adapters.safetensors'];
 export const CONFIG_FILE = 'adapter_config.json';
 
 export function checkOpenOptions(target: unknown, options: OpenAdapterOptions): void {
-  if (typeof target !== 'string' || target === '') invalidArgument('openAdapter: path', 'a non-empty string', target);
+  checkPath('openAdapter: path', target);
   if (typeof options !== 'object' || options === null) invalidArgument('openAdapter: options', 'an object', options);
   if (options.scale !== undefined && !(typeof options.scale === 'number' && Number.isFinite(options.scale)))
     invalidArgument('openAdapter: scale', 'a finite number', options.scale);
   if (options.fanInFanOut !== undefined && typeof options.fanInFanOut !== 'boolean')
     invalidArgument('openAdapter: fanInFanOut', 'a boolean', options.fanInFanOut);
-  if (options.config !== undefined && (typeof options.config !== 'string' || options.config === ''))
-    invalidArgument('openAdapter: config', 'a path', options.config);
+  if (options.config !== undefined) checkPath('openAdapter: config', options.config);
 }
 
 export function resolveAdapterFiles(target: string, configOverride: string | undefined): { weights: string; config: string | null } {
@@ -41,16 +41,14 @@ function weightsInDirectory(dir: string): string {
   throw new ParamscopeError(`${dir} holds no adapter .safetensors file${pickle}`, { code: 'EMPTY_CHECKPOINT', file: dir });
 }
 
+/**
+ * adapter_config.json as a null-prototype object: read bounded and without blocking (read/json-file.ts),
+ * duplicate keys refused (two `r` values would mean different adapters to different readers).
+ */
 export function readConfig(file: string): Record<string, unknown> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new ParamscopeError(`cannot read adapter config ${file}: ${error instanceof Error ? error.message : String(error)}`, { code: 'ADAPTER_INVALID', file, cause: error });
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-    throw new ParamscopeError(`adapter config ${file} is not a JSON object`, { code: 'ADAPTER_INVALID', file });
-  return parsed as Record<string, unknown>;
+  const config = asJsonObject(readJsonFile(file, { what: 'adapter config', code: 'ADAPTER_INVALID' }));
+  if (!config) throw new ParamscopeError(`adapter config ${file} is not a JSON object`, { code: 'ADAPTER_INVALID', file });
+  return config;
 }
 
 export function baseModelOf(config: Record<string, unknown> | null): string | null {
