@@ -1,5 +1,4 @@
 /** `paramscope compare <base> <tunedA> <tunedB> …`: several fine-tunes of one base, ranked. */
-import * as path from 'node:path';
 import { REGIME_LEGEND } from '../../aggregate/regime';
 import { armNames, compare } from '../../compare';
 import { toJson } from '../../report/json';
@@ -10,7 +9,7 @@ import { terminalText } from '../output/terminal-text';
 import type { CommandContext } from '../context';
 import { directionsFlag } from '../flags/directions';
 import { commandOutput, machineFlagOptions, machineFlagsHelp } from '../flags/machine';
-import { emitReport, reportFlagsHelp } from '../flags/report';
+import { checkOutFlag, reportFiles, reportFlagsHelp, reportPrefixes, writeOutSet } from '../flags/report';
 import { componentFlagHelp, componentFlagOption, componentFrom } from '../flags/component';
 import { spectrumFlagOptions, spectrumFlags, spectrumOptionsFrom } from '../flags/spectrum';
 
@@ -34,6 +33,7 @@ export async function compareCommand(ctx: CommandContext): Promise<number> {
   const output = commandOutput(ctx, values);
   if (positionals.length < 3) return ctx.usageError('compare takes a base and at least two fine-tunes', compareUsage);
   const [base, ...tuned] = positionals as [string, ...string[]];
+  const outDir = checkOutFlag(values); // before any work
   const names = armNames(tuned);
   const { arms, ranking } = await output.withProgress((onProgress) => compare(base, tuned, {
     mode: 'truncated',
@@ -61,10 +61,11 @@ export async function compareCommand(ctx: CommandContext): Promise<number> {
       for (const line of verdictLines(a.report).slice(1, -1)) text.out(line);
     }
   }
-  if (typeof values.out === 'string') {
-    const written: string[] = [];
-    for (const a of arms) written.push(...(await emitReport(ctx, a.report, { out: values.out }, a.name)));
-    output.text.err(`reports written: ${written.length} files in ${terminalText(path.resolve(values.out))}`);
+  if (outDir !== undefined) {
+    // One set for all the fine-tunes, each file prefixed by its fine-tune's name: all written or none.
+    const prefixes = reportPrefixes(arms.map((a) => a.name));
+    const written = await writeOutSet(ctx, outDir, arms.flatMap((a, i) => reportFiles(a.report, prefixes[i])));
+    output.text.err(`reports written: ${written.length} files in ${terminalText(outDir)} (${arms.map((a, i) => `${terminalText(a.name)}: ${prefixes[i]}.*`).join(', ')})`);
   }
   return 0;
 }

@@ -3,7 +3,7 @@ import { invalidArgument } from '../../errors';
 import type { CommandContext } from '../context';
 import { printPlan } from './plan';
 import { commandOutput, machineFlagOptions, machineFlagsHelp } from '../flags/machine';
-import { emitReport, reportFlagOptions, reportFlagsHelp } from '../flags/report';
+import { checkOutFlag, emitReport, reportFlagOptions, reportFlagsHelp } from '../flags/report';
 import { componentFlagHelp, componentFlagOption } from '../flags/component';
 import { spectrumFlagOptions, spectrumFlags } from '../flags/spectrum';
 import { printReport } from '../output/diff-summary';
@@ -63,6 +63,7 @@ export async function diffCommand(ctx: CommandContext): Promise<number> {
   if (typeof values.adapter !== 'string' && positionals.length !== 2) return ctx.usageError('diff takes a base and a tuned checkpoint (or --adapter)', diffUsage);
   if (typeof values.adapter === 'string' && positionals.length > 0) invalidArgument('diff --adapter', 'no positional checkpoints (use --base)', positionals.join(' '));
   const adapter = values.adapter;
+  checkOutFlag(values); // before any work
   if (values['dry-run']) {
     if (typeof adapter === 'string') invalidArgument('--dry-run', 'a base and a tuned checkpoint (not --adapter)', adapter);
     return printPlan(ctx, positionals, values);

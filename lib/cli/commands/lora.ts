@@ -3,7 +3,7 @@ import type { PairResult } from '../../report/model';
 import { formatBounded } from '../../results/metrics';
 import type { CommandContext } from '../context';
 import { commandOutput, machineFlagOptions, machineFlagsHelp } from '../flags/machine';
-import { emitReport, reportFlagOptions, reportFlagsHelp } from '../flags/report';
+import { checkOutFlag, emitReport, reportFlagOptions, reportFlagsHelp } from '../flags/report';
 import { componentFlagHelp, componentFlagOption } from '../flags/component';
 import { spectrumFlagOptions, spectrumFlags } from '../flags/spectrum';
 import { printReport } from '../output/diff-summary';
@@ -38,6 +38,7 @@ export async function loraCommand(ctx: CommandContext): Promise<number> {
   );
   const output = commandOutput(ctx, values);
   if (positionals.length !== 1) return ctx.usageError('lora takes exactly one adapter path', loraUsage);
+  checkOutFlag(values); // before any work
   const { report, adapter } = await output.withProgress((onProgress) =>
     runAdapter(values, positionals[0] as string, { onProgress, ...(output.onEvent ? { onEvent: output.onEvent } : {}), signal: ctx.signal }));
   const text = output.text;
