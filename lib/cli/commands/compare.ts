@@ -3,7 +3,7 @@ import { REGIME_LEGEND } from '../../aggregate/regime';
 import { armNames, compare } from '../../compare';
 import { toJson } from '../../report/json';
 import { reportDocument } from '../../report/schema';
-import { rankingRow, verdictLines } from '../output/diff-summary';
+import { exitCodeOf, failureLines, rankingRow, verdictLines } from '../output/diff-summary';
 import { renderTable } from '../output/table';
 import { terminalText } from '../output/terminal-text';
 import type { CommandContext } from '../context';
@@ -50,7 +50,7 @@ export async function compareCommand(ctx: CommandContext): Promise<number> {
     const text = output.text;
     text.out(`${tuned.length} fine-tunes of ${terminalText(base)}, most concentrated first:\n`);
     text.out(renderTable(
-      [{ header: 'fine-tune' }, { header: 'verdict' }, { header: 'score', align: 'right' }, { header: 'confidence' },
+      [{ header: 'fine-tune' }, { header: 'verdict' }, { header: 'score', align: 'right' }, { header: 'confidence' }, { header: 'failed', align: 'right' },
        { header: 'D', align: 'right' }, { header: 'L', align: 'right' }, { header: 'C', align: 'right' },
        { header: '‖ΔW‖/‖W‖', align: 'right' }, { header: 'eff. rank ratio', align: 'right' }],
       ranking.map((a) => rankingRow(a.name, a.report)),
@@ -58,6 +58,7 @@ export async function compareCommand(ctx: CommandContext): Promise<number> {
     text.out(`\n${REGIME_LEGEND} (docs/regime.md); a diagnostic, not a benchmark score.`);
     for (const a of ranking) {
       text.out(`\n${terminalText(a.name)}:`);
+      for (const line of failureLines(a.report)) text.err(line);
       for (const line of verdictLines(a.report).slice(1, -1)) text.out(line);
     }
   }
@@ -67,5 +68,5 @@ export async function compareCommand(ctx: CommandContext): Promise<number> {
     const written = await writeOutSet(ctx, outDir, arms.flatMap((a, i) => reportFiles(a.report, prefixes[i])));
     output.text.err(`reports written: ${written.length} files in ${terminalText(outDir)} (${arms.map((a, i) => `${terminalText(a.name)}: ${prefixes[i]}.*`).join(', ')})`);
   }
-  return 0;
+  return exitCodeOf(arms.map((a) => a.report));
 }

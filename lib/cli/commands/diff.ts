@@ -6,7 +6,7 @@ import { commandOutput, machineFlagOptions, machineFlagsHelp } from '../flags/ma
 import { checkOutFlag, emitReport, reportFlagOptions, reportFlagsHelp } from '../flags/report';
 import { componentFlagHelp, componentFlagOption } from '../flags/component';
 import { spectrumFlagOptions, spectrumFlags } from '../flags/spectrum';
-import { printReport } from '../output/diff-summary';
+import { exitCodeOf, printReport } from '../output/diff-summary';
 import { terminalText } from '../output/terminal-text';
 import { runAdapter, runCheckpointDiff } from './run-diff';
 
@@ -77,5 +77,5 @@ export async function diffCommand(ctx: CommandContext): Promise<number> {
   printReport(output.text, report, { json: output.machineOnStdout, table: !output.machineOnStdout });
   const written = await emitReport(ctx, report, values);
   if (written.length) output.text.err(`report written: ${written.map(terminalText).join(', ')}`);
-  return 0;
+  return exitCodeOf([report]); // 2 when a matrix failed (the others are reported)
 }

@@ -6,7 +6,7 @@ import { commandOutput, machineFlagOptions, machineFlagsHelp } from '../flags/ma
 import { checkOutFlag, emitReport, reportFlagOptions, reportFlagsHelp } from '../flags/report';
 import { componentFlagHelp, componentFlagOption } from '../flags/component';
 import { spectrumFlagOptions, spectrumFlags } from '../flags/spectrum';
-import { printReport } from '../output/diff-summary';
+import { exitCodeOf, printReport } from '../output/diff-summary';
 import { allRowsFlagHelp, allRowsFlagOption, distinct, renderLongTable } from '../output/long-table';
 import { terminalText } from '../output/terminal-text';
 import { runAdapter } from './run-diff';
@@ -70,5 +70,5 @@ export async function loraCommand(ctx: CommandContext): Promise<number> {
   printReport(text, report, { json: output.machineOnStdout, table: false }); // its own module table is above
   const written = await emitReport(ctx, report, values);
   if (written.length) text.err(`report written: ${written.map(terminalText).join(', ')}`);
-  return 0;
+  return exitCodeOf([report]); // 2 when a matrix failed (the others are reported)
 }
