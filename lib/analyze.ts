@@ -9,6 +9,7 @@
  *   console.log(t.name, t.metrics?.stableRank);
  * const report = await analyzeCheckpoint('model.safetensors');   // everything, plus per-layer summaries
  */
+import { throwIfAllFailed } from './aggregate/failures';
 import { summarizeTensors } from './aggregate/tensors';
 import { reportedRank, spectrumMode } from './engine/options';
 import { runSpectra } from './engine/run';
@@ -108,6 +109,7 @@ export async function analyzeCheckpoint(checkpoint: string | Checkpoint, given: 
       const plan = planAnalysis(ckpt, options);
       const tensors: TensorAnalysis[] = [];
       for await (const t of analysisTensors(ckpt, plan, options, stream)) tensors.push(t);
+      throwIfAllFailed(tensors, ckpt.path); // no result is not a result
       const report = analysisReport(ckpt, options, plan, tensors);
       stream.summary(analysisSummary(report));
       return report;

@@ -21,7 +21,7 @@ import type { DiffReport } from './report/model';
 export type CompareOptions = DiffOptions;
 
 export interface CompareArm {
-  /** The fine-tune's name: its file or directory name without `.safetensors` (made unique with `#2`, `#3`, …). */
+  /** The fine-tune's name: its file or directory name without `.safetensors`, made unique by parent directories ({@link armNames}). */
   name: string;
   path: string;
   report: DiffReport;
@@ -35,11 +35,37 @@ export interface CompareResult {
   ranking: CompareArm[];
 }
 
-/** The names the fine-tunes are shown and tagged under. */
+/**
+ * The names the fine-tunes are shown and tagged under: the file or directory name without
+ * `.safetensors` / `.safetensors.index.json`; fine-tunes that share it are told apart by their shortest
+ * distinguishing parent path (`a/model`, `b/model`), and the same path given twice by `#2`, `#3`, ….
+ */
 export function armNames(tuned: readonly string[]): string[] {
+  const parts = tuned.map((t) => {
+    const segments = path.resolve(t).split(path.sep).filter(Boolean);
+    const last = segments.length - 1;
+    if (last >= 0) segments[last] = (segments[last] as string).replace(/\.safetensors(\.index\.json)?$/, '');
+    return segments.length ? segments : ['/'];
+  });
+  const depth = parts.map(() => 1);
+  const nameOf = (i: number) => (parts[i] as string[]).slice(-(depth[i] as number)).join('/');
+  for (let changed = true; changed; ) {
+    changed = false;
+    const byName = new Map<string, number[]>();
+    parts.forEach((_, i) => byName.set(nameOf(i), [...(byName.get(nameOf(i)) ?? []), i]));
+    for (const members of byName.values()) {
+      if (members.length < 2) continue;
+      for (const i of members) {
+        if ((depth[i] as number) < (parts[i] as string[]).length) {
+          depth[i] = (depth[i] as number) + 1;
+          changed = true;
+        }
+      }
+    }
+  }
   const seen = new Map<string, number>();
-  return tuned.map((t) => {
-    const name = path.basename(t.replace(/\/+$/, '')).replace(/\.safetensors(\.index\.json)?$/, '');
+  return parts.map((_, i) => {
+    const name = nameOf(i);
     const n = (seen.get(name) ?? 0) + 1;
     seen.set(name, n);
     return n === 1 ? name : `${name}#${n}`;

@@ -1,6 +1,7 @@
 /** The model-level summary of an update: how much changed, how evenly over layers and modules, typical ranks. */
 import type { ModelSummary, PairResult } from '../report/model';
 import { midpoint, type SpectrumMetrics } from '../results/metrics';
+import { failedMatrices, failureCounts } from './failures';
 import { gini, type GroupSummary, median, normalizedEntropy } from './groups';
 
 /** √(Σ‖ΔW‖_F² / Σ‖W_base‖_F²): the update relative to the weights it changed, over all its matrices (NaN without base norms). */
@@ -28,5 +29,6 @@ export function modelSummary(pairs: PairResult[], byLayer: GroupSummary[], byMod
     medianTopKEnergyShare: median(changed.map((p) => midpoint((p.metrics as SpectrumMetrics).topKEnergyShare))),
     energyShareAboveNoise: update > 0 ? above / update : 0,
     signalShare: update > 0 ? Math.min(1, (above + hidden) / update) : 0,
+    failed: failureCounts(failedMatrices(pairs)),
   };
 }

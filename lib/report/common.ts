@@ -1,4 +1,5 @@
 /** Shared pieces of the human-readable reports (Markdown, HTML): number formats, orderings, grids. */
+import { codesText } from '../aggregate/failures';
 import type { GroupSummary } from '../aggregate/groups';
 import type { DiffReport, ModelSummary, PairResult } from './model';
 import { type Bounded, bounds, formatBounded, midpoint } from '../results/metrics';
@@ -196,6 +197,9 @@ export function modeText(report: DiffReport): string {
 export function modelSummaryRows(m: ModelSummary): Array<[string, string]> {
   return [
     ['matrices analysed', String(m.matrices)],
+    ...(m.failed.matrices
+      ? [['matrices that could not be analysed (not in the verdict)', `${m.failed.matrices}: ${codesText(m.failed)}`] as [string, string]]
+      : []),
     ['matrices with an update above storage noise', `${m.matricesWithSignal} (${pct(m.matrices ? m.matricesWithSignal / m.matrices : NaN)})`],
     ['relative update ‖ΔW‖_F / ‖W_base‖_F (all matrices)', fmt(m.relativeUpdate)],
     ['update energy above the noise floor', pct(m.energyShareAboveNoise)],

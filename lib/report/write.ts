@@ -1,17 +1,22 @@
 /**
- * Writes a diff report in any of its formats, all or nothing: every report is rendered in memory, written
+ * Writes a diff report in any of its formats to paths of the caller's choice (the library's `writeReports`;
+ * the CLI's `--out` writes a whole directory as one set instead: report-set.ts), all or nothing as far as
+ * renames one by one allow: every report is rendered in memory, written
  * to a temporary file beside its target (fsynced), then renamed into place. Files that a target path
  * already held are moved aside first and put back if anything fails, so after a failure none of the new
- * files remain and the old ones are intact; an interrupted run leaves at most hidden temporary files
+ * files remain and the old ones are intact. Under the CLI an interruption (SIGINT / SIGTERM) undoes the
+ * write through an onInterrupt hook; only a process killed outright can leave hidden temporaries
  * (`.<name>.paramscope-<pid>-<random>.tmp`), never a partial report under the requested name.
  *
  * @example
  * await writeReports(report, { json: 'out/report.json', html: 'out/report.html' });
  */
 import { randomBytes } from 'node:crypto';
+import * as fsSync from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { DiffReport } from './model';
+import { onInterrupt } from '../engine/interrupt';
 import { invalidArgument, ParamscopeError } from '../errors';
 import { diffToCsv } from './diff-csv';
 import { toHtml } from './html/index';
@@ -82,6 +87,22 @@ export async function writeReports(report: DiffReport, paths: ReportPaths): Prom
   if (jobs.length === 0) return written;
 
   let current = jobs[0] as (typeof jobs)[number];
+  // Undo: remove what was placed, restore what was moved aside, delete the temporaries. Synchronous, so
+  // it is also the interrupt hook (a second SIGINT / SIGTERM exits at once: lib/engine/interrupt.ts).
+  const undo = () => {
+    for (const job of jobs) {
+      try {
+        if (job.placed) fsSync.rmSync(job.target, { force: true });
+        if (job.backup) fsSync.renameSync(job.backup, job.target);
+        fsSync.rmSync(job.temp, { force: true });
+      } catch {
+        // Best effort: the others are still undone.
+      }
+      job.placed = false;
+      job.backup = undefined;
+    }
+  };
+  const unhook = onInterrupt(undo);
   try {
     // 1. Every report to its temporary file.
     for (const job of jobs) {
@@ -101,16 +122,13 @@ export async function writeReports(report: DiffReport, paths: ReportPaths): Prom
       job.placed = true;
     }
   } catch (error) {
-    // Undo: remove what was placed, restore what was moved aside, delete the temporaries.
-    for (const job of jobs) {
-      if (job.placed) await fs.rm(job.target, { force: true }).catch(() => undefined);
-      if (job.backup) await fs.rename(job.backup, job.target).catch(() => undefined);
-      await fs.rm(job.temp, { force: true }).catch(() => undefined);
-    }
+    unhook();
+    undo();
     const reason = error instanceof Error ? error.message : String(error);
     throw new ParamscopeError(`cannot write the ${current.format} report to ${current.target}: ${reason}; no report was written`, { code: 'WRITE_FAILED', file: current.target, cause: error });
   }
   // 3. Success: drop the old files.
+  unhook();
   for (const job of jobs) {
     if (job.backup) await fs.rm(job.backup, { force: true }).catch(() => undefined);
     written[job.format] = job.target;

@@ -1,4 +1,5 @@
 /** `paramscope analyze <checkpoint>`: spectra and spectral metrics of every weight matrix. */
+import { codesText, failedMatrices, failureCounts } from '../../aggregate/failures';
 import { median } from '../../aggregate/groups';
 import { summaryMetrics } from '../../aggregate/tensors';
 import { analyzeCheckpoint } from '../../analyze';
@@ -38,6 +39,9 @@ ${machineFlagsHelp}
 ${cacheFlagHelp}
 
 Example: paramscope analyze model.safetensors --mode truncated --rank 32 --include '*.mlp.*'`;
+
+/** How many failed matrices get an error line of their own (all of them are in --json and --jsonl). */
+const LISTED_FAILURES = 20;
 
 export async function analyzeCommand(ctx: CommandContext): Promise<number> {
   const { positionals, values } = ctx.parse(
@@ -123,7 +127,9 @@ export async function analyzeCommand(ctx: CommandContext): Promise<number> {
     groupColumns: [{ header: 'matrices', align: 'right' }, { header: 'parameters', align: 'right' }],
     group: (gs) => [String(gs.reduce((n, g) => n + g.matrices, 0)), gs.reduce((n, g) => n + g.parameters, 0).toLocaleString('en-US')],
   }, { all }) + '\n(medians per module type; per-layer summaries in --json)');
-  for (const t of report.tensors.filter((t) => t.error)) text.err(`${terminalText(t.name)}: ${t.error?.code}: ${terminalText(t.error?.message ?? '')}`);
+  const failed = report.tensors.filter((t) => t.error);
+  for (const t of failed.slice(0, LISTED_FAILURES)) text.err(`${terminalText(t.name)}: ${t.error?.code}: ${terminalText(t.error?.message ?? '')}`);
+  if (failed.length > LISTED_FAILURES) text.err(`… and ${failed.length - LISTED_FAILURES} more failed matrices (${codesText(failureCounts(failedMatrices(failed)))}; every one in --json and --jsonl)`);
   if (report.skipped.length) text.out(`skipped ${report.skipped.length} tensors (vectors, scalars, integer, quantization scales or excluded)`);
   return exitCode;
 }

@@ -1,16 +1,15 @@
 /** `paramscope compare <base> <tunedA> <tunedB> …`: several fine-tunes of one base, ranked. */
-import * as path from 'node:path';
 import { REGIME_LEGEND } from '../../aggregate/regime';
 import { armNames, compare } from '../../compare';
 import { toJson } from '../../report/json';
 import { reportDocument } from '../../report/schema';
-import { rankingRow, verdictLines } from '../output/diff-summary';
+import { exitCodeOf, failureLines, rankingRow, verdictLines } from '../output/diff-summary';
 import { renderTable } from '../output/table';
 import { terminalText } from '../output/terminal-text';
 import type { CommandContext } from '../context';
 import { directionsFlag } from '../flags/directions';
 import { commandOutput, machineFlagOptions, machineFlagsHelp } from '../flags/machine';
-import { emitReport, reportFlagsHelp } from '../flags/report';
+import { checkOutFlag, reportFiles, reportFlagsHelp, reportPrefixes, writeOutSet } from '../flags/report';
 import { componentFlagHelp, componentFlagOption, componentFrom } from '../flags/component';
 import { spectrumFlagOptions, spectrumFlags, spectrumOptionsFrom } from '../flags/spectrum';
 import { cacheFlagHelp, cacheFlagOptions, cacheFrom, cacheLines } from '../flags/cache';
@@ -36,6 +35,7 @@ export async function compareCommand(ctx: CommandContext): Promise<number> {
   const output = commandOutput(ctx, values);
   if (positionals.length < 3) return ctx.usageError('compare takes a base and at least two fine-tunes', compareUsage);
   const [base, ...tuned] = positionals as [string, ...string[]];
+  const outDir = checkOutFlag(values); // before any work
   const names = armNames(tuned);
   const { cache } = cacheFrom(values, output.text);
   const { arms, ranking } = await output.withProgress((onProgress) => compare(base, tuned, {
@@ -54,7 +54,7 @@ export async function compareCommand(ctx: CommandContext): Promise<number> {
     const text = output.text;
     text.out(`${tuned.length} fine-tunes of ${terminalText(base)}, most concentrated first:\n`);
     text.out(renderTable(
-      [{ header: 'fine-tune' }, { header: 'verdict' }, { header: 'score', align: 'right' }, { header: 'confidence' },
+      [{ header: 'fine-tune' }, { header: 'verdict' }, { header: 'score', align: 'right' }, { header: 'confidence' }, { header: 'failed', align: 'right' },
        { header: 'D', align: 'right' }, { header: 'L', align: 'right' }, { header: 'C', align: 'right' },
        { header: '‖ΔW‖/‖W‖', align: 'right' }, { header: 'eff. rank ratio', align: 'right' }],
       ranking.map((a) => rankingRow(a.name, a.report)),
@@ -62,14 +62,16 @@ export async function compareCommand(ctx: CommandContext): Promise<number> {
     text.out(`\n${REGIME_LEGEND} (docs/regime.md); a diagnostic, not a benchmark score.`);
     for (const a of ranking) {
       text.out(`\n${terminalText(a.name)}:`);
+      for (const line of failureLines(a.report)) text.err(line);
       for (const line of verdictLines(a.report).slice(1, -1)) text.out(line);
     }
   }
-  if (typeof values.out === 'string') {
-    const written: string[] = [];
-    for (const a of arms) written.push(...(await emitReport(ctx, a.report, { out: values.out }, a.name)));
-    output.text.err(`reports written: ${written.length} files in ${terminalText(path.resolve(values.out))}`);
+  if (outDir !== undefined) {
+    // One set for all the fine-tunes, each file prefixed by its fine-tune's name: all written or none.
+    const prefixes = reportPrefixes(arms.map((a) => a.name));
+    const written = await writeOutSet(ctx, outDir, arms.flatMap((a, i) => reportFiles(a.report, prefixes[i])));
+    output.text.err(`reports written: ${written.length} files in ${terminalText(outDir)} (${arms.map((a, i) => `${terminalText(a.name)}: ${prefixes[i]}.*`).join(', ')})`);
   }
   for (const line of cacheLines(cache)) output.text.err(line);
-  return 0;
+  return exitCodeOf(arms.map((a) => a.report));
 }

@@ -3,10 +3,10 @@ import { invalidArgument } from '../../errors';
 import type { CommandContext } from '../context';
 import { printPlan } from './plan';
 import { commandOutput, machineFlagOptions, machineFlagsHelp } from '../flags/machine';
-import { emitReport, reportFlagOptions, reportFlagsHelp } from '../flags/report';
+import { checkOutFlag, emitReport, reportFlagOptions, reportFlagsHelp } from '../flags/report';
 import { componentFlagHelp, componentFlagOption } from '../flags/component';
 import { spectrumFlagOptions, spectrumFlags } from '../flags/spectrum';
-import { printReport } from '../output/diff-summary';
+import { exitCodeOf, printReport } from '../output/diff-summary';
 import { terminalText } from '../output/terminal-text';
 import { cacheFlagHelp, cacheFlagOptions, cacheFrom, cacheLines } from '../flags/cache';
 import { runAdapter, runCheckpointDiff } from './run-diff';
@@ -66,6 +66,7 @@ export async function diffCommand(ctx: CommandContext): Promise<number> {
   if (typeof values.adapter !== 'string' && positionals.length !== 2) return ctx.usageError('diff takes a base and a tuned checkpoint (or --adapter)', diffUsage);
   if (typeof values.adapter === 'string' && positionals.length > 0) invalidArgument('diff --adapter', 'no positional checkpoints (use --base)', positionals.join(' '));
   const adapter = values.adapter;
+  checkOutFlag(values); // before any work
   if (values['dry-run']) {
     if (typeof adapter === 'string') invalidArgument('--dry-run', 'a base and a tuned checkpoint (not --adapter)', adapter);
     return printPlan(ctx, positionals, values);
@@ -81,5 +82,5 @@ export async function diffCommand(ctx: CommandContext): Promise<number> {
   const written = await emitReport(ctx, report, values);
   if (written.length) output.text.err(`report written: ${written.map(terminalText).join(', ')}`);
   for (const line of cacheLines(cache)) output.text.err(line);
-  return 0;
+  return exitCodeOf([report]); // 2 when a matrix failed (the others are reported)
 }

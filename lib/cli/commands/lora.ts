@@ -3,10 +3,10 @@ import type { PairResult } from '../../report/model';
 import { formatBounded } from '../../results/metrics';
 import type { CommandContext } from '../context';
 import { commandOutput, machineFlagOptions, machineFlagsHelp } from '../flags/machine';
-import { emitReport, reportFlagOptions, reportFlagsHelp } from '../flags/report';
+import { checkOutFlag, emitReport, reportFlagOptions, reportFlagsHelp } from '../flags/report';
 import { componentFlagHelp, componentFlagOption } from '../flags/component';
 import { spectrumFlagOptions, spectrumFlags } from '../flags/spectrum';
-import { printReport } from '../output/diff-summary';
+import { exitCodeOf, printReport } from '../output/diff-summary';
 import { allRowsFlagHelp, allRowsFlagOption, distinct, renderLongTable } from '../output/long-table';
 import { terminalText } from '../output/terminal-text';
 import { cacheFlagHelp, cacheFlagOptions, cacheFrom, cacheLines } from '../flags/cache';
@@ -41,6 +41,7 @@ export async function loraCommand(ctx: CommandContext): Promise<number> {
   const output = commandOutput(ctx, values);
   if (positionals.length !== 1) return ctx.usageError('lora takes exactly one adapter path', loraUsage);
   const { cache } = cacheFrom(values, output.text);
+  checkOutFlag(values); // before any work
   const { report, adapter } = await output.withProgress((onProgress) =>
     runAdapter(values, positionals[0] as string, { onProgress, ...(output.onEvent ? { onEvent: output.onEvent } : {}), signal: ctx.signal, ...(cache ? { cache } : {}) }));
   const text = output.text;
@@ -73,5 +74,5 @@ export async function loraCommand(ctx: CommandContext): Promise<number> {
   const written = await emitReport(ctx, report, values);
   if (written.length) text.err(`report written: ${written.map(terminalText).join(', ')}`);
   for (const line of cacheLines(cache)) text.err(line);
-  return 0;
+  return exitCodeOf([report]); // 2 when a matrix failed (the others are reported)
 }
