@@ -13,7 +13,7 @@ import { throwIfAllFailed } from './aggregate/failures';
 import { summarizeTensors } from './aggregate/tensors';
 import { reportedRank, spectrumMode } from './engine/options';
 import { runSpectra } from './engine/run';
-import { withSharedCache } from './engine/cache';
+import { type CacheOptions, withSharedCache } from './engine/cache';
 import { isFailed, type SpectrumOptions } from './engine/types';
 import { type AnalysisPlan, type AnalysisPlanOptions, type PlannedMatrix, planAnalysis } from './plan/analysis-plan';
 import { analysisJobs } from './plan/jobs';
@@ -28,7 +28,7 @@ import { tensorAnalysis } from './results/pair-result';
  * only the matrices of these components ('vision', 'language', …; plan/modules.ts). `onEvent`
  * gets the event stream (docs/events.md); `onProgress` its progress events.
  */
-export interface AnalyzeOptions extends Omit<SpectrumOptions, 'onProgress'>, AnalysisPlanOptions, EventOptions {
+export interface AnalyzeOptions extends Omit<SpectrumOptions, 'onProgress'>, CacheOptions, AnalysisPlanOptions, EventOptions {
   /** When `checkpoint` is a path: memory-map it (default true). */
   mmap?: boolean;
 }

@@ -12,7 +12,7 @@
  */
 import { reportedRank } from './engine/options';
 import { runSpectra } from './engine/run';
-import { withSharedCache } from './engine/cache';
+import { type CacheOptions, withSharedCache } from './engine/cache';
 import { isFailed, type SpectrumOptions } from './engine/types';
 import { invalidArgument, ParamscopeError } from './errors';
 import { diffJobs, directionJobs } from './plan/jobs';
@@ -35,7 +35,7 @@ import { vectorChanges } from './results/vector-changes';
  * the matrices of these components ('vision', 'language', …; plan/modules.ts). `onEvent` gets the event
  * stream (docs/events.md); `onProgress` its progress events.
  */
-export interface DiffOptions extends Omit<SpectrumOptions, 'onProgress'>, Pick<PairingOptions, 'map' | 'include' | 'exclude' | 'component'>, EventOptions {
+export interface DiffOptions extends Omit<SpectrumOptions, 'onProgress'>, CacheOptions, Pick<PairingOptions, 'map' | 'include' | 'exclude' | 'component'>, EventOptions {
   /**
    * Compare ΔW's and W_tuned's top singular directions with W_base's (subspace overlap, intruder
    * dimensions). Costs three more truncated spectra per matrix. 'auto' (default): on when the base is

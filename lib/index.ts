@@ -51,6 +51,13 @@ export { toHtml } from './report/html/index';
 export { toMarkdown } from './report/markdown';
 export { diffToCsv } from './report/diff-csv';
 export { compare, armNames, type CompareOptions, type CompareResult, type CompareArm } from './compare';
+export { trajectory, trajectoryRunNames, type TrajectoryOptions, type TrajectoryResult, type TrajectoryStepResult } from './trajectory';
+export { trajectoryCheckpoints, stepFromName, type TrajectoryCheckpoint } from './plan/trajectory-steps';
+export type {
+  TrajectoryReport, TrajectoryStep, StepFootprint, StepSettling, SettlingSide, TrajectoryGroupSeries, TrajectoryMatrixSeries,
+} from './report/trajectory-model';
+export { TRAJECTORY_JSON_SCHEMA } from './report/trajectory-schema';
+export { trajectoryJson, trajectoryMarkdown, trajectoryCsv, writeTrajectoryReports } from './report/trajectory-render';
 export { analyzeEvents, diffEvents, adapterEvents, compareEvents } from './events';
 export {
   EVENT_STREAM_VERSION,

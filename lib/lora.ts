@@ -13,7 +13,7 @@
  */
 import { inheritedRunOptions, reportedRank } from './engine/options';
 import { runSpectra } from './engine/run';
-import { withSharedCache } from './engine/cache';
+import { type CacheOptions, withSharedCache } from './engine/cache';
 import { isFailed, type SpectrumOptions, type SpectrumOutcome } from './engine/types';
 import { ParamscopeError } from './errors';
 import { adapterBaseJobs, adapterVectorJobs, loraJobs } from './plan/jobs';
@@ -32,7 +32,7 @@ import { DIRECTION_DEFAULTS } from './results/directions';
 import { adapterPairResult } from './results/pair-result';
 
 /** `onEvent` gets the event stream (docs/events.md); `onProgress` its progress events. */
-export interface AdapterOptions extends Omit<SpectrumOptions, 'onProgress'>, OpenAdapterOptions, EventOptions {
+export interface AdapterOptions extends Omit<SpectrumOptions, 'onProgress'>, CacheOptions, OpenAdapterOptions, EventOptions {
   /** The base checkpoint (path or open Checkpoint) the adapter was trained on. */
   base?: string | Checkpoint;
   /** With a base: compare ΔW's top directions with W_base's (default true when a base is given). */

@@ -13,6 +13,7 @@ import { doctorCommand } from './commands/doctor';
 import { inspectCommand } from './commands/inspect';
 import { loraCommand } from './commands/lora';
 import { planCommand } from './commands/plan';
+import { trajectoryCommand } from './commands/trajectory';
 import { type Command, commandContext, runCommand } from './context';
 import { terminalText } from './output/terminal-text';
 
@@ -23,6 +24,7 @@ const commands: Record<string, Command> = {
   diff: { run: diffCommand, summary: 'what a fine-tune changed: spectra of ΔW, noise floor, directions, regime verdict' },
   lora: { run: loraCommand, summary: 'the footprint of a LoRA adapter (with or without its base)' },
   compare: { run: compareCommand, summary: 'rank several fine-tunes of one base from concentrated to dispersed' },
+  trajectory: { run: trajectoryCommand, summary: 'a training run\'s checkpoints in step order: how the footprint grows, where its directions settle' },
   plan: { run: planCommand, summary: 'what analyze or diff would cost (bytes, flops, memory, time), from the headers alone' },
   doctor: { run: doctorCommand, summary: 'show the BLAS backend, SIMD level, threads and versions in use' },
 };

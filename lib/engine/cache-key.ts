@@ -24,7 +24,7 @@ import * as os from 'node:os';
 import { matrixShape } from '../plan/cost';
 import { packageVersion } from './build-info';
 import type { MatrixJob, TensorSource } from './matrix-job';
-import type { EngineOptions } from './options';
+import type { NativeEngineOptions as EngineOptions } from './binding';
 
 /** The version of the cache's entries and keys: bumped whenever either changes meaning. */
 export const CACHE_FORMAT_VERSION = 1;
@@ -34,8 +34,8 @@ export interface CacheKey {
   hash: string;
   /** What the key says, kept in the entry for people (and compared on read). */
   description: Readonly<Record<string, unknown>>;
-  /** rows × cols of the job's matrix, vectors asked for, the most values it can have: what a valid entry must match. */
-  expect: { rows: number; cols: number; vectors: boolean; maxValues: number };
+  /** rows × cols of the job's matrix, whether it has vectors, the most values and vectors it can have: what a valid entry must match. */
+  expect: { rows: number; cols: number; vectors: boolean; maxValues: number; maxVectors: number };
 }
 
 interface FileIdentity {
@@ -87,9 +87,11 @@ export class CacheKeyBuilder {
       format: CACHE_FORMAT_VERSION, paramscope: packageVersion(), byteOrder: os.endianness(),
       job: what, vectors, engine: this.#options,
     };
+    // Exact spectra have min(m, n) values (a low-rank product's padded with zeros), truncated ones the top `rank`.
     const p = Math.min(rows, cols);
-    const maxValues = job.kind === 'lowrank' ? Math.min(p, job.rank) : p;
-    return { hash: sha256(JSON.stringify(description)), description, expect: { rows, cols, vectors, maxValues } };
+    const maxValues = this.#options.mode === 'truncated' ? Math.min(p, this.#options.rank as number) : p;
+    const maxVectors = job.kind === 'lowrank' ? Math.min(maxValues, job.rank) : maxValues;
+    return { hash: sha256(JSON.stringify(description)), description, expect: { rows, cols, vectors, maxValues, maxVectors } };
   }
 
   async #source(s: TensorSource): Promise<Record<string, unknown>> {

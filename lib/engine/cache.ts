@@ -33,6 +33,16 @@ import type { SpectrumResult } from './types';
 
 const ENTRY_FORMAT = 'paramscope.result-cache';
 
+/** The option of runSpectra and of every verb that runs it. */
+export interface CacheOptions {
+  /**
+   * The result cache (docs/cache.md): a directory, or an open ResultCache shared by several runs. Each
+   * job is looked up first and each new result stored, so an interrupted run resumes where it stopped.
+   * Absent (the library's default): no cache.
+   */
+  cache?: string | ResultCache;
+}
+
 /** What a cache did for a run: results found, jobs not found, results written, entries refused, writes that failed. */
 export interface CacheCounts {
   hits: number;
@@ -49,7 +59,7 @@ const MEMORY_BUDGET_BYTES = 1024 * 2 ** 20;
 
 /** The largest entry a job's result can make: its values and bounds, its vectors, base64'd, plus the overhead. */
 export function maxEntryBytes(expect: CacheKey['expect']): number {
-  const doubles = 2 * expect.maxValues + (expect.vectors ? (expect.rows + expect.cols) * expect.maxValues : 0);
+  const doubles = 2 * expect.maxValues + (expect.vectors ? (expect.rows + expect.cols) * expect.maxVectors : 0);
   return ENTRY_OVERHEAD_BYTES + Math.ceil((doubles * 8 * 4) / 3);
 }
 
@@ -68,7 +78,7 @@ function plausibleResult(r: unknown, expect: CacheKey['expect']): r is SpectrumR
   if (!isCount(x.passes) || !isCount(x.powerIterations)) return false;
   if (expect.vectors) {
     const k = x.vectorCount;
-    if (!isCount(k) || (k as number) > expect.maxValues) return false;
+    if (!isCount(k) || (k as number) > expect.maxVectors) return false;
     if (!isFloat64Of(x.u, expect.rows * (k as number)) || !isFloat64Of(x.v, expect.cols * (k as number))) return false;
   }
   return true;

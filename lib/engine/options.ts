@@ -7,6 +7,7 @@ import { invalidArgument } from '../errors';
 import { native, type NativeEngineOptions } from './binding';
 import type { CostSettings } from '../plan/cost';
 import type { SpectrumOptions } from './types';
+import type { CacheOptions } from './cache';
 
 /**
  * What the engine does when an option is not given: the core's EngineOptions{} (native/include/
@@ -86,7 +87,7 @@ export function reportedRank(mode: 'exact' | 'truncated', options: Pick<Spectrum
  * progress, cancellation, the thread and memory budget, the seed, the result cache. Mode, rank and
  * vectors are its own.
  */
-export function inheritedRunOptions(options: SpectrumOptions): SpectrumOptions {
+export function inheritedRunOptions(options: SpectrumOptions & CacheOptions): SpectrumOptions & CacheOptions {
   const { onProgress, signal, threads, parallelMatrices, memoryBudget, seed, cache } = options;
   return { onProgress, signal, threads, parallelMatrices, memoryBudget, seed, cache };
 }

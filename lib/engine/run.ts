@@ -8,7 +8,7 @@ import { abortError, type ParamscopeError } from '../errors';
 import { native, type NativeJobSpec } from './binding';
 import { EventQueue } from './event-queue';
 import { jobCost } from '../plan/cost';
-import { type ResultCache, resultCacheOf } from './cache';
+import { type CacheOptions, type ResultCache, resultCacheOf } from './cache';
 import { type CacheKey, CacheKeyBuilder } from './cache-key';
 import { costSettings, type EngineOptions, engineOptions } from './options';
 import type { MatrixJob, TensorSource } from './matrix-job';
@@ -36,7 +36,7 @@ function nativeJob(job: MatrixJob): NativeJobSpec {
  * With `options.cache`, jobs whose result is cached are yielded from the cache (`cached: true`) and only
  * the others are computed, each stored before it is yielded (cache.ts).
  */
-export function runSpectra(jobs: readonly MatrixJob[], options: SpectrumOptions = {}): AsyncIterableIterator<SpectrumOutcome> {
+export function runSpectra(jobs: readonly MatrixJob[], options: SpectrumOptions & CacheOptions = {}): AsyncIterableIterator<SpectrumOutcome> {
   const nativeOptions = engineOptions(options);
   const cache = resultCacheOf(options.cache);
   if (options.signal?.aborted) throw abortError(options.signal);

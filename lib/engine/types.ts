@@ -6,7 +6,6 @@
  */
 import type { ErrorCode } from '../errors';
 import type { SpectrumMetrics } from '../results/metrics';
-import type { ResultCache } from './cache';
 
 export interface SpectrumOptions {
   /** 'exact': every singular value (Gram + LAPACK, or direct SVD). 'truncated': the top `rank` with error bounds. */
@@ -53,12 +52,6 @@ export interface SpectrumOptions {
   backend?: 'auto' | 'cpu' | 'cuda';
   /** Bytes a device backend may allocate (default 0: the plugin's own default). */
   deviceMemoryBudget?: number;
-  /**
-   * The result cache (engine/cache.ts, docs/cache.md): a directory, or an open ResultCache shared by
-   * several runs. Each job is looked up first and each new result stored, so an interrupted run resumes
-   * where it stopped. Absent (the library's default): no cache.
-   */
-  cache?: string | ResultCache;
   signal?: AbortSignal;
   onProgress?: (progress: EngineProgress) => void;
 }

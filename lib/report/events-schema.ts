@@ -16,6 +16,7 @@ import {
   type PlanEvent, type PlanInput, type PlanPhase, type PlanRun, type ProgressEvent, type SummaryEvent, type TensorMatrixEvent, type WarningEvent,
 } from './events';
 import { ANALYSIS_SCHEMA_VERSION, COMPARE_SCHEMA_VERSION } from './header';
+import { TRAJECTORY_SCHEMA_DEFS } from './trajectory-schema';
 import { arrayOf, bool, count, type JsonSchema, nullable, num, obj, oneOfStrings, opt, ref, REPORT_JSON_SCHEMA, str } from './schema';
 
 const PHASES = ['spectra', 'directions', 'base', 'vectors'] as const;
@@ -33,7 +34,7 @@ function envelope<T extends EventType>(type: T, description: string) {
     v: { const: EVENT_STREAM_VERSION, description: 'Stream version (docs/events.md: bumped on any incompatible change).' } as JsonSchema,
     seq: count('Sequence number: 0 for the first event of the stream, then +1 for each (a gap means a lost line).'),
     t: count('Milliseconds since the run began (monotonic clock).'),
-    run: opt(str('For commands that run several analyses in one stream (compare): the one this event belongs to (the fine-tune\'s name).')),
+    run: opt(str('For commands that run several analyses in one stream: the one this event belongs to (compare: the fine-tune\'s name; trajectory: step-N, step-N-vs-M, step-N/directions).')),
   };
 }
 
@@ -201,7 +202,7 @@ const compareSummary = obj<CompareSummary>('The ranking of compare: the fine-tun
 
 const summary = obj<SummaryEvent>('The result without its per-matrix records: the last event of a run that finished (of each run, with its run tag, in compare).', {
   ...envelope('summary', 'Event type.'),
-  report: { oneOf: [ref('diffSummary'), ref('analysisSummary'), ref('compareSummary')], description: 'By report.schema: paramscope.diff (diff, lora, a run of compare), paramscope.analysis (analyze), paramscope.compare (compare\'s ranking).' },
+  report: { oneOf: [ref('diffSummary'), ref('analysisSummary'), ref('compareSummary'), ref('trajectoryReport')], description: 'By report.schema: paramscope.diff (diff, lora, a run of compare or trajectory), paramscope.analysis (analyze), paramscope.compare (compare\'s ranking), paramscope.trajectory (trajectory\'s report, docs/trajectory.md).' },
   cache: opt(ref('cacheCounts', 'Present when the run uses a result cache: its counts for this run (for a run of compare, that run\'s).')),
 });
 
@@ -216,6 +217,7 @@ export const EVENTS_JSON_SCHEMA: JsonSchema = {
     ...(REPORT_JSON_SCHEMA.$defs as Record<string, JsonSchema>),
     plan, planInput, planPhase, planRun, progress, pairMatrix, tensorMatrix, tensorAnalysis, warning, error,
     summary, cacheCounts, diffSummary, analysisSummary, skippedTensor, compareSummary,
+    ...TRAJECTORY_SCHEMA_DEFS,
   },
 };
 

@@ -22,6 +22,7 @@ import type { CacheCounts } from '../engine/cache';
 import type { ErrorCode } from '../errors';
 import { reportReplacer } from './json';
 import type { AnalysisReport, DiffReport, PairResult, TensorAnalysis } from './model';
+import type { TrajectoryReport } from './trajectory-model';
 
 /** The version of the event stream (`v` of every event): bumped on any incompatible change. */
 export const EVENT_STREAM_VERSION = 1;
@@ -187,7 +188,7 @@ export interface CompareSummary {
 
 /** The run's result without its per-matrix records: aggregates, verdict, and everything else of the report. */
 export interface SummaryEvent extends EventEnvelope<'summary'> {
-  report: DiffSummary | AnalysisSummary | CompareSummary;
+  report: DiffSummary | AnalysisSummary | CompareSummary | TrajectoryReport;
   /** Present when the run uses a result cache (docs/cache.md): what it found and stored, counted in spectra. Not part of the report: a resumed run's report is an uncached run's. */
   cache?: CacheCounts;
 }

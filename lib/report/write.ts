@@ -72,19 +72,34 @@ async function exists(file: string): Promise<boolean> {
  * Returns the written paths, resolved. Throws WRITE_FAILED (nothing new left behind) or INVALID_ARGUMENT.
  */
 export async function writeReports(report: DiffReport, paths: ReportPaths): Promise<Record<ReportFormat, string | undefined>> {
-  const jobs: Array<{ format: ReportFormat; target: string; text: string; temp: string; backup?: string; placed?: boolean }> = [];
-  const seen = new Set<string>();
+  const files: Array<{ format: ReportFormat; path: string; text: string }> = [];
   for (const format of Object.keys(RENDERERS) as ReportFormat[]) {
     const p = paths[format];
     if (p === undefined) continue;
     if (typeof p !== 'string' || p.length === 0) invalidArgument(`${format} report path`, 'a non-empty string', p);
-    const target = path.resolve(p);
-    if (seen.has(target)) invalidArgument(`${format} report path`, 'a path not used by another format', p);
-    seen.add(target);
-    jobs.push({ format, target, text: renderReport(report, format), temp: tempPath(target, 'tmp') });
+    files.push({ format, path: p, text: renderReport(report, format) });
   }
+  const placed = await writeFilesAtomically(files);
   const written: Record<ReportFormat, string | undefined> = { json: undefined, csv: undefined, markdown: undefined, html: undefined };
-  if (jobs.length === 0) return written;
+  files.forEach((f, i) => (written[f.format] = placed[i]));
+  return written;
+}
+
+/**
+ * Writes texts to files all or nothing, as {@link writeReports} does (temporary files, renamed into
+ * place, old files restored on failure); `format` names each file in an error. Returns the resolved
+ * paths. WRITE_FAILED (nothing new left behind) or INVALID_ARGUMENT for two files with one path.
+ */
+export async function writeFilesAtomically<F extends string>(files: ReadonlyArray<{ format: F; path: string; text: string }>): Promise<string[]> {
+  const jobs: Array<{ format: F; target: string; text: string; temp: string; backup?: string; placed?: boolean }> = [];
+  const seen = new Set<string>();
+  for (const file of files) {
+    const target = path.resolve(file.path);
+    if (seen.has(target)) invalidArgument(`${file.format} report path`, 'a path not used by another format', file.path);
+    seen.add(target);
+    jobs.push({ format: file.format, target, text: file.text, temp: tempPath(target, 'tmp') });
+  }
+  if (jobs.length === 0) return [];
 
   let current = jobs[0] as (typeof jobs)[number];
   // Undo: remove what was placed, restore what was moved aside, delete the temporaries. Synchronous, so
@@ -129,9 +144,6 @@ export async function writeReports(report: DiffReport, paths: ReportPaths): Prom
   }
   // 3. Success: drop the old files.
   unhook();
-  for (const job of jobs) {
-    if (job.backup) await fs.rm(job.backup, { force: true }).catch(() => undefined);
-    written[job.format] = job.target;
-  }
-  return written;
+  for (const job of jobs) if (job.backup) await fs.rm(job.backup, { force: true }).catch(() => undefined);
+  return jobs.map((job) => job.target);
 }

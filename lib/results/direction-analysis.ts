@@ -5,6 +5,7 @@
  * base's spectrum is run.
  */
 import type { Checkpoint } from '../read/checkpoint';
+import type { CacheOptions } from '../engine/cache';
 import { inheritedRunOptions } from '../engine/options';
 import { runSpectra } from '../engine/run';
 import { isFailed, type SpectrumOptions, type SpectrumOutcome, type SpectrumResult } from '../engine/types';
@@ -32,7 +33,7 @@ const take = (block: Float64Array, n: number, k: number) => block.subarray(0, n 
  * `directions` set, or left out when one of them failed), and whether all three came from the cache.
  */
 export async function analyzeDirections(
-  pairing: PairingReport, pairs: PairResult[], rank: number, threshold: number, options: SpectrumOptions,
+  pairing: PairingReport, pairs: PairResult[], rank: number, threshold: number, options: SpectrumOptions & CacheOptions,
   onDone: (pair: PairResult, cached: boolean) => void = () => undefined,
 ): Promise<void> {
   const targets = pairs.filter((p) => p.spectrum && MATRIX_FATES.has(p.fate));
