@@ -67,19 +67,41 @@ async function exists(file: string): Promise<boolean> {
  * Returns the written paths, resolved. Throws WRITE_FAILED (nothing new left behind) or INVALID_ARGUMENT.
  */
 export async function writeReports(report: DiffReport, paths: ReportPaths): Promise<Record<ReportFormat, string | undefined>> {
-  const jobs: Array<{ format: ReportFormat; target: string; text: string; temp: string; backup?: string; placed?: boolean }> = [];
-  const seen = new Set<string>();
+  const files: TextFile[] = [];
   for (const format of Object.keys(RENDERERS) as ReportFormat[]) {
     const p = paths[format];
     if (p === undefined) continue;
     if (typeof p !== 'string' || p.length === 0) invalidArgument(`${format} report path`, 'a non-empty string', p);
-    const target = path.resolve(p);
-    if (seen.has(target)) invalidArgument(`${format} report path`, 'a path not used by another format', p);
-    seen.add(target);
-    jobs.push({ format, target, text: renderReport(report, format), temp: tempPath(target, 'tmp') });
+    files.push({ what: format, path: p, text: () => renderReport(report, format) });
   }
+  const placed = await writeTextFiles(files);
   const written: Record<ReportFormat, string | undefined> = { json: undefined, csv: undefined, markdown: undefined, html: undefined };
-  if (jobs.length === 0) return written;
+  files.forEach((f, i) => (written[f.what as ReportFormat] = placed[i]));
+  return written;
+}
+
+/** One file of an all-or-nothing write: what it is (for the error message), where, and its text. */
+export interface TextFile {
+  what: string;
+  path: string;
+  text: string | (() => string);
+}
+
+/**
+ * Writes the files all or nothing (see the top of this file); returns their resolved paths in order.
+ * Throws WRITE_FAILED (nothing new left behind) or INVALID_ARGUMENT (two files on one path).
+ */
+export async function writeTextFiles(files: readonly TextFile[]): Promise<string[]> {
+  const jobs: Array<{ format: string; target: string; text: string; temp: string; backup?: string; placed?: boolean }> = [];
+  const seen = new Set<string>();
+  for (const file of files) {
+    if (typeof file.path !== 'string' || file.path.length === 0) invalidArgument(`${file.what} report path`, 'a non-empty string', file.path);
+    const target = path.resolve(file.path);
+    if (seen.has(target)) invalidArgument(`${file.what} report path`, 'a path not used by another format', file.path);
+    seen.add(target);
+    jobs.push({ format: file.what, target, text: typeof file.text === 'string' ? file.text : file.text(), temp: tempPath(target, 'tmp') });
+  }
+  if (jobs.length === 0) return [];
 
   let current = jobs[0] as (typeof jobs)[number];
   try {
@@ -111,9 +133,6 @@ export async function writeReports(report: DiffReport, paths: ReportPaths): Prom
     throw new ParamscopeError(`cannot write the ${current.format} report to ${current.target}: ${reason}; no report was written`, { code: 'WRITE_FAILED', file: current.target, cause: error });
   }
   // 3. Success: drop the old files.
-  for (const job of jobs) {
-    if (job.backup) await fs.rm(job.backup, { force: true }).catch(() => undefined);
-    written[job.format] = job.target;
-  }
-  return written;
+  for (const job of jobs) if (job.backup) await fs.rm(job.backup, { force: true }).catch(() => undefined);
+  return jobs.map((j) => j.target);
 }

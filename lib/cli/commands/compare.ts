@@ -12,25 +12,39 @@ import { commandOutput, machineFlagOptions, machineFlagsHelp } from '../flags/ma
 import { emitReport, reportFlagsHelp } from '../flags/report';
 import { componentFlagHelp, componentFlagOption, componentFrom } from '../flags/component';
 import { spectrumFlagOptions, spectrumFlags, spectrumOptionsFrom } from '../flags/spectrum';
+import { comparisonFlagOptions, comparisonFlagsHelp, emitComparison, fileLink } from '../flags/comparison';
+import { runWeightsComparison } from './run-weights';
 
 export const compareUsage = `Usage: paramscope compare <base> <tuned> <tuned> … [options]
+       paramscope compare --weights <checkpoint> <checkpoint> … --out <dir> [options]
 
 Runs 'paramscope diff' of each fine-tune against the same base and ranks them from the most concentrated
 update to the most dispersed, side by side: score, label, confidence, the verdict's components, relative
-update and median effective-rank ratio.
+update and median effective-rank ratio. With --out, also comparison.html (+ .json, .csv, .md): the arms
+side by side with bootstrap intervals over matrices, whether they differ, overlaid depth profiles and
+spectra, and a layer × module heatmap of the difference of two arms (docs/comparison.md).
+With --weights: each checkpoint's own weights W analysed and compared (model families side by side).
 
 ${spectrumFlags.replace('(default: exact)', '(default: truncated)')}
   --directions          compare top singular directions with the base (default: when base ≤ 1 GB)
 ${componentFlagHelp}
+  --weights             compare the checkpoints' own weights (no base; needs --out)
+${comparisonFlagsHelp}
 ${reportFlagsHelp.replace('write report.json, pairs.csv, summary.md and report.html into <dir>', 'write each fine-tune\'s reports into <dir>, prefixed by its name')}
 ${machineFlagsHelp}`;
 
 export async function compareCommand(ctx: CommandContext): Promise<number> {
   const { positionals, values } = ctx.parse(
-    { ...spectrumFlagOptions, ...componentFlagOption, json: { type: 'boolean' }, out: { type: 'string' }, directions: { type: 'boolean' }, 'no-directions': { type: 'boolean' }, ...machineFlagOptions },
+    { ...spectrumFlagOptions, ...componentFlagOption, json: { type: 'boolean' }, out: { type: 'string' }, directions: { type: 'boolean' }, 'no-directions': { type: 'boolean' }, weights: { type: 'boolean' }, ...comparisonFlagOptions, ...machineFlagOptions },
     compareUsage,
   );
   const output = commandOutput(ctx, values);
+  if (values.weights) {
+    if (positionals.length < 2) return ctx.usageError('compare --weights takes at least two checkpoints', compareUsage);
+    if (typeof values.out !== 'string') return ctx.usageError('compare --weights writes its reports with --out <dir>', compareUsage);
+    if (values.json || values.jsonl) return ctx.usageError('compare --weights writes comparison.json with --out; --json and --jsonl are not available with it', compareUsage);
+    return runWeightsComparison(ctx, positionals, values, { ...spectrumOptionsFrom(values), ...componentFrom(values) }, output, values.out);
+  }
   if (positionals.length < 3) return ctx.usageError('compare takes a base and at least two fine-tunes', compareUsage);
   const [base, ...tuned] = positionals as [string, ...string[]];
   const names = armNames(tuned);
@@ -63,7 +77,9 @@ export async function compareCommand(ctx: CommandContext): Promise<number> {
   if (typeof values.out === 'string') {
     const written: string[] = [];
     for (const a of arms) written.push(...(await emitReport(ctx, a.report, { out: values.out }, a.name)));
-    output.text.err(`reports written: ${written.length} files in ${path.resolve(values.out)}`);
+    const links = Object.fromEntries(arms.map((a) => [a.name, fileLink(`${a.name}.report.html`)]));
+    written.push(...(await emitComparison(ctx, { arms: arms.map((a) => ({ label: a.name, kind: 'diff', report: a.report })) }, values, values.out, links)));
+    output.text.err(`reports written: ${written.length} files in ${path.resolve(values.out)} (comparison.html: the ${arms.length} fine-tunes side by side)`);
   }
   return 0;
 }

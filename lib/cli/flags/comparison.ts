@@ -1,0 +1,41 @@
+/** The flags of the comparison report (compare --out, analyze --out): its bootstrap and its heatmap, and writing it. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BOOTSTRAP_DEFAULTS } from '../../aggregate/bootstrap';
+import { invalidArgument } from '../../errors';
+import { buildComparison, type ComparisonOptions } from '../../report/comparison/build';
+import type { ComparisonInput } from '../../report/comparison/model';
+import { writeComparison } from '../../report/comparison/write';
+import type { CommandContext } from '../context';
+
+export const comparisonFlagsHelp = `  --bootstrap <B>       with --out: resamples of the matrices behind comparison.*'s intervals (default
+                        ${BOOTSTRAP_DEFAULTS.replicates}; 0: estimates only); --seed also seeds them (default ${BOOTSTRAP_DEFAULTS.seed})
+  --ci <level>          central coverage of those intervals (default ${BOOTSTRAP_DEFAULTS.level})
+  --heatmap-arms <a,b>  the two arms of the difference heatmap (default: the first two)`;
+
+export const comparisonFlagOptions = { bootstrap: { type: 'string' }, ci: { type: 'string' }, 'heatmap-arms': { type: 'string' } } as const;
+
+/** The comparison options of the flags (checked when the comparison is built). */
+export function comparisonOptionsFrom(values: Record<string, unknown>, signal: AbortSignal): ComparisonOptions {
+  const options: ComparisonOptions = { signal };
+  if (values.bootstrap !== undefined) options.replicates = Number(values.bootstrap);
+  if (values.bootstrap !== undefined && !/^\d+$/.test(String(values.bootstrap))) invalidArgument('--bootstrap', 'a non-negative integer', values.bootstrap);
+  if (values.ci !== undefined) options.level = Number(values.ci);
+  if (values.seed !== undefined) options.seed = Number(values.seed);
+  if (values['heatmap-arms'] !== undefined) {
+    const parts = String(values['heatmap-arms']).split(',');
+    if (parts.length !== 2 || parts.some((p) => p.length === 0)) invalidArgument('--heatmap-arms', 'two arm names separated by a comma', values['heatmap-arms']);
+    options.heatmapArms = parts as [string, string];
+  }
+  return options;
+}
+
+/** Builds the comparison and writes comparison.{json,csv,md,html} into `dir`; `links`: each arm's own report file there. */
+export async function emitComparison(ctx: CommandContext, input: ComparisonInput, values: Record<string, unknown>, dir: string, links: Record<string, string>): Promise<string[]> {
+  const doc = await buildComparison(input, comparisonOptionsFrom(values, ctx.signal));
+  fs.mkdirSync(path.resolve(dir), { recursive: true });
+  return writeComparison(doc, path.resolve(dir), { armLinks: links });
+}
+
+/** A relative link to a file in the same directory (names may hold characters a URL cannot). */
+export const fileLink = (file: string) => encodeURIComponent(file);
