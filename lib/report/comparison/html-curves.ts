@@ -9,7 +9,20 @@ import { axes, esc, type Frame, linearScale, logScale, pathData, plotArea, r2, t
 import { type ArmStyle, strokeOf } from './palette';
 import type { ComparisonDocument, DepthCurve, DepthPoint, SpectrumCurve } from './model';
 
-const PANEL: Frame = { width: 360, height: 230, margin: { top: 28, right: 14, bottom: 40, left: 58 } };
+const SMALL: Frame = { width: 360, height: 230, margin: { top: 28, right: 14, bottom: 40, left: 58 } };
+/** Two panels a row instead of three when many arms cross many layers: the lines need the room. */
+const WIDE: Frame = { width: 550, height: 270, margin: { top: 28, right: 14, bottom: 40, left: 58 } };
+
+/** The panel frame and line width of a page (thinner lines when many arms overlap). */
+interface Layout {
+  frame: Frame;
+  lineWidth: number;
+}
+
+function layoutOf(doc: ComparisonDocument): Layout {
+  const layers = Math.max(0, ...doc.depth.map((c) => c.points.length));
+  return { frame: doc.arms.length >= 4 && layers >= 32 ? WIDE : SMALL, lineWidth: doc.arms.length > 6 ? 1.2 : 1.6 };
+}
 
 /** Markers only where there are few points: 80 markers × 8 arms would hide the lines. */
 const MARKERS_UP_TO = 24;
@@ -34,14 +47,15 @@ interface DepthMetric {
   format: (v: number) => string;
 }
 
-function depthPanel(id: string, title: string, curves: readonly DepthCurve[], metric: DepthMetric, y: Scale, styles: ReadonlyMap<string, ArmStyle>): string {
-  const a = plotArea(PANEL);
+function depthPanel(id: string, title: string, curves: readonly DepthCurve[], metric: DepthMetric, y: Scale, styles: ReadonlyMap<string, ArmStyle>, layout: Layout): string {
+  const frame = layout.frame;
+  const a = plotArea(frame);
   const x = linearScale([0, 1], [a.x0, a.x1]);
   const layers = Math.max(0, ...curves.map((c) => c.points.length));
   const parts = [
-    svgOpen(id, PANEL.width, PANEL.height, `${metric.label} by relative depth, ${title}`, `One line per arm (${curves.map((c) => c.arm).join(', ')}); x = layer / last layer of the component.`, metric.plot),
+    svgOpen(id, frame.width, frame.height, `${metric.label} by relative depth, ${title}`, `One line per arm (${curves.map((c) => c.arm).join(', ')}); x = layer / last layer of the component.`, metric.plot),
     `<defs><clipPath id="${id}-clip"><rect x="${a.x0 - 4}" y="${a.y0 - 4}" width="${a.x1 - a.x0 + 8}" height="${a.y1 - a.y0 + 8}"/></clipPath></defs>`,
-    axes(PANEL, x, y, { xLabel: 'relative depth', yLabel: metric.label, xTicks: [0, 0.25, 0.5, 0.75, 1], ...(metric.log ? {} : { yFormat: metric.format }) }),
+    axes(frame, x, y, { xLabel: 'relative depth', yLabel: metric.label, xTicks: [0, 0.25, 0.5, 0.75, 1], ...(metric.log ? {} : { yFormat: metric.format }) }),
     panelTitle(a, title, `${layers} layers`),
     `<g clip-path="url(#${id}-clip)">`,
   ];
@@ -54,7 +68,7 @@ function depthPanel(id: string, title: string, curves: readonly DepthCurve[], me
     const d = pathData(pts);
     const arm = esc(c.arm);
     // A path of isolated points has no length: it is drawn as markers only.
-    if (/L/.test(d)) parts.push(`<path class="series" data-arm="${arm}" d="${d}" fill="none" ${strokeOf(style)}><title>${arm}</title></path>`);
+    if (/L/.test(d)) parts.push(`<path class="series" data-arm="${arm}" d="${d}" fill="none" ${strokeOf(style, layout.lineWidth)}><title>${arm}</title></path>`);
     const isolated = (i: number) => !Number.isFinite(pts[i - 1]?.[1] ?? NaN) && !Number.isFinite(pts[i + 1]?.[1] ?? NaN);
     c.points.forEach((p, i) => {
       const [px, py] = pts[i] as readonly [number, number];
@@ -80,6 +94,7 @@ function byPanel<T extends { module: string }>(items: readonly T[], component: (
 }
 
 export function depthSection(doc: ComparisonDocument, styles: ReadonlyMap<string, ArmStyle>, legend: string): string {
+  const layout = layoutOf(doc);
   if (doc.depth.length === 0) return '<section id="depth"><h2>Depth profiles</h2><p>No matrix has a layer index: nothing to arrange by depth.</p></section>';
   const components = new Set(doc.depth.map((c) => c.component));
   const panels = byPanel(doc.depth, (c) => c.component);
@@ -94,9 +109,9 @@ export function depthSection(doc: ComparisonDocument, styles: ReadonlyMap<string
   ];
   const blocks = metrics.map((m) => {
     const all = doc.depth.flatMap((c) => c.points.map(m.value));
-    const a = plotArea(PANEL);
+    const a = plotArea(layout.frame);
     const y = m.log ? logScale([logFloor(all), 1], [a.y1, a.y0]) : linearScale([0, Math.max(1e-9, ...all.filter((v): v is number => v !== null)) * 1.05], [a.y1, a.y0]);
-    const figures = panels.map(([key, curves], i) => depthPanel(`plot-${m.plot}-${i}`, name(key), curves, m, y, styles));
+    const figures = panels.map(([key, curves], i) => depthPanel(`plot-${m.plot}-${i}`, name(key), curves, m, y, styles, layout));
     const caption = m.key === 'effRankRatio'
       ? `Energy effective rank of ${what} as a fraction of its largest possible rank, per layer (energy-weighted over a layer's matrices of the type; log scale, shared by all panels).${doc.family === 'updates' ? ' Hollow markers (where drawn): no matrix of the cell rises above the storage-noise floor.' : ''}`
       : 'Each layer\'s share of its arm\'s total update energy Σ‖ΔW‖_F², per module type (one y scale for all panels): where along the depth each arm put its update.';
@@ -108,18 +123,19 @@ ${blocks.join('\n')}
 </section>`;
 }
 
-function spectrumPanel(id: string, module: string, curves: readonly SpectrumCurve[], kind: 'sigma' | 'energy', x: Scale, y: Scale, styles: ReadonlyMap<string, ArmStyle>): string {
-  const a = plotArea(PANEL);
+function spectrumPanel(id: string, module: string, curves: readonly SpectrumCurve[], kind: 'sigma' | 'energy', x: Scale, y: Scale, styles: ReadonlyMap<string, ArmStyle>, layout: Layout): string {
+  const frame = layout.frame;
+  const a = plotArea(frame);
   const plot = kind === 'sigma' ? 'spectrum-normalised' : 'spectrum-energy';
   const label = kind === 'sigma' ? 'σ_k / σ₁ (log)' : 'cumulative energy E_k';
   const parts = [
-    svgOpen(id, PANEL.width, PANEL.height, `${kind === 'sigma' ? 'Normalised spectrum' : 'Cumulative energy'} of module type ${module}`, `Median over each arm's ${module} matrices against k/r (log); one line per arm.${kind === 'energy' ? ' Dashed: the 90 % level.' : ''}`, plot),
+    svgOpen(id, frame.width, frame.height, `${kind === 'sigma' ? 'Normalised spectrum' : 'Cumulative energy'} of module type ${module}`, `Median over each arm's ${module} matrices against k/r (log); one line per arm.${kind === 'energy' ? ' Dashed: the 90 % level.' : ''}`, plot),
     `<defs><clipPath id="${id}-clip"><rect x="${a.x0}" y="${a.y0 - 2}" width="${a.x1 - a.x0}" height="${a.y1 - a.y0 + 4}"/></clipPath></defs>`,
-    axes(PANEL, x, y, { xLabel: 'k / r (log)', yLabel: label, ...(kind === 'energy' ? { yTicks: [0, 0.25, 0.5, 0.75, 0.9, 1], yFormat: (v: number) => String(v) } : {}) }),
+    axes(frame, x, y, { xLabel: 'k / r (log)', yLabel: label, ...(kind === 'energy' ? { yTicks: [0, 0.25, 0.5, 0.75, 1], yFormat: (v: number) => String(v) } : {}) }),
     panelTitle(a, module, `median of ${Math.max(...curves.map((c) => c.matrices))} matrices`),
     `<g clip-path="url(#${id}-clip)">`,
   ];
-  if (kind === 'energy') parts.push(`<line class="level-90" x1="${a.x0}" x2="${a.x1}" y1="${r2(y(0.9))}" y2="${r2(y(0.9))}" stroke="#333" stroke-dasharray="5 4" stroke-width="1.1"><title>90 % of the energy</title></line><text class="tick-label" x="${a.x0 + 4}" y="${r2(y(0.9) - 4)}">90 %</text>`);
+  if (kind === 'energy') parts.push(`<line class="level-90" x1="${a.x0}" x2="${a.x1}" y1="${r2(y(0.9))}" y2="${r2(y(0.9))}" stroke="#333" stroke-dasharray="5 4" stroke-width="1.1"><title>90 % of the energy</title></line><text class="tick-label" x="${a.x1 - 4}" y="${r2(y(0.9) + 12)}" text-anchor="end">90 %</text>`);
   for (const c of curves) {
     const style = styles.get(c.arm) as ArmStyle;
     const pts = c.points.map((p) => {
@@ -128,7 +144,7 @@ function spectrumPanel(id: string, module: string, curves: readonly SpectrumCurv
     });
     const d = pathData(pts);
     if (!/L/.test(d)) continue;
-    parts.push(`<path class="series" data-arm="${esc(c.arm)}" d="${d}" fill="none" ${strokeOf(style)}><title>${esc(`${c.arm}: ${c.matrices} matrices${c.energy90 !== null ? `, 90 % of the energy by k/r = ${fmt(c.energy90)}` : ''}`)}</title></path>`);
+    parts.push(`<path class="series" data-arm="${esc(c.arm)}" d="${d}" fill="none" ${strokeOf(style, layout.lineWidth)}><title>${esc(`${c.arm}: ${c.matrices} matrices${c.energy90 !== null ? `, 90 % of the energy by k/r = ${fmt(c.energy90)}` : ''}`)}</title></path>`);
     if (kind === 'energy' && c.energy90 !== null) parts.push(`<circle class="point" data-arm="${esc(c.arm)}" cx="${r2(x(c.energy90))}" cy="${r2(y(0.9))}" r="3" fill="${style.colour}" stroke="#fff" stroke-width="0.8"><title>${esc(`${c.arm}: E_k reaches 90 % at k/r = ${fmt(c.energy90)}`)}</title></circle>`);
   }
   parts.push('</g></svg>');
@@ -136,8 +152,9 @@ function spectrumPanel(id: string, module: string, curves: readonly SpectrumCurv
 }
 
 export function spectraSection(doc: ComparisonDocument, styles: ReadonlyMap<string, ArmStyle>, legend: string): string {
+  const layout = layoutOf(doc);
   if (doc.spectra.length === 0) return '<section id="spectra"><h2>Spectra</h2><p>No matrix has a non-zero spectrum: nothing to plot.</p></section>';
-  const a = plotArea(PANEL);
+  const a = plotArea(layout.frame);
   const xs = doc.spectra.flatMap((c) => c.points.map((p) => p.x));
   const x = logScale([Math.min(...xs), 1], [a.x0, a.x1]);
   const sigmaFloor = Math.max(1e-6, logFloor(doc.spectra.flatMap((c) => c.points.map((p) => p.sigma))));
@@ -145,8 +162,8 @@ export function spectraSection(doc: ComparisonDocument, styles: ReadonlyMap<stri
   const yEnergy = linearScale([0, 1], [a.y1, a.y0]);
   const panels = byPanel(doc.spectra, () => '');
   const what = doc.family === 'updates' ? 'ΔW' : 'W';
-  const sigma = panels.map(([key, curves], i) => spectrumPanel(`plot-spectrum-sigma-${i}`, key.split('\u0000')[1] as string, curves, 'sigma', x, ySigma, styles));
-  const energy = panels.map(([key, curves], i) => spectrumPanel(`plot-spectrum-energy-${i}`, key.split('\u0000')[1] as string, curves, 'energy', x, yEnergy, styles));
+  const sigma = panels.map(([key, curves], i) => spectrumPanel(`plot-spectrum-sigma-${i}`, key.split('\u0000')[1] as string, curves, 'sigma', x, ySigma, styles, layout));
+  const energy = panels.map(([key, curves], i) => spectrumPanel(`plot-spectrum-energy-${i}`, key.split('\u0000')[1] as string, curves, 'energy', x, yEnergy, styles, layout));
   return `<section id="spectra" aria-labelledby="spectra-h"><h2 id="spectra-h">Spectra of ${what}, normalised</h2>
 <p class="lede">Per module type and arm, the median over its matrices of σ_k/σ₁ and of the cumulative energy E_k = Σ_{i≤k} σᵢ² / ‖${what}‖_F², both against k/r, r the largest rank the matrix can have (min(m, n), or the LoRA rank), so matrices of different shapes and ranks share one axis. A concentrated ${what} drops early and reaches 90 % of its energy at small k/r; a dispersed one stays flat. Where a truncated spectrum does not reach a k, the curve stops.</p>
 ${legend}

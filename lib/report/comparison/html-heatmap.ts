@@ -30,7 +30,7 @@ function differenceHeatmap(id: string, cells: readonly HeatmapCell[], spec: Diff
   const max = Math.max(1e-12, ...values.map(Math.abs));
   const column = new Map(layers.map((l, i) => [l, i]));
   const parts = [
-    svgOpen(id, width, height, spec.title, `${spec.title}: ${cells.length} cells, largest |difference| ${spec.format(max)}; blue: lower in the second arm, red: higher; hatched: only one arm has the cell.`, spec.plot),
+    svgOpen(id, width, height, spec.title, `${spec.title}: ${cells.length} cells, largest |difference| ${spec.format(max)}; blue: lower in the second arm, red: higher; hatched: one arm has no matrix (or no update) there.`, spec.plot),
     `<defs><pattern id="${id}-hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#f2f2f2"/><line x1="0" y1="0" x2="0" y2="6" stroke="#bbb" stroke-width="2"/></pattern></defs>`,
   ];
   modules.forEach((m, row) => parts.push(`<text class="row-label" x="${left - 6}" y="${top + row * cellH + cellH / 2}" text-anchor="end" dominant-baseline="middle">${esc(m)}</text>`));
@@ -41,8 +41,10 @@ function differenceHeatmap(id: string, cells: readonly HeatmapCell[], spec: Diff
     parts.push(`<rect class="cell" x="${x}" y="${y}" width="${cellW - 1}" height="${cellH - 1}" fill="${fill}"><title>${esc(spec.tooltip(c, v))}</title></rect>`);
   }
   const every = Math.max(1, Math.ceil(24 / cellW));
+  // The last layer is always labelled; the regular label before it only when there is room for both.
+  const labelled = (col: number) => col === L - 1 || (col % every === 0 && L - 1 - col >= every);
   layers.forEach((layer, col) => {
-    if (col % every === 0 || col === L - 1) parts.push(`<text class="tick-label" x="${left + col * cellW + (cellW - 1) / 2}" y="${top + M * cellH + 14}" text-anchor="middle">${layer}</text>`);
+    if (labelled(col)) parts.push(`<text class="tick-label" x="${left + col * cellW + (cellW - 1) / 2}" y="${top + M * cellH + 14}" text-anchor="middle">${layer}</text>`);
   });
   parts.push(`<text class="axis-label" x="${left + (L * cellW) / 2}" y="${top + M * cellH + 34}" text-anchor="middle">layer</text>`);
   parts.push(divergingBar(id, left + L * cellW + 22, top + 12, barHeight, max, spec.legend, spec.format));
@@ -80,7 +82,7 @@ export function heatmapSection(doc: ComparisonDocument): string {
     return out;
   });
   return `<section id="heatmap" aria-labelledby="heatmap-h"><h2 id="heatmap-h">Where ${esc(h.b)} and ${esc(h.a)} differ: layer × module type</h2>
-<p class="note">Choose the two arms with <code>--heatmap-arms a,b</code> (default: the first two). Hatched cells: only one of the two arms has a matrix there.</p>
+<p class="note">Choose the two arms with <code>--heatmap-arms a,b</code> (default: the first two). Hatched cells: one of the two arms has no matrix there (or, for the rank ratio, no update in it).</p>
 ${figures.join('\n')}
 </section>`;
 }

@@ -41,7 +41,7 @@ function forestPlot(doc: ComparisonDocument, s: Statistic, styles: ReadonlyMap<s
     const v = arm.statistics[s.key] as Interval;
     const style = styles.get(arm.label) as ArmStyle;
     const py = r2(y(i));
-    parts.push(`<text class="bar-label" x="${a.x0 - 6}" y="${py}" text-anchor="end" dominant-baseline="middle">${esc(short(arm.label, 18))}<title>${esc(arm.label)}</title></text>`);
+    parts.push(`<text class="bar-label" x="${a.x0 - 6}" y="${py}" text-anchor="end" dominant-baseline="middle">${esc(short(arm.label, 16))}<title>${esc(arm.label)}</title></text>`);
     if (Number.isFinite(v.lo) && Number.isFinite(v.hi)) parts.push(`<line class="interval" x1="${r2(x(v.lo))}" x2="${r2(Math.max(x(v.lo) + 1, x(v.hi)))}" y1="${py}" y2="${py}" stroke="${style.colour}" stroke-width="3" stroke-linecap="round"/>`);
     if (Number.isFinite(v.estimate)) parts.push(`<circle class="point" data-arm="${esc(arm.label)}" cx="${r2(x(v.estimate))}" cy="${py}" r="4" fill="${style.colour}" stroke="#fff" stroke-width="1"><title>${esc(`${arm.label}: ${s.name} ${intervalText(v)}`)}</title></circle>`);
   });

@@ -47,7 +47,7 @@ export function divergingColour(t: number): string {
 /** A vertical diverging colour bar for [−max, max] with ticks at −max, 0 and max. */
 export function divergingBar(id: string, x: number, y: number, height: number, max: number, label: string, format: (v: number) => string): string {
   const gid = `${id}-grad`;
-  const stops = [-1, -0.5, 0, 0.5, 1].map((t) => `<stop offset="${r2(((1 - t) / 2) * 100)}%" stop-color="${divergingColour(t)}"/>`).join('');
+  const stops = [1, 0.5, 0, -0.5, -1].map((t) => `<stop offset="${r2(((1 - t) / 2) * 100)}%" stop-color="${divergingColour(t)}"/>`).join('');
   const parts = [`<defs><linearGradient id="${esc(gid)}" x1="0" x2="0" y1="0" y2="1">${stops}</linearGradient></defs>`,
     `<rect x="${x}" y="${y}" width="12" height="${height}" fill="url(#${esc(gid)})" stroke="#999" stroke-width="0.5"/>`];
   for (const [t, v] of [[0, max], [0.5, 0], [1, -max]] as const) {
