@@ -123,7 +123,7 @@ describe.skipIf(!chromium)('comparison.html in headless Chromium', () => {
       fs.copyFileSync(a, copy);
       return copy;
     });
-    const r = runCli(['compare', example.base, ...arms, ...copies, '--out', out, '--mode', 'truncated', '--rank', '8', '--no-directions', '--bootstrap', '200', '--quiet'], { timeout: 120_000 });
+    const r = runCli(['compare', example.base, ...arms, ...copies, '--out', out, '--mode', 'truncated', '--rank', '8', '--no-directions', '--bootstrap', '200', '--quiet'], {}, 120_000);
     expect(r.status, r.stderr).toBe(0);
     const plots = await check(path.join(out, 'comparison.html'), 'compare-4-arms');
     expect(plots.filter((p) => p.plot === 'interval').every((p) => p.points === 4)).toBe(true);

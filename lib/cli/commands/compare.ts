@@ -12,7 +12,7 @@ import { commandOutput, machineFlagOptions, machineFlagsHelp } from '../flags/ma
 import { emitReport, reportFlagsHelp } from '../flags/report';
 import { componentFlagHelp, componentFlagOption, componentFrom } from '../flags/component';
 import { spectrumFlagOptions, spectrumFlags, spectrumOptionsFrom } from '../flags/spectrum';
-import { comparisonFlagOptions, comparisonFlagsHelp, emitComparison, fileLink } from '../flags/comparison';
+import { comparisonFlagOptions, comparisonFlagsHelp, comparisonOptionsFrom, emitComparison, fileLink } from '../flags/comparison';
 import { runWeightsComparison } from './run-weights';
 
 export const compareUsage = `Usage: paramscope compare <base> <tuned> <tuned> … [options]
@@ -48,6 +48,7 @@ export async function compareCommand(ctx: CommandContext): Promise<number> {
   if (positionals.length < 3) return ctx.usageError('compare takes a base and at least two fine-tunes', compareUsage);
   const [base, ...tuned] = positionals as [string, ...string[]];
   const names = armNames(tuned);
+  const comparison = typeof values.out === 'string' ? comparisonOptionsFrom(values, ctx.signal, names) : undefined;
   const { arms, ranking } = await output.withProgress((onProgress) => compare(base, tuned, {
     mode: 'truncated',
     ...spectrumOptionsFrom(values),
@@ -78,7 +79,7 @@ export async function compareCommand(ctx: CommandContext): Promise<number> {
     const written: string[] = [];
     for (const a of arms) written.push(...(await emitReport(ctx, a.report, { out: values.out }, a.name)));
     const links = Object.fromEntries(arms.map((a) => [a.name, fileLink(`${a.name}.report.html`)]));
-    written.push(...(await emitComparison(ctx, { arms: arms.map((a) => ({ label: a.name, kind: 'diff', report: a.report })) }, values, values.out, links)));
+    written.push(...(await emitComparison({ arms: arms.map((a) => ({ label: a.name, kind: 'diff', report: a.report })) }, comparison ?? {}, values.out, links)));
     output.text.err(`reports written: ${written.length} files in ${path.resolve(values.out)} (comparison.html: the ${arms.length} fine-tunes side by side)`);
   }
   return 0;

@@ -14,10 +14,11 @@ import { writeTextFiles } from '../../report/write';
 import type { AnalyzeOptions } from '../../analyze';
 import type { CommandContext } from '../context';
 import type { CommandOutput } from '../flags/machine';
-import { emitComparison, fileLink } from '../flags/comparison';
+import { comparisonOptionsFrom, emitComparison, fileLink } from '../flags/comparison';
 
 export async function runWeightsComparison(ctx: CommandContext, checkpoints: readonly string[], values: Record<string, unknown>, options: AnalyzeOptions, output: CommandOutput, dir: string): Promise<number> {
   const names = armNames(checkpoints);
+  const comparison = comparisonOptionsFrom(values, ctx.signal, names);
   const { arms } = await output.withProgress((onProgress) => compareWeights(checkpoints, {
     ...options,
     onProgress: (p) => onProgress({ ...p, current: `[${names.indexOf(p.run ?? '') + 1}/${checkpoints.length}] ${p.current}` }),
@@ -31,7 +32,7 @@ export async function runWeightsComparison(ctx: CommandContext, checkpoints: rea
   ]);
   const written = await writeTextFiles(files);
   const links = Object.fromEntries(arms.map((a) => [a.name, fileLink(`${a.name}.analysis.json`)]));
-  written.push(...(await emitComparison(ctx, { arms: arms.map((a) => ({ label: a.name, kind: 'weights', report: a.report })) }, values, out, links)));
+  written.push(...(await emitComparison({ arms: arms.map((a) => ({ label: a.name, kind: 'weights', report: a.report })) }, comparison, out, links)));
   const failed = arms.reduce((s, a) => s + a.report.totals.failed, 0);
   output.text.err(`reports written: ${written.length} files in ${out} (comparison.html: the ${arms.length} checkpoints side by side)`);
   // A failed matrix makes the exit code 2 (the other matrices are still reported), as for analyze.

@@ -1,12 +1,11 @@
 /** The flags of the comparison report (compare --out, analyze --out): its bootstrap and its heatmap, and writing it. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BOOTSTRAP_DEFAULTS } from '../../aggregate/bootstrap';
+import { BOOTSTRAP_DEFAULTS, bootstrapSettings } from '../../aggregate/bootstrap';
 import { invalidArgument } from '../../errors';
 import { buildComparison, type ComparisonOptions } from '../../report/comparison/build';
 import type { ComparisonInput } from '../../report/comparison/model';
 import { writeComparison } from '../../report/comparison/write';
-import type { CommandContext } from '../context';
 
 export const comparisonFlagsHelp = `  --bootstrap <B>       with --out: resamples of the matrices behind comparison.*'s intervals (default
                         ${BOOTSTRAP_DEFAULTS.replicates}; 0: estimates only); --seed also seeds them (default ${BOOTSTRAP_DEFAULTS.seed})
@@ -15,8 +14,11 @@ export const comparisonFlagsHelp = `  --bootstrap <B>       with --out: resample
 
 export const comparisonFlagOptions = { bootstrap: { type: 'string' }, ci: { type: 'string' }, 'heatmap-arms': { type: 'string' } } as const;
 
-/** The comparison options of the flags (checked when the comparison is built). */
-export function comparisonOptionsFrom(values: Record<string, unknown>, signal: AbortSignal): ComparisonOptions {
+/**
+ * The comparison options of the flags, checked before any work (INVALID_ARGUMENT); `arms`: the names the
+ * heatmap arms must be among.
+ */
+export function comparisonOptionsFrom(values: Record<string, unknown>, signal: AbortSignal, arms: readonly string[]): ComparisonOptions {
   const options: ComparisonOptions = { signal };
   if (values.bootstrap !== undefined) options.replicates = Number(values.bootstrap);
   if (values.bootstrap !== undefined && !/^\d+$/.test(String(values.bootstrap))) invalidArgument('--bootstrap', 'a non-negative integer', values.bootstrap);
@@ -25,14 +27,16 @@ export function comparisonOptionsFrom(values: Record<string, unknown>, signal: A
   if (values['heatmap-arms'] !== undefined) {
     const parts = String(values['heatmap-arms']).split(',');
     if (parts.length !== 2 || parts.some((p) => p.length === 0)) invalidArgument('--heatmap-arms', 'two arm names separated by a comma', values['heatmap-arms']);
+    for (const p of parts) if (!arms.includes(p)) invalidArgument('--heatmap-arms', `names of the arms (${arms.join(', ')})`, p);
     options.heatmapArms = parts as [string, string];
   }
+  bootstrapSettings(options);
   return options;
 }
 
 /** Builds the comparison and writes comparison.{json,csv,md,html} into `dir`; `links`: each arm's own report file there. */
-export async function emitComparison(ctx: CommandContext, input: ComparisonInput, values: Record<string, unknown>, dir: string, links: Record<string, string>): Promise<string[]> {
-  const doc = await buildComparison(input, comparisonOptionsFrom(values, ctx.signal));
+export async function emitComparison(input: ComparisonInput, options: ComparisonOptions, dir: string, links: Record<string, string>): Promise<string[]> {
+  const doc = await buildComparison(input, options);
   fs.mkdirSync(path.resolve(dir), { recursive: true });
   return writeComparison(doc, path.resolve(dir), { armLinks: links });
 }
