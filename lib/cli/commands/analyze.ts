@@ -56,7 +56,7 @@ export async function analyzeCommand(ctx: CommandContext): Promise<number> {
       ...spectrumOptionsFrom(values), include: (values.include as string[] | undefined) ?? [], exclude: (values.exclude as string[] | undefined) ?? [], ...componentFrom(values), mmap: !values['no-mmap'],
     }, output, values.out);
   }
-  if (positionals.length !== 1) return ctx.usageError('analyze takes exactly one checkpoint path (several with --out)', analyzeUsage);
+  if (positionals.length !== 1) return ctx.usageError(`analyze takes exactly one checkpoint path${positionals.length > 1 ? ' (several with --out <dir>)' : ''}`, analyzeUsage);
   if (values.json && values.csv) invalidArgument('--json/--csv', 'one output format', 'both');
   if (values['dry-run']) return printPlan(ctx, positionals, values);
   const report = await output.withProgress((onProgress) => analyzeCheckpoint(positionals[0] as string, {
