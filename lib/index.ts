@@ -85,3 +85,10 @@ export {
   type CompareSummary,
 } from './report/events';
 export { EVENTS_JSON_SCHEMA } from './report/events-schema';
+export { compareWeights, type WeightsArm } from './compare-weights';
+export { buildComparison, type ComparisonOptions } from './report/comparison/build';
+export { writeComparison, COMPARISON_FILES } from './report/comparison/write';
+export { comparisonToHtml } from './report/comparison/html';
+export { COMPARISON_JSON_SCHEMA, serializeComparison } from './report/comparison/schema';
+export type { ComparisonArm, ComparisonInput, ComparisonDocument, ComparisonArmSummary, ArmDifference, Interval } from './report/comparison/model';
+export { bootstrap, pairedBootstrap, BOOTSTRAP_DEFAULTS, type BootstrapOptions, type BootstrapInterval } from './aggregate/bootstrap';

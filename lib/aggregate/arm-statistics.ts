@@ -33,7 +33,7 @@ export const UPDATE_STATISTICS: readonly StatisticInfo[] = [
   { key: 'directionalSpread', name: 'D', description: 'directional spread: energy-weighted mean over matrices of √(r/R) (midpoint of its range)', range: 'unit' },
   { key: 'layerSpread', name: 'L', description: 'layer/module spread: normalised entropy of the matrices\' shares of the update energy', range: 'unit' },
   { key: 'coverage', name: 'C', description: 'coverage: fraction of matrices changed by more than storage rounding', range: 'unit' },
-  { key: 'relativeUpdate', name: '‖ΔW‖/‖W‖', description: 'relative update √(Σ‖ΔW‖_F² / Σ‖W_base‖_F²) over the matrices (NaN without base)', range: 'positive' },
+  { key: 'relativeUpdate', name: '‖ΔW‖/‖W‖', description: 'relative update √(Σ‖ΔW‖_F² / Σ‖W_base‖_F²) over the matrices (undefined without a base)', range: 'positive' },
 ];
 
 /** The statistics of a weights arm, in the order `weightStatistics` returns them. */

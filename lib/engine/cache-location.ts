@@ -12,11 +12,14 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+/** The cache's directory inside --out; a report set carries it over when the set is replaced (report/report-set.ts). */
+export const CACHE_ENTRY = 'cache';
+
 /** The cache directory a command uses by default, or null when there is none to use. */
 export function defaultCacheDir(outDir: string | undefined, env: NodeJS.ProcessEnv = process.env): string | null {
   const explicit = env.PARAMSCOPE_CACHE_DIR;
   if (explicit) return path.resolve(explicit);
-  if (outDir) return path.resolve(outDir, 'cache');
+  if (outDir) return path.resolve(outDir, CACHE_ENTRY);
   const xdg = env.XDG_CACHE_HOME;
   if (xdg && path.isAbsolute(xdg)) return path.join(xdg, 'paramscope');
   let home: string;

@@ -23,7 +23,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { onInterrupt } from '../engine/interrupt';
 import { ParamscopeError } from '../errors';
-import { checkReportDirectory, foreignEntries, isReportSetEntry, within } from './output-directory';
+import { CACHE_ENTRY } from '../engine/cache-location';
+import { checkReportDirectory, foreignEntries, isCacheEntry, isReportSetEntry, within } from './output-directory';
 
 export interface ReportFile {
   /** A plain file name inside the set's directory. */
@@ -66,6 +67,18 @@ function syncDirectory(dir: string): void {
   }
 }
 
+/** Moves the result cache (--out's `cache/`) from one set directory to another when `from` has one and `to` none. */
+function moveCache(from: string, to: string): boolean {
+  const source = path.join(from, CACHE_ENTRY);
+  try {
+    if (!isCacheEntry(CACHE_ENTRY, fs.lstatSync(source)) || fs.existsSync(path.join(to, CACHE_ENTRY))) return false;
+  } catch {
+    return false;
+  }
+  fs.renameSync(source, path.join(to, CACHE_ENTRY));
+  return true;
+}
+
 /** Removes a report directory: its report files, then the directory (never a file that is not one). */
 function removeSetDirectory(dir: string): void {
   for (const name of fs.readdirSync(dir)) {
@@ -99,7 +112,10 @@ function recoverStale(target: string): void {
     const stale = path.join(parent, name);
     try {
       if (m[3] === 'old' && !fs.existsSync(target)) fs.renameSync(stale, target);
-      else removeSetDirectory(stale);
+      else {
+        if (fs.existsSync(target)) moveCache(stale, target); // a writer killed while it carried the cache
+        removeSetDirectory(stale);
+      }
     } catch {
       // Left for the user: it holds something that is not ours, or it went away meanwhile.
     }
@@ -130,6 +146,8 @@ export async function writeReportSet(dir: string, files: readonly ReportFile[], 
   // 'writing': fresh is being filled; 'aside': the old set is at `aside`; 'placed': fresh is the target.
   let state: 'idle' | 'writing' | 'aside' | 'placed' | 'done' = 'idle';
   let createdParent: string | undefined;
+  // Whether the old set's result cache was moved into the new directory (and must go back on undo).
+  let cacheCarried = false;
 
   /** Undoes what was done so far (synchronous: also the interrupt hook). */
   const undo = () => {
@@ -137,7 +155,10 @@ export async function writeReportSet(dir: string, files: readonly ReportFile[], 
       if (!fs.existsSync(target)) fs.renameSync(aside, target);
       state = 'writing';
     }
-    if (state === 'writing') fs.rmSync(fresh, { recursive: true, force: true });
+    if (state === 'writing') {
+      if (cacheCarried && fs.existsSync(target)) moveCache(fresh, target);
+      fs.rmSync(fresh, { recursive: true, force: true });
+    }
     if (state === 'placed') {
       // The new set is complete and in place: only the old one is left to remove.
       if (fs.existsSync(aside)) removeSetDirectory(aside);
@@ -167,6 +188,7 @@ export async function writeReportSet(dir: string, files: readonly ReportFile[], 
       target = fs.realpathSync(target);
       const foreign = foreignEntries(target);
       if (foreign.length) throw new ParamscopeError(`--out ${target}: files that are not part of a paramscope report appeared while the run computed (${foreign.slice(0, 3).join(', ')}); the report was not written`, { code: 'OUTPUT_INVALID', file: target });
+      cacheCarried = moveCache(target, fresh); // the cache stays with the results (docs/cache.md)
       fs.renameSync(target, aside);
       state = 'aside';
       await step();

@@ -7,6 +7,7 @@
 import { EVENT_DEFS, EVENTS_JSON_SCHEMA } from './events-schema';
 import { type JsonSchema, REPORT_JSON_SCHEMA } from './schema';
 import { TRAJECTORY_DEFS, TRAJECTORY_JSON_SCHEMA } from './trajectory-schema';
+import { COMPARISON_JSON_SCHEMA } from './comparison/schema';
 
 const DEF_TITLES: Record<string, string> = {
   checkpointRef: 'Checkpoint', adapterInfo: 'Adapter', pairingCounts: 'Pairing counts', pairingEntry: 'Pairing entry',
@@ -127,4 +128,22 @@ export function updateTrajectoryDoc(page: string): string {
 /** Replaces the generated region of docs/events.md's text with the current field reference. */
 export function updateEventsDoc(page: string): string {
   return replaceRegion(page, eventsFieldReference(), 'docs/events.md');
+}
+
+// ---- comparison.json (docs/comparison.md) -------------------------------------------------------------
+
+Object.assign(DEF_TITLES, {
+  interval: 'Interval', differenceInterval: 'Difference interval', arm: 'Arm', difference: 'Difference', depthPoint: 'Depth point',
+  depthCurve: 'Depth curve', spectrumPoint: 'Spectrum point', spectrumCurve: 'Spectrum curve', heatmapSide: 'Heatmap side',
+  heatmapCell: 'Heatmap cell', heatmap: 'Heatmap',
+});
+
+/** The generated field reference of docs/comparison.md. */
+export function comparisonFieldReference(): string {
+  return fieldReference(COMPARISON_JSON_SCHEMA, Object.keys(COMPARISON_JSON_SCHEMA.$defs as object), localLink, ['Comparison', 'def-comparison']);
+}
+
+/** Replaces the generated region of docs/comparison.md's text with the current field reference. */
+export function updateComparisonDoc(page: string): string {
+  return replaceRegion(page, comparisonFieldReference(), 'docs/comparison.md');
 }

@@ -72,32 +72,39 @@ async function exists(file: string): Promise<boolean> {
  * Returns the written paths, resolved. Throws WRITE_FAILED (nothing new left behind) or INVALID_ARGUMENT.
  */
 export async function writeReports(report: DiffReport, paths: ReportPaths): Promise<Record<ReportFormat, string | undefined>> {
-  const files: Array<{ format: ReportFormat; path: string; text: string }> = [];
+  const files: TextFile[] = [];
   for (const format of Object.keys(RENDERERS) as ReportFormat[]) {
     const p = paths[format];
     if (p === undefined) continue;
     if (typeof p !== 'string' || p.length === 0) invalidArgument(`${format} report path`, 'a non-empty string', p);
-    files.push({ format, path: p, text: renderReport(report, format) });
+    files.push({ what: format, path: p, text: () => renderReport(report, format) });
   }
-  const placed = await writeFilesAtomically(files);
+  const placed = await writeTextFiles(files);
   const written: Record<ReportFormat, string | undefined> = { json: undefined, csv: undefined, markdown: undefined, html: undefined };
-  files.forEach((f, i) => (written[f.format] = placed[i]));
+  files.forEach((f, i) => (written[f.what as ReportFormat] = placed[i]));
   return written;
 }
 
+/** One file of an all-or-nothing write: what it is (for the error message), where, and its text. */
+export interface TextFile {
+  what: string;
+  path: string;
+  text: string | (() => string);
+}
+
 /**
- * Writes texts to files all or nothing, as {@link writeReports} does (temporary files, renamed into
- * place, old files restored on failure); `format` names each file in an error. Returns the resolved
- * paths. WRITE_FAILED (nothing new left behind) or INVALID_ARGUMENT for two files with one path.
+ * Writes the files all or nothing (see the top of this file); returns their resolved paths in order.
+ * Throws WRITE_FAILED (nothing new left behind) or INVALID_ARGUMENT (two files on one path).
  */
-export async function writeFilesAtomically<F extends string>(files: ReadonlyArray<{ format: F; path: string; text: string }>): Promise<string[]> {
-  const jobs: Array<{ format: F; target: string; text: string; temp: string; backup?: string; placed?: boolean }> = [];
+export async function writeTextFiles(files: readonly TextFile[]): Promise<string[]> {
+  const jobs: Array<{ format: string; target: string; text: string; temp: string; backup?: string; placed?: boolean }> = [];
   const seen = new Set<string>();
   for (const file of files) {
+    if (typeof file.path !== 'string' || file.path.length === 0) invalidArgument(`${file.what} report path`, 'a non-empty string', file.path);
     const target = path.resolve(file.path);
-    if (seen.has(target)) invalidArgument(`${file.format} report path`, 'a path not used by another format', file.path);
+    if (seen.has(target)) invalidArgument(`${file.what} report path`, 'a path not used by another format', file.path);
     seen.add(target);
-    jobs.push({ format: file.format, target, text: file.text, temp: tempPath(target, 'tmp') });
+    jobs.push({ format: file.what, target, text: typeof file.text === 'string' ? file.text : file.text(), temp: tempPath(target, 'tmp') });
   }
   if (jobs.length === 0) return [];
 
@@ -145,5 +152,5 @@ export async function writeFilesAtomically<F extends string>(files: ReadonlyArra
   // 3. Success: drop the old files.
   unhook();
   for (const job of jobs) if (job.backup) await fs.rm(job.backup, { force: true }).catch(() => undefined);
-  return jobs.map((job) => job.target);
+  return jobs.map((j) => j.target);
 }

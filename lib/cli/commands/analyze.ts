@@ -3,10 +3,9 @@ import { codesText, failedMatrices, failureCounts } from '../../aggregate/failur
 import { median } from '../../aggregate/groups';
 import { summaryMetrics } from '../../aggregate/tensors';
 import { analyzeCheckpoint } from '../../analyze';
-import type { AnalysisReport } from '../../report/model';
 import { invalidArgument } from '../../errors';
 import { formatBounded } from '../../results/metrics';
-import { toCsv } from '../../report/csv';
+import { analysisToCsv } from '../../report/analysis-csv';
 import { analysisDocument } from '../../report/header';
 import { toJson } from '../../report/json';
 import { formatShape } from '../output/numbers';
@@ -18,8 +17,11 @@ import { commandOutput, machineFlagOptions, machineFlagsHelp } from '../flags/ma
 import { componentFlagHelp, componentFlagOption, componentFrom } from '../flags/component';
 import { spectrumFlagOptions, spectrumFlags, spectrumOptionsFrom } from '../flags/spectrum';
 import { cacheFlagHelp, cacheFlagOptions, cacheFrom, cacheLines } from '../flags/cache';
+import { comparisonFlagOptions, comparisonFlagsHelp } from '../flags/comparison';
+import { runWeightsComparison } from './run-weights';
 
 export const analyzeUsage = `Usage: paramscope analyze <checkpoint> [options]
+       paramscope analyze <checkpoint> … --out <dir> [options]
 
 Singular-value spectrum and spectral metrics (stable rank, effective rank, energy ranks, power-law alpha,
 directions above the storage-noise floor, ...) of every 2-D weight; higher-rank weights are reshaped to
@@ -32,6 +34,9 @@ ${componentFlagHelp}
   --json                print the whole report as JSON
   --csv                 print one CSV row per matrix
 ${allRowsFlagHelp.replace('every tensor', 'every matrix')}
+  --out <dir>           write <name>.analysis.json and <name>.tensors.csv of each checkpoint (one or
+                        more) and the weights comparison comparison.{html,json,csv,md} (as compare --weights)
+${comparisonFlagsHelp}
   --dry-run             print what the analysis would cost (bytes, flops, memory, time: 'paramscope plan';
                         --no-calibration: without the time)
 ${machineFlagsHelp}
@@ -49,14 +54,21 @@ export async function analyzeCommand(ctx: CommandContext): Promise<number> {
       ...spectrumFlagOptions,
       ...componentFlagOption,
       include: { type: 'string', multiple: true }, exclude: { type: 'string', multiple: true },
-      json: { type: 'boolean' }, csv: { type: 'boolean' }, 'no-mmap': { type: 'boolean' }, 'dry-run': { type: 'boolean' }, 'no-calibration': { type: 'boolean' }, ...machineFlagOptions,
+      json: { type: 'boolean' }, csv: { type: 'boolean' }, 'no-mmap': { type: 'boolean' }, 'dry-run': { type: 'boolean' }, 'no-calibration': { type: 'boolean' }, out: { type: 'string' }, ...comparisonFlagOptions, ...machineFlagOptions,
       ...allRowsFlagOption,
       ...cacheFlagOptions,
     },
     analyzeUsage,
   );
   const output = commandOutput(ctx, values, ['json', 'csv']);
-  if (positionals.length !== 1) return ctx.usageError('analyze takes exactly one checkpoint path', analyzeUsage);
+  if (typeof values.out === 'string' && !values['dry-run']) {
+    if (positionals.length < 1) return ctx.usageError('analyze --out takes one or more checkpoint paths', analyzeUsage);
+    if (values.json || values.csv || values.jsonl) return ctx.usageError('analyze --out writes its reports into the directory; --json, --csv and --jsonl are not available with it', analyzeUsage);
+    return runWeightsComparison(ctx, positionals, values, {
+      ...spectrumOptionsFrom(values), include: (values.include as string[] | undefined) ?? [], exclude: (values.exclude as string[] | undefined) ?? [], ...componentFrom(values), mmap: !values['no-mmap'],
+    }, output, values.out);
+  }
+  if (positionals.length !== 1) return ctx.usageError(`analyze takes exactly one checkpoint path${positionals.length > 1 ? ' (several with --out <dir>)' : ''}`, analyzeUsage);
   if (values.json && values.csv) invalidArgument('--json/--csv', 'one output format', 'both');
   if (values['dry-run']) return printPlan(ctx, positionals, values);
   const { cache } = cacheFrom(values, output.text);
@@ -79,7 +91,7 @@ export async function analyzeCommand(ctx: CommandContext): Promise<number> {
     return exitCode;
   }
   if (values.csv) {
-    ctx.data(csvOf(report));
+    ctx.data(analysisToCsv(report));
     return exitCode;
   }
   if (values.jsonl) return exitCode;
@@ -133,18 +145,3 @@ export async function analyzeCommand(ctx: CommandContext): Promise<number> {
   if (report.skipped.length) text.out(`skipped ${report.skipped.length} tensors (vectors, scalars, integer, quantization scales or excluded)`);
   return exitCode;
 }
-
-function csvOf(report: AnalysisReport): string {
-  const header = ['name', 'dtype', 'rows', 'cols', 'layer', 'module', 'error', 'spectral_norm', 'frobenius_norm', 'stable_rank',
-    'effective_rank_ratio', 'energy_effective_rank_ratio', 'top_k_energy_share', 'alpha', 'above_noise_edge', 'converged', 'method',
-    'layout', 'component', 'expert'];
-  return toCsv(header, report.tensors.map((t) => {
-    const m = summaryMetrics(t);
-    return [t.name, t.dtype, t.rows, t.cols, t.module.layer, t.module.group, t.error?.code, t.metrics?.spectralNorm, t.metrics?.frobeniusNorm,
-      m.stableRank, m.effectiveRankRatio, m.energyEffectiveRankRatio, m.topKEnergyShare, m.alpha,
-      t.metrics?.aboveNoiseEdge === null || t.metrics?.aboveNoiseEdge === undefined ? undefined : formatBounded(t.metrics.aboveNoiseEdge),
-      t.spectrum?.converged, t.spectrum?.method, t.layout, t.module.component, t.module.expert];
-  })).trimEnd();
-}
-
-

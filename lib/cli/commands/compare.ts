@@ -13,31 +13,46 @@ import { checkOutFlag, reportFiles, reportFlagsHelp, reportPrefixes, writeOutSet
 import { componentFlagHelp, componentFlagOption, componentFrom } from '../flags/component';
 import { spectrumFlagOptions, spectrumFlags, spectrumOptionsFrom } from '../flags/spectrum';
 import { cacheFlagHelp, cacheFlagOptions, cacheFrom, cacheLines } from '../flags/cache';
+import { comparisonFlagOptions, comparisonFlagsHelp, comparisonOptionsFrom, comparisonFiles, fileLink } from '../flags/comparison';
+import { runWeightsComparison } from './run-weights';
 
 export const compareUsage = `Usage: paramscope compare <base> <tuned> <tuned> … [options]
+       paramscope compare --weights <checkpoint> <checkpoint> … --out <dir> [options]
 
 Runs 'paramscope diff' of each fine-tune against the same base and ranks them from the most concentrated
 update to the most dispersed, side by side: score, label, confidence, the verdict's components, relative
-update and median effective-rank ratio.
+update and median effective-rank ratio. With --out, also comparison.html (+ .json, .csv, .md): the arms
+side by side with bootstrap intervals over matrices, whether they differ, overlaid depth profiles and
+spectra, and a layer × module heatmap of the difference of two arms (docs/comparison.md).
+With --weights: each checkpoint's own weights W analysed and compared (model families side by side).
 
 ${spectrumFlags.replace('(default: exact)', '(default: truncated)')}
   --directions          compare top singular directions with the base (default: when base ≤ 1 GB)
 ${componentFlagHelp}
+  --weights             compare the checkpoints' own weights (no base; needs --out)
+${comparisonFlagsHelp}
 ${reportFlagsHelp.replace('write report.json, pairs.csv, summary.md and report.html into <dir>', 'write each fine-tune\'s reports into <dir>, prefixed by its name')}
 ${cacheFlagHelp}
 ${machineFlagsHelp}`;
 
 export async function compareCommand(ctx: CommandContext): Promise<number> {
   const { positionals, values } = ctx.parse(
-    { ...spectrumFlagOptions, ...componentFlagOption, json: { type: 'boolean' }, out: { type: 'string' }, directions: { type: 'boolean' }, 'no-directions': { type: 'boolean' }, ...cacheFlagOptions, ...machineFlagOptions },
+    { ...spectrumFlagOptions, ...componentFlagOption, json: { type: 'boolean' }, out: { type: 'string' }, directions: { type: 'boolean' }, 'no-directions': { type: 'boolean' }, weights: { type: 'boolean' }, ...comparisonFlagOptions, ...cacheFlagOptions, ...machineFlagOptions },
     compareUsage,
   );
   const output = commandOutput(ctx, values);
+  if (values.weights) {
+    if (positionals.length < 2) return ctx.usageError('compare --weights takes at least two checkpoints', compareUsage);
+    if (typeof values.out !== 'string') return ctx.usageError('compare --weights writes its reports with --out <dir>', compareUsage);
+    if (values.json || values.jsonl) return ctx.usageError('compare --weights writes comparison.json with --out; --json and --jsonl are not available with it', compareUsage);
+    return runWeightsComparison(ctx, positionals, values, { ...spectrumOptionsFrom(values), ...componentFrom(values) }, output, values.out);
+  }
   if (positionals.length < 3) return ctx.usageError('compare takes a base and at least two fine-tunes', compareUsage);
   const [base, ...tuned] = positionals as [string, ...string[]];
   const outDir = checkOutFlag(values); // before any work
   const names = armNames(tuned);
   const { cache } = cacheFrom(values, output.text);
+  const comparison = typeof values.out === 'string' ? comparisonOptionsFrom(values, ctx.signal, names) : undefined;
   const { arms, ranking } = await output.withProgress((onProgress) => compare(base, tuned, {
     mode: 'truncated',
     ...spectrumOptionsFrom(values),
@@ -67,10 +82,14 @@ export async function compareCommand(ctx: CommandContext): Promise<number> {
     }
   }
   if (outDir !== undefined) {
-    // One set for all the fine-tunes, each file prefixed by its fine-tune's name: all written or none.
+    // One set: every fine-tune's reports, each file prefixed by its name, and the comparison family
+    // beside them — all written or none.
     const prefixes = reportPrefixes(arms.map((a) => a.name));
-    const written = await writeOutSet(ctx, outDir, arms.flatMap((a, i) => reportFiles(a.report, prefixes[i])));
-    output.text.err(`reports written: ${written.length} files in ${terminalText(outDir)} (${arms.map((a, i) => `${terminalText(a.name)}: ${prefixes[i]}.*`).join(', ')})`);
+    const links = Object.fromEntries(arms.map((a, i) => [a.name, fileLink(`${prefixes[i]}.report.html`)]));
+    const files = arms.flatMap((a, i) => reportFiles(a.report, prefixes[i]));
+    files.push(...(await comparisonFiles({ arms: arms.map((a) => ({ label: a.name, kind: 'diff', report: a.report })) }, comparison ?? {}, links)));
+    const written = await writeOutSet(ctx, outDir, files);
+    output.text.err(`reports written: ${written.length} files in ${terminalText(outDir)} (comparison.html: the ${arms.length} fine-tunes side by side; ${arms.map((a, i) => `${terminalText(a.name)}: ${prefixes[i]}.*`).join(', ')})`);
   }
   for (const line of cacheLines(cache)) output.text.err(line);
   return exitCodeOf(arms.map((a) => a.report));
