@@ -78,7 +78,7 @@ export async function trajectoryCommand(ctx: CommandContext): Promise<number> {
     ...(cache ? { cache } : {}),
   }));
   const { report } = result;
-  if (values.json) ctx.out(trajectoryJson(report).trimEnd());
+  if (values.json) ctx.data(trajectoryJson(report).trimEnd());
   else if (!values.jsonl) {
     const text = output.text;
     text.out(`${report.steps.length} ${report.kind === 'adapter' ? 'adapter checkpoints' : 'checkpoints'} against ${report.base ?? '(no base)'}, in step order:\n`);
