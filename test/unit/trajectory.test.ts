@@ -240,3 +240,47 @@ describe('trajectory: full checkpoints with a planted growth', () => {
     for (const f of ['step-100.report.json', 'step-200-vs-100.report.json', 'step-300.summary.md']) expect(fs.existsSync(path.join(out, f)), f).toBe(true);
   });
 });
+
+describe('trajectory: LoRA adapter checkpoints with their base', () => {
+  it('relative updates against the base; the base weights\' spectra and each step\'s vectors are computed once', async () => {
+    const { dir, cleanup } = temporaryDirectory();
+    try {
+      const next = seeded(99);
+      const shapes: Record<string, [number, number]> = { q_proj: [32, 24], v_proj: [16, 24] };
+      const base = path.join(dir, 'base.safetensors');
+      const baseWeights = Object.fromEntries(Object.entries(shapes).map(([m, [r, c]]) => [`model.layers.0.self_attn.${m}.weight`, Float32Array.from({ length: r * c }, next)]));
+      writeSafetensorsSync(base, Object.fromEntries(Object.entries(baseWeights).map(([n, data]) => [n, { dtype: 'F32' as const, shape: shapes[n.split('.')[4] as string] as [number, number], data }])));
+      for (const step of [10, 20]) {
+        const ckpt = path.join(dir, 'run', `checkpoint-${step}`);
+        fs.mkdirSync(ckpt, { recursive: true });
+        fs.writeFileSync(path.join(ckpt, 'adapter_config.json'), JSON.stringify({ peft_type: 'LORA', r: 2, lora_alpha: 4 }));
+        const tensors: Parameters<typeof writeSafetensorsSync>[1] = {};
+        for (const [m, [r, c]] of Object.entries(shapes)) {
+          const key = `base_model.model.model.layers.0.self_attn.${m}`;
+          tensors[`${key}.lora_A.weight`] = { dtype: 'F32', shape: [2, c], data: Float32Array.from({ length: 2 * c }, () => next() * step / 10) };
+          tensors[`${key}.lora_B.weight`] = { dtype: 'F32', shape: [r, 2], data: Float32Array.from({ length: 2 * r }, next) };
+        }
+        writeSafetensorsSync(path.join(ckpt, 'adapter_model.safetensors'), tensors);
+      }
+      const cache = new ResultCache(null);
+      const { report, steps } = await trajectory(base, [path.join(dir, 'run')], { cache });
+      expect(report.kind).toBe('adapter');
+      expect(report.steps.map((s) => s.step)).toEqual([10, 20]);
+      const M = 2;
+      // Per step: M spectra, M base spectra with vectors, M vectors, M settling vectors (found: `lora` computed them);
+      // the second step's base spectra are found too; its step update: M spectra and M base spectra without vectors.
+      expect(cache.counts()).toMatchObject({ hits: 3 * M, misses: 7 * M });
+      for (const m of report.matrices) {
+        const [r, c] = shapes[m.name.split('.')[4] as string] as [number, number];
+        expect([m.rows, m.cols]).toEqual([r, c]);
+        const pair = steps[1]?.vsBase.pairs.find((p) => p.name === m.name);
+        const w = baseWeights[m.name] as Float32Array;
+        expect(m.relativeUpdate[1]).toBeCloseTo((pair?.updateNorm as number) / Math.sqrt(frob2(w)), 6);
+        expect(m.overlapK[1]).toBe(2);
+      }
+      expect(report.steps[1]?.vsBase.from).toBe(base);
+    } finally {
+      cleanup();
+    }
+  });
+});
