@@ -284,3 +284,14 @@ describe('trajectory: LoRA adapter checkpoints with their base', () => {
     }
   });
 });
+
+describe('trajectory docs', () => {
+  it('docs/trajectory.schema.json and the field reference of docs/trajectory.md are generated from the schema and current', async () => {
+    const { trajectorySchemaText } = await import('../../lib/report/trajectory-schema');
+    const { updateTrajectoryDoc } = await import('../../lib/report/schema-doc');
+    expect(fs.readFileSync(path.join(repoRoot, 'docs', 'trajectory.schema.json'), 'utf8')).toBe(trajectorySchemaText());
+    const page = fs.readFileSync(path.join(repoRoot, 'docs', 'trajectory.md'), 'utf8');
+    expect(updateTrajectoryDoc(page)).toBe(page);
+    for (const field of ['vsPrevious', 'settling', 'leftOverlap', 'relativeToPreviousUpdate']) expect(page).toContain(`\`${field}\``);
+  });
+});
