@@ -125,17 +125,28 @@ function cachedRun(jobs: readonly MatrixJob[], nativeOptions: EngineOptions, opt
       queue.end();
       return;
     }
+    // Results wait for their entry to be written; progress waits for the results before it, and for the
+    // consumer to have taken them (a macrotask), so a phase's last progress still follows its last result.
+    let inOrder: Promise<void> = Promise.resolve();
+    const then = (task: () => void | Promise<void>) => (inOrder = inOrder.then(task));
     inner = engineRun(missing.map((i) => jobs[i] as MatrixJob), resumedOptions(nativeOptions, jobs.length, missing.length), {
       signal,
-      onProgress: (p) => onProgress?.({ ...p, jobsDone: p.jobsDone + hits, jobsTotal: jobs.length, bytesDone: p.bytesDone + cachedBytes, bytesTotal: p.bytesTotal + cachedBytes }),
+      onProgress: (p) => void then(async () => {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        onProgress?.({ ...p, jobsDone: p.jobsDone + hits, jobsTotal: jobs.length, bytesDone: p.bytesDone + cachedBytes, bytesTotal: p.bytesTotal + cachedBytes });
+      }).catch(() => undefined),
     });
     for await (const outcome of inner) {
       const i = missing[outcome.index] as number;
       const result = { ...outcome, index: i };
       const key = keys[i];
-      if (key && !isFailed(result)) await cache.put(key, result);
-      queue.push(result);
+      // Not awaited: results join the order as they arrive, ahead of the progress that follows them.
+      void then(async () => {
+        if (key && !isFailed(result)) await cache.put(key, result);
+        queue.push(result);
+      });
     }
+    await inOrder;
     queue.end();
   })().catch((error: unknown) => queue.fail(error));
   return queue;

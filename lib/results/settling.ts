@@ -2,9 +2,9 @@
  * Where an update's directions settle during training: the overlap of the top singular subspaces of
  * ΔW_base→k with those of ΔW_base→(k−1), per matrix, on both sides — left (outputs, U) and right
  * (inputs, V) — with the subspace similarity ‖U_kᵀU_{k−1}‖²_F / k and the principal angles of
- * directions.ts. Only signal directions are compared: k is at most the number of singular values above
- * the storage-noise edge (and the numerical-rank tolerance) at both steps, so the arbitrary directions
- * of a noise floor, or of a rank smaller than k, never enter.
+ * directions.ts. Only signal directions are compared: k is at most the number of singular values
+ * provably (error bound included) above the storage-noise edge and the numerical-rank tolerance at both
+ * steps, so the arbitrary directions of a noise floor, or of a rank smaller than k, never enter.
  */
 import type { SpectrumResult } from '../engine/types';
 import { compareSubspaces, type SubspaceComparison } from './directions';
@@ -36,9 +36,11 @@ function signalThreshold(r: SpectrumResult): number {
 export function updateDirections(r: SpectrumResult, rank: number): UpdateDirections | null {
   const available = Math.min(rank, r.vectorCount ?? 0);
   if (!r.u || !r.v || available === 0) return null;
+  // A direction is signal when its singular value is provably above the threshold (its error bound
+  // included: a truncated spectrum's tail can be rounding dressed up as values).
   const threshold = signalThreshold(r);
   let k = 0;
-  while (k < available && (r.values[k] as number) > threshold) k++;
+  while (k < available && (r.values[k] as number) - (r.errorBounds[k] ?? 0) > threshold) k++;
   if (k === 0) return null;
   return { rows: r.rows, cols: r.cols, k, u: r.u.slice(0, r.rows * k), v: r.v.slice(0, r.cols * k), energy: r.frobeniusSquared };
 }
