@@ -126,7 +126,8 @@ describe('report sets are all or nothing under SIGTERM', () => {
 
   /** Which run's set the directory holds: every file must name the same run (createdAt, tuned file, matrix count). */
   function setIdentity(): string {
-    expect(fs.readdirSync(out).sort()).toEqual(SET);
+    // The result cache (<out>/cache) is carried from set to set; the reports are the set.
+    expect(fs.readdirSync(out).filter((n) => n !== 'cache').sort()).toEqual(SET);
     const json = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
     const md = fs.readFileSync(path.join(out, 'summary.md'), 'utf8');
     const html = fs.readFileSync(path.join(out, 'report.html'), 'utf8');
@@ -217,9 +218,10 @@ describe('compare: fine-tunes that share a file name', () => {
     const out = path.join(dir, 'out');
     const r = runCli(['compare', base, path.join(dir, 'a', 'model.safetensors'), path.join(dir, 'b', 'model.safetensors'), '--mode', 'exact', '--out', out], {}, LIMIT_MS);
     expect(r.status, r.stderr).toBe(0);
-    const files = fs.readdirSync(out).sort();
-    expect(files).toEqual(['a--model', 'b--model'].flatMap((p) => SET.map((f) => `${p}.${f}`)).sort());
-    expect(r.stderr).toContain(`reports written: 8 files in ${out}`);
+    const files = fs.readdirSync(out).filter((n) => n !== 'cache').sort();
+    const comparison = ['comparison.csv', 'comparison.html', 'comparison.json', 'comparison.md'];
+    expect(files).toEqual([...['a--model', 'b--model'].flatMap((p) => SET.map((f) => `${p}.${f}`)), ...comparison].sort());
+    expect(r.stderr).toContain(`reports written: 12 files in ${out}`);
     expect(r.stdout).toMatch(/^a\/model\s/m);
     expect(r.stdout).toMatch(/^b\/model\s/m);
     for (const arm of ['a', 'b']) expect(JSON.parse(fs.readFileSync(path.join(out, `${arm}--model.report.json`), 'utf8')).tuned.path).toBe(path.join(dir, arm, 'model.safetensors'));

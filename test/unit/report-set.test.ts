@@ -43,6 +43,36 @@ describe('writeReportSet', () => {
     expect(fs.readdirSync(root)).toEqual(['out']);
   });
 
+  it('carries the result cache (<out>/cache) into the new set, and puts it back when the switch fails', async () => {
+    fs.mkdirSync(path.join(target, 'cache'));
+    fs.writeFileSync(path.join(target, 'cache', 'entry'), 'kept');
+    await writeReportSet(target, newSet);
+    expect(fs.readFileSync(path.join(target, 'cache', 'entry'), 'utf8')).toBe('kept');
+    expect(fs.readdirSync(target).filter((n) => n !== 'cache').sort()).toEqual(newSet.map((f) => f.name).sort());
+    // Renames: 1 the cache into the new directory, 2 the old set aside, 3 the new set into place.
+    for (const failing of [2, 3]) {
+      const nodeFs = createRequire(__filename)('node:fs') as typeof fs;
+      const rename = nodeFs.renameSync;
+      let calls = 0;
+      nodeFs.renameSync = (from: fs.PathLike, to: fs.PathLike) => {
+        calls += 1;
+        if (calls === failing) throw Object.assign(new Error('EIO: simulated'), { code: 'EIO' });
+        rename(from, to);
+      };
+      syncBuiltinESMExports();
+      try {
+        const error = await writeReportSet(target, oldSet).catch((e: unknown) => e);
+        expect((error as ParamscopeError).code).toBe('WRITE_FAILED');
+      } finally {
+        nodeFs.renameSync = rename;
+        syncBuiltinESMExports();
+      }
+      expect(fs.readFileSync(path.join(target, 'cache', 'entry'), 'utf8')).toBe('kept');
+      expect(fs.readdirSync(target).filter((n) => n !== 'cache').sort()).toEqual(newSet.map((f) => f.name).sort());
+      expect(fs.readdirSync(root)).toEqual(['out']);
+    }
+  });
+
   for (const failing of [1, 2]) {
     it(`a failure of rename ${failing} (${failing === 1 ? 'the old set aside' : 'the new set into place'}) is WRITE_FAILED and leaves the old set`, async () => {
       // The fs module object (ES module namespaces cannot be patched; syncBuiltinESMExports carries the patch to them).
