@@ -17,7 +17,7 @@ import { type CacheOptions, withSharedCache } from './engine/cache';
 import { isFailed, type SpectrumOptions } from './engine/types';
 import { type AnalysisPlan, type AnalysisPlanOptions, type PlannedMatrix, planAnalysis } from './plan/analysis-plan';
 import { analysisJobs } from './plan/jobs';
-import { type Checkpoint, openCheckpoint } from './read/checkpoint';
+import { type Checkpoint, checkpointArgument } from './read/checkpoint';
 import { analysisSummary, EventStream, phasePlan } from './report/event-stream';
 import type { EventOptions } from './report/events';
 import type { AnalysisReport, TensorAnalysis } from './report/model';
@@ -33,8 +33,8 @@ export interface AnalyzeOptions extends Omit<SpectrumOptions, 'onProgress'>, Cac
   mmap?: boolean;
 }
 
-const open = (checkpoint: string | Checkpoint, options: AnalyzeOptions) =>
-  typeof checkpoint === 'string' ? openCheckpoint(checkpoint, { mmap: options.mmap ?? true }) : Promise.resolve(checkpoint);
+const open = async (checkpoint: string | Checkpoint, options: AnalyzeOptions) =>
+  (await checkpointArgument('analyze: checkpoint', checkpoint, { mmap: options.mmap ?? true })).checkpoint;
 
 /** The plan event, then every matrix's spectrum as the engine finishes it, each also as a `matrix` event. */
 async function* analysisTensors(ckpt: Checkpoint, plan: AnalysisPlan, options: AnalyzeOptions, stream: EventStream): AsyncGenerator<TensorAnalysis> {

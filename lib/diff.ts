@@ -20,7 +20,7 @@ import type { MatrixJob } from './engine/matrix-job';
 import { pairCheckpoints } from './plan/pairing';
 import { logicalView } from './plan/layouts/logical';
 import { type PairingEntry, type PairingOptions, type PairingReport, quantizedSide, sideName } from './plan/pairing-entry';
-import { type Checkpoint, openCheckpoint } from './read/checkpoint';
+import { type Checkpoint, checkpointArgument } from './read/checkpoint';
 import { assembleReport } from './report/assemble';
 import { diffSummary, EventStream, phasePlan } from './report/event-stream';
 import type { EventOptions, PlanPhase } from './report/events';
@@ -108,15 +108,14 @@ export async function diffRun(base: string | Checkpoint, tuned: string | Checkpo
   stream.trackCache(options.cache);
   const { threshold } = directionSettings(options);
   const opened: Checkpoint[] = [];
-  const open = async (c: string | Checkpoint) => {
-    if (typeof c !== 'string') return c;
-    const ckpt = await openCheckpoint(c, { mmap: options.mmap ?? true });
-    opened.push(ckpt);
-    return ckpt;
+  const open = async (what: string, c: string | Checkpoint) => {
+    const { checkpoint, opened: isNew } = await checkpointArgument(what, c, { mmap: options.mmap ?? true });
+    if (isNew) opened.push(checkpoint);
+    return checkpoint;
   };
   try {
-    const baseCkpt = await open(base);
-    const tunedCkpt = await open(tuned);
+    const baseCkpt = await open('diff: base', base);
+    const tunedCkpt = await open('diff: tuned', tuned);
     const { pairing, jobs, mode, directions, phases } = planDiff(baseCkpt, tunedCkpt, options);
     stream.plan({
       command: 'diff', inputs: [{ role: 'base', path: baseCkpt.path }, { role: 'tuned', path: tunedCkpt.path }], mode, rank: reportedRank(mode, options),

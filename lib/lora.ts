@@ -23,7 +23,7 @@ import type { Component } from './plan/modules';
 import { componentFilter } from './plan/pairing-checks';
 import type { PairingFate } from './plan/pairing-entry';
 import { detectPrefix } from './plan/prefix';
-import { type Checkpoint, openCheckpoint } from './read/checkpoint';
+import { type Checkpoint, checkpointArgument } from './read/checkpoint';
 import { assembleReport } from './report/assemble';
 import { diffSummary, EventStream, phasePlan } from './report/event-stream';
 import type { EventOptions } from './report/events';
@@ -127,7 +127,7 @@ export async function adapterRun(adapterOrPath: string | Adapter, given: Adapter
   const adapter: Adapter = excluded.length ? { ...opened, modules: opened.modules.filter((m) => !excluded.includes(m)) } : opened;
   if (adapter.modules.length === 0)
     throw new ParamscopeError(`${opened.path}: the component filter left no module (${excluded.length} excluded)`, { code: 'EMPTY_PAIRING', file: opened.path });
-  const base = typeof options.base === 'string' ? await openCheckpoint(options.base, { mmap: options.mmap ?? true }) : options.base;
+  const base = options.base === undefined ? undefined : (await checkpointArgument('analyzeAdapter: base', options.base, { mmap: options.mmap ?? true })).checkpoint;
   try {
     const mode = options.mode ?? ADAPTER_DEFAULT_MODE;
     const spectrumOptions = { ...options, mode } as SpectrumOptions;

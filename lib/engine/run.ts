@@ -4,7 +4,7 @@
  * analyze(), diff() and lora() plan jobs and call runSpectra.
  */
 import { nativeHandleOf } from '../read/checkpoint';
-import { abortError, type ParamscopeError } from '../errors';
+import { abortError, invalidArgument, type ParamscopeError } from '../errors';
 import { native, type NativeJobSpec } from './binding';
 import { EventQueue } from './event-queue';
 import { jobCost } from '../plan/cost';
@@ -26,8 +26,25 @@ function nativeJob(job: MatrixJob): NativeJobSpec {
   switch (job.kind) {
     case 'dense': return { name: job.name, kind: 'dense', source: source(job.source), vectors: job.vectors };
     case 'diff': return { name: job.name, kind: 'diff', tuned: source(job.tuned), base: source(job.base), rows: job.rows, vectors: job.vectors };
-    case 'lowrank': return { name: job.name, kind: 'lowrank', rows: job.rows, cols: job.cols, rank: job.rank, b: job.b, a: job.a, scale: job.scale, vectors: job.vectors };
+    case 'lowrank':
+      checkLowRankJob(job);
+      return { name: job.name, kind: 'lowrank', rows: job.rows, cols: job.cols, rank: job.rank, b: job.b, a: job.a, scale: job.scale, vectors: job.vectors };
   }
+}
+
+/**
+ * A low-rank job's sizes, checked here in exact arithmetic: the core multiplies them in 64 bits, where
+ * rows × rank can wrap around to the length of an empty array (2^32 × 2^32 = 0) and then be written past.
+ */
+function checkLowRankJob(job: Extract<MatrixJob, { kind: 'lowrank' }>): void {
+  const what = `low-rank job ${JSON.stringify(String(job.name).slice(0, 60))}`;
+  for (const key of ['rows', 'cols', 'rank'] as const)
+    if (!Number.isSafeInteger(job[key]) || job[key] < 0) invalidArgument(`${what}: ${key}`, 'a non-negative integer', job[key]);
+  if (!(job.b instanceof Float32Array) || job.b.length !== job.rows * job.rank)
+    invalidArgument(`${what}: b`, `a Float32Array of rows × rank = ${job.rows * job.rank} values`, job.b instanceof Float32Array ? job.b.length : job.b);
+  if (!(job.a instanceof Float32Array) || job.a.length !== job.rank * job.cols)
+    invalidArgument(`${what}: a`, `a Float32Array of rank × cols = ${job.rank * job.cols} values`, job.a instanceof Float32Array ? job.a.length : job.a);
+  if (typeof job.scale !== 'number' || !Number.isFinite(job.scale)) invalidArgument(`${what}: scale`, 'a finite number', job.scale);
 }
 
 /**

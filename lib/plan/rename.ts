@@ -3,7 +3,7 @@
  * or a glob rule whose captures fill the target.
  */
 import { ParamscopeError } from '../errors';
-import { globPattern } from './glob';
+import { globPrefixCaptures } from './glob';
 
 /** `[from, to]`: a prefix rule (`from` has no `*`, `?` or `{`), or a glob rule whose `*`/`?` captures fill the `*`/`?` of `to` in order. */
 export type RenameRule = readonly [from: string, to: string];
@@ -17,36 +17,39 @@ export type RenameRule = readonly [from: string, to: string];
  * @example renameTensor('h.3.attn.c_attn.weight', [['h.*.attn.', 'layers.*.self_attn.']]) // 'layers.3.self_attn.c_attn.weight'
  */
 export function renameTensor(name: string, rules: readonly RenameRule[]): string {
-  for (const [from, to] of rules) {
-    if (!isGlob(from)) {
-      if (name.startsWith(from)) return to + name.slice(from.length);
-      continue;
+  return renamer(rules)(name);
+}
+
+/** The rename function of `rules`, each glob compiled once (linear-time matching, plan/glob.ts). */
+export function renamer(rules: readonly RenameRule[]): (name: string) => string {
+  const compiled = rules.map(([from, to]) => ({ from, to, captures: isGlob(from) ? globPrefixCaptures(from) : null }));
+  return (name) => {
+    for (const { from, to, captures: capture } of compiled) {
+      if (!capture) {
+        if (name.startsWith(from)) return to + name.slice(from.length);
+        continue;
+      }
+      const match = capture(name);
+      if (!match) continue;
+      const captures = match.slice(0, -1);
+      const tail = match[match.length - 1] ?? '';
+      let next = 0;
+      return to.replace(/[*?]/g, () => captures[next++] ?? '') + tail;
     }
-    const match = globWithCaptures(from).exec(name);
-    if (!match) continue;
-    const captures = match.slice(1, -1);
-    const tail = match[match.length - 1] ?? '';
-    let next = 0;
-    return to.replace(/[*?]/g, () => captures[next++] ?? '') + tail;
-  }
-  return name;
+    return name;
+  };
 }
 
 function isGlob(pattern: string): boolean {
   return /[*?{]/.test(pattern);
 }
 
-/** A glob whose `*` and `?` capture, so a rename can reuse what they matched. */
-function globWithCaptures(glob: string): RegExp {
-  // The final group is the tail that the rule does not mention: it is kept, so 'h.*.attn.' works like a prefix.
-  return new RegExp(`^${globPattern(glob, true)}(.*)$`);
-}
-
 /** Tuned tensors under their renamed names; two tensors renamed to one name is a user error. */
 export function renameTuned<T extends { name: string }>(tensors: readonly T[], rules: readonly RenameRule[]): Map<string, T> {
   const renamed = new Map<string, T>();
+  const rename = renamer(rules);
   for (const info of tensors) {
-    const name = rules.length ? renameTensor(info.name, rules) : info.name;
+    const name = rules.length ? rename(info.name) : info.name;
     const clash = renamed.get(name);
     if (clash)
       throw new ParamscopeError(`map rules rename both "${clash.name}" and "${info.name}" of the tuned checkpoint to "${name}"`, { code: 'INVALID_ARGUMENT', tensor: info.name });

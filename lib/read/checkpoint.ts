@@ -244,3 +244,14 @@ export function openCheckpointSync(path: string, options: OpenOptions = {}): Che
   return new Checkpoint(native().openCheckpointSync(path, nativeOptions));
 }
 
+
+/**
+ * `checkpoint` itself when it is an open Checkpoint, else the checkpoint opened at that path (a verb's
+ * argument: `what` names it in the INVALID_ARGUMENT for anything else). `opened` says which, so the
+ * caller closes only what it opened.
+ */
+export async function checkpointArgument(what: string, checkpoint: unknown, options: OpenOptions): Promise<{ checkpoint: Checkpoint; opened: boolean }> {
+  if (checkpoint instanceof Checkpoint) return { checkpoint, opened: false };
+  if (typeof checkpoint !== 'string') invalidArgument(what, 'a path or an open Checkpoint', checkpoint);
+  return { checkpoint: await openCheckpoint(checkpoint, options), opened: true };
+}

@@ -3,12 +3,15 @@
  * type, hidden size, `quantization_config`), ModelOpt's `hf_quant_config.json` and the legacy GPTQ/AWQ
  * `quantize_config.json`. Read once per checkpoint, synchronously (they are a few kilobytes, capped at
  * MAX_CONFIG_BYTES); a missing or unparsable file is simply absent: the tensor headers stay authoritative
- * (docs/formats.md). A FIFO, a device or an oversized file in their place is refused (docs/security.md).
+ * (docs/formats.md). A FIFO, a device or an oversized file in their place is refused, and so is a link
+ * that leads out of the directory (read/links.ts; docs/security.md).
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ParamscopeError } from '../errors';
 import type { Checkpoint } from './checkpoint';
 import { asJsonObject, MAX_CONFIG_BYTES, parseJsonBytes, readBoundedFile } from './json-file';
+import { requireInside } from './links';
 
 export type JsonObject = Readonly<Record<string, unknown>>;
 
@@ -34,7 +37,10 @@ const cache = new WeakMap<Checkpoint, ModelConfig>();
  * error (NOT_A_REGULAR_FILE, INPUT_TOO_LARGE), not an absent file; text that is not JSON is absent, as
  * documented. Duplicate keys: the last wins, as in Python's json, which wrote the file.
  */
-function readJson(file: string): JsonObject | null {
+function readJson(directory: string, name: string): JsonObject | null {
+  const file = path.join(directory, name);
+  if (!fs.existsSync(file)) return null;
+  requireInside(directory, file, 'model config');
   let bytes: Buffer;
   try {
     bytes = readBoundedFile(file, 'model config', MAX_CONFIG_BYTES);
@@ -57,15 +63,15 @@ export function readModelConfig(checkpoint: Checkpoint): ModelConfig {
   const known = cache.get(checkpoint);
   if (known) return known;
   const directory = checkpoint.kind === 'directory' ? checkpoint.path : path.dirname(checkpoint.path);
-  const config = readJson(path.join(directory, 'config.json'));
+  const config = readJson(directory, 'config.json');
   let quantization: JsonObject | null = null;
   let quantizationSource: string | null = null;
   if (config && isObject(config.quantization_config)) {
     quantization = config.quantization_config;
     quantizationSource = 'config.json';
   } else {
-    const modelopt = readJson(path.join(directory, 'hf_quant_config.json'));
-    const legacy = readJson(path.join(directory, 'quantize_config.json'));
+    const modelopt = readJson(directory, 'hf_quant_config.json');
+    const legacy = readJson(directory, 'quantize_config.json');
     if (modelopt && isObject(modelopt.quantization)) {
       quantization = { quant_method: 'modelopt', ...modelopt.quantization };
       quantizationSource = 'hf_quant_config.json';

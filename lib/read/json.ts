@@ -32,6 +32,18 @@ export interface JsonParseOptions {
   duplicates?: 'refuse' | 'last';
 }
 
+/**
+ * The keys of a parsed object in the order the file lists them. Object.keys puts integer-like keys
+ * ("0", "12") first, whatever their place in the file; where order means something (PEFT's first
+ * matching rank_pattern key wins), use this.
+ */
+export function keysInFileOrder(object: object): string[] {
+  const order = (object as { [KEY_ORDER]?: string[] })[KEY_ORDER];
+  return order ? [...order] : Object.keys(object);
+}
+const KEY_ORDER = Symbol('paramscope.jsonKeyOrder');
+const isIndexLike = (key: string) => /^(0|[1-9][0-9]{0,9})$/.test(key) && Number(key) < 2 ** 32 - 1;
+
 /** Parses `text`; objects in the result have a null prototype. Throws ParamscopeError, never SyntaxError. */
 export function parseJson(text: string, options: JsonParseOptions): JsonValue {
   return new Parser(text, options).document();
@@ -119,22 +131,31 @@ class Parser {
       ++this.#pos;
       return out;
     }
+    const order: string[] = [];
+    let reordered = false;
     for (;;) {
       this.#space();
       if (this.#text.charCodeAt(this.#pos) !== 0x22) this.#fail('expected a string key');
       const keyAt = this.#pos;
       const key = this.#string();
-      if (Object.hasOwn(out, key) && this.#options.duplicates !== 'last')
+      const existed = Object.hasOwn(out, key);
+      if (existed && this.#options.duplicates !== 'last')
         this.#fail(`duplicate key ${JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}...` : key)}`, keyAt);
       this.#space();
       if (this.#text.charCodeAt(this.#pos) !== 0x3a) this.#fail("expected ':' after a key");
       ++this.#pos;
       // A null-prototype object has no __proto__ setter: every key, "__proto__" included, is an own property.
       out[key] = this.#value(depth + 1);
+      // As in a Python dict, a repeated key keeps its first place.
+      if (!existed) order.push(key);
+      reordered ||= isIndexLike(key);
       this.#space();
       const c = this.#text.charCodeAt(this.#pos);
       ++this.#pos;
-      if (c === 0x7d) return out;
+      if (c === 0x7d) {
+        if (reordered) Object.defineProperty(out, KEY_ORDER, { value: order, enumerable: false });
+        return out;
+      }
       if (c !== 0x2c) this.#fail("expected ',' or '}' in an object", this.#pos - 1);
     }
   }

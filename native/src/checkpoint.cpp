@@ -113,7 +113,7 @@ void Checkpoint::add_listed_shard(const fs::path& directory, const std::string& 
     if (ec || !link_target_allowed(directory, target))
       throw Error(ErrorCode::LINK_OUTSIDE_CHECKPOINT,
                   shard.string() + " (listed by " + listed_by + ") leads through a symbolic link to a file outside the checkpoint's "
-                  "directory; open it with followLinks (--follow-links) if that is intended",
+                  "directory; open it with openCheckpoint's followLinks option if that is intended",
                   shard.string());
   }
   add_shard(SafetensorsFile::open(shard.string(), {.use_mmap = options.use_mmap}));
@@ -143,6 +143,16 @@ std::shared_ptr<Checkpoint> Checkpoint::open(const std::string& path, Options op
       throw Error(ErrorCode::INDEX_INVALID, path + " holds several index files (" + indexes[0] + ", " + indexes[1] + "); open one of them directly", path);
     }
     if (indexes.size() == 1) {
+      // The index found in the directory obeys the rule of the shards it lists: it may be a link into
+      // the directory (or a Hugging Face cache's blobs/), not to a file anywhere.
+      if (!options.follow_links) {
+        const fs::path target = fs::weakly_canonical(indexes[0], ec);
+        if (ec || !link_target_allowed(path, target))
+          throw Error(ErrorCode::LINK_OUTSIDE_CHECKPOINT,
+                      indexes[0] + " (the index of the directory " + path + ") leads through a symbolic link to a file outside the "
+                      "checkpoint's directory; open it with openCheckpoint's followLinks option if that is intended",
+                      indexes[0]);
+      }
       ckpt->kind_ = CheckpointKind::Index;
       ckpt->open_index(indexes[0], options);
       return ckpt;

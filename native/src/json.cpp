@@ -99,14 +99,10 @@ class Parser {
     else if (consume_literal("true")) { v.kind = Kind::Bool; v.boolean = true; }
     else if (consume_literal("false")) { v.kind = Kind::Bool; v.boolean = false; }
     else if (consume_literal("null")) { v.kind = Kind::Null; }
-    else fail(std::string("unexpected character '") + (c >= 32 && c < 127 ? std::string(1, c) : "\\x" + hex(c)) + "'");
+    // The character is not shown: a file that is not JSON at all (a key, a password file through a link)
+    // would have its bytes echoed one error at a time.
+    else fail("expected a JSON value (object, array, string, number, true, false or null)");
     return v;
-  }
-
-  static std::string hex(char c) {
-    static const char* digits = "0123456789abcdef";
-    auto u = static_cast<unsigned char>(c);
-    return {digits[u >> 4], digits[u & 15]};
   }
 
   void parse_object(Value& v, int depth, const std::string* owner) {

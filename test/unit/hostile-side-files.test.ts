@@ -40,11 +40,43 @@ describe('adapter_config.json attacks, through the CLI', () => {
     expect(expectRefused(runAttack(['lora', dir]), 'NOT_A_REGULAR_FILE')).toContain('a FIFO');
   });
 
-  it('a link to /dev/zero, and /dev/zero named with --config, are refused without reading', () => {
+  it('a link to /dev/zero is refused as a link out of the directory; /dev/zero named with --config, or a link to a FIFO inside, without reading', () => {
     const dir = adapterWithConfig('zero', (config) => fs.symlinkSync('/dev/zero', config));
-    expect(expectRefused(runAttack(['lora', dir]), 'NOT_A_REGULAR_FILE')).toContain('a character device');
+    expectRefused(runAttack(['lora', dir]), 'LINK_OUTSIDE_CHECKPOINT');
     const plain = writeAdapter(fresh('plain'), { layout: 'peft', rank: 2 });
-    expectRefused(runAttack(['lora', plain, '--config', '/dev/zero']), 'NOT_A_REGULAR_FILE');
+    expect(expectRefused(runAttack(['lora', plain, '--config', '/dev/zero']), 'NOT_A_REGULAR_FILE')).toContain('a character device');
+    const inside = adapterWithConfig('fifo-link', (config) => {
+      execFileSync('mkfifo', [path.join(path.dirname(config), 'pipe')]);
+      fs.symlinkSync('pipe', config);
+    });
+    expect(expectRefused(runAttack(['lora', inside]), 'NOT_A_REGULAR_FILE')).toContain('a FIFO');
+  });
+
+  it('an adapter_config.json or weights file linking out of the adapter directory is refused, its content never read or quoted', () => {
+    const outside = fresh('victim.json');
+    fs.writeFileSync(outside, `{"r": "${SECRET}"}`);
+    const dir = adapterWithConfig('config-out', (config) => fs.symlinkSync(outside, config));
+    expectRefused(runAttack(['lora', dir]), 'LINK_OUTSIDE_CHECKPOINT', ['hunter2']);
+    const weightsOut = writeAdapter(fresh('weights-out'), { layout: 'peft', rank: 2 });
+    const moved = fresh('elsewhere.safetensors');
+    fs.renameSync(path.join(weightsOut, 'adapter_model.safetensors'), moved);
+    fs.symlinkSync(moved, path.join(weightsOut, 'adapter_model.safetensors'));
+    expectRefused(runAttack(['lora', weightsOut]), 'LINK_OUTSIDE_CHECKPOINT');
+    // Named, rather than found, the file is used: the user chose it.
+    expectSucceeded(runAttack(['lora', moved, '--config', path.join(dir, '..', path.basename(weightsOut), 'adapter_config.json'), '--json', '--quiet']));
+  });
+
+  it('an adapter in a Hugging Face cache snapshot (files linking into the repo blobs/) opens', () => {
+    const repo = fresh('models--org--adapter');
+    const snapshot = path.join(repo, 'snapshots', 'rev1');
+    const source = writeAdapter(fresh('source'), { layout: 'peft', rank: 2 });
+    fs.mkdirSync(path.join(repo, 'blobs'), { recursive: true });
+    fs.mkdirSync(snapshot, { recursive: true });
+    for (const [name, blob] of [['adapter_model.safetensors', 'b1'], ['adapter_config.json', 'b2']] as const) {
+      fs.copyFileSync(path.join(source, name), path.join(repo, 'blobs', blob));
+      fs.symlinkSync(`../../blobs/${blob}`, path.join(snapshot, name));
+    }
+    expectSucceeded(runAttack(['lora', snapshot, '--json', '--quiet']));
   });
 
   it('a directory in its place is refused', () => {
@@ -106,9 +138,10 @@ describe('config.json beside a checkpoint, through the CLI', () => {
     return dir;
   }
 
-  it('a FIFO, a link to /dev/zero and an oversized file are refused; unparsable text stays "absent", as documented', () => {
+  it('a FIFO, a directory, a link out (to /dev/zero) and an oversized file are refused; unparsable text stays "absent", as documented', () => {
     expectRefused(runAttack(['inspect', checkpointWithConfig('fifo', (c) => execFileSync('mkfifo', [c]))]), 'NOT_A_REGULAR_FILE');
-    expectRefused(runAttack(['inspect', checkpointWithConfig('zero', (c) => fs.symlinkSync('/dev/zero', c))]), 'NOT_A_REGULAR_FILE');
+    expectRefused(runAttack(['inspect', checkpointWithConfig('zero', (c) => fs.symlinkSync('/dev/zero', c))]), 'LINK_OUTSIDE_CHECKPOINT');
+    expectRefused(runAttack(['inspect', checkpointWithConfig('dir', (c) => fs.mkdirSync(c))]), 'NOT_A_REGULAR_FILE');
     const huge = checkpointWithConfig('huge', (c) => {
       fs.writeFileSync(c, '{');
       fs.truncateSync(c, MAX_CONFIG_BYTES + 1);

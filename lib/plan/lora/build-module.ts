@@ -42,6 +42,24 @@ function rankMismatch(parts: ModuleParts, downRank: number, upRank: number): Par
   );
 }
 
+/**
+ * Rank 0 (`lora_A` [0, n], `lora_B` [m, 0]) or an empty side: no tool writes such factors (PEFT, kohya
+ * and MLX all refuse a rank below 1), and their update is empty, so the file is refused rather than
+ * reported as an adapter that changed nothing. (A hand-built module of rank 0 given to the engine is the
+ * zero matrix.)
+ */
+function requireNonEmpty(file: string, parts: ModuleParts, out: number, inFeatures: number, rank: number): void {
+  if (rank > 0 && out > 0 && inFeatures > 0) return;
+  const down = parts.down as TensorInfo;
+  const up = parts.up as TensorInfo;
+  const what = rank === 0 ? 'rank 0' : `an empty ${out === 0 ? 'output' : 'input'} side`;
+  throw new ParamscopeError(`${file}: LoRA factors of ${parts.key} have ${what} (${down.name} [${down.shape.join(', ')}], ${up.name} [${up.shape.join(', ')}]): no update can be formed from them`, {
+    code: 'ADAPTER_INVALID',
+    file,
+    tensor: rank === 0 || inFeatures === 0 ? down.name : up.name,
+  });
+}
+
 /** The factors in layer orientation: B (out × r) and A (r × in), before any fan_in_fan_out transpose. */
 async function layerFactors(checkpoint: Checkpoint, parts: ModuleParts): Promise<{ out: number; inFeatures: number; rank: number; b: Float32Array; a: Float32Array }> {
   const down = parts.down as TensorInfo;
@@ -55,6 +73,7 @@ async function layerFactors(checkpoint: Checkpoint, parts: ModuleParts): Promise
     const [inFeatures, rank] = down.shape as [number, number];
     const [upRank, out] = up.shape as [number, number];
     if (rank !== upRank) throw rankMismatch(parts, rank, upRank);
+    requireNonEmpty(checkpoint.path, parts, out, inFeatures, rank);
     const a = transpose((await checkpoint.read(down.name)).data, inFeatures, rank);
     const b = transpose((await checkpoint.read(up.name)).data, rank, out);
     return { out, inFeatures, rank, b, a };
@@ -66,6 +85,7 @@ async function layerFactors(checkpoint: Checkpoint, parts: ModuleParts): Promise
   if (up.shape[1] !== rank) throw rankMismatch(parts, rank, up.shape[1] as number);
   const out = up.shape[0] as number;
   const inFeatures = product(down.shape.slice(1));
+  requireNonEmpty(checkpoint.path, parts, out, inFeatures, rank);
   const b = (await checkpoint.read(up.name)).data;
   const a = (await checkpoint.read(down.name)).data;
   return { out, inFeatures, rank, b, a };

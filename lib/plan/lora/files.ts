@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkPath, invalidArgument, ParamscopeError } from '../../errors';
 import { asJsonObject, readJsonFile } from '../../read/json-file';
+import { requireInside } from '../../read/links';
 import type { OpenAdapterOptions } from './types';
 
 /** File names of the weights in an adapter directory, in the order they are looked for. */
@@ -23,9 +24,12 @@ export function resolveAdapterFiles(target: string, configOverride: string | und
   const stat = fs.statSync(target, { throwIfNoEntry: false });
   if (!stat) throw new ParamscopeError(`${target} does not exist`, { code: 'FILE_NOT_FOUND', file: target });
   const dir = stat.isDirectory() ? target : path.dirname(target);
+  // What is found in the directory obeys the link rule (read/links.ts); what is named is followed.
   const weights = stat.isDirectory() ? weightsInDirectory(target) : target;
+  if (stat.isDirectory()) requireInside(dir, weights, 'adapter weights');
   const beside = path.join(dir, CONFIG_FILE);
   const config = configOverride ?? (fs.existsSync(beside) ? beside : null);
+  if (config === beside) requireInside(dir, beside, 'adapter config');
   if (configOverride !== undefined && !fs.existsSync(configOverride))
     throw new ParamscopeError(`adapter config ${configOverride} does not exist`, { code: 'FILE_NOT_FOUND', file: configOverride });
   return { weights, config };

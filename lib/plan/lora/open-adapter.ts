@@ -22,6 +22,7 @@
 import { openCheckpoint } from '../../read/checkpoint';
 import { ParamscopeError } from '../../errors';
 import { buildModule } from './build-module';
+import { checkAdapterConfig } from './config-values';
 import { groupAdapterTensors } from './factors';
 import { baseModelOf, checkOpenOptions, readConfig, resolveAdapterFiles } from './files';
 import { describeFullTensor, detectBaseDependence } from './full-tensors';
@@ -46,6 +47,7 @@ export async function openAdapter(target: string, options: OpenAdapterOptions = 
     if (groups.modules.length === 0)
       throw new ParamscopeError(`${files.weights} holds no LoRA factor pair (lora_A/lora_B, lora_a/lora_b, lora_down/lora_up, :down/:up)`, { code: 'ADAPTER_INVALID', file: files.weights });
     const context: ScaleContext = { config, configPath: files.config, weights: files.weights, options, notes: [] };
+    if (config && files.config) context.patterns = checkAdapterConfig(config, files.config);
     requireConfigWhereNeeded(groups.modules, context);
     rejectNonLoraPeftTypes(groups.modules, context);
     const modules: LoraModule[] = [];

@@ -7,7 +7,9 @@ import * as path from 'node:path';
 import type { Checkpoint } from '../../read/checkpoint';
 import { ParamscopeError } from '../../errors';
 import { type ModuleParts, stripPeftPrefix } from './factors';
+import { checkedScale, type PeftPatterns } from './config-values';
 import { CONFIG_FILE } from './files';
+import { PeftPatternTable } from './patterns';
 import type { OpenAdapterOptions } from './types';
 
 /** What building an adapter's modules needs: its config (and where it came from), the options, and the notes collected on the way. */
@@ -18,6 +20,8 @@ export interface ScaleContext {
   options: OpenAdapterOptions;
   /** Notes collected while building modules (defaults assumed, rank disagreements). */
   notes: string[];
+  /** The config's rank_pattern / alpha_pattern, compiled and checked (config-values.ts); absent without a config. */
+  patterns?: PeftPatterns;
 }
 
 /** PEFT and MLX keep the scale in adapter_config.json: without it (and without options.scale) the ΔW is unknown. */
@@ -45,26 +49,12 @@ export function rejectNonLoraPeftTypes(modules: readonly ModuleParts[], context:
   });
 }
 
-function positiveNumber(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value) && value > 0;
-}
-
 /**
- * PEFT's `get_pattern_key`: the first key of a rank_pattern / alpha_pattern that matches the module path
- * as a regex suffix, `^(.*\.)?(<key>)$`.
+ * PEFT's `get_pattern_key`: the value of the first key of a rank_pattern / alpha_pattern that matches
+ * the module path as a regex suffix, `^(.*\.)?(<key>)$` (matched in linear time: patterns.ts).
  */
-export function peftPatternValue(pattern: unknown, modulePath: string): number | undefined {
-  if (typeof pattern !== 'object' || pattern === null) return undefined;
-  for (const [key, value] of Object.entries(pattern as Record<string, unknown>)) {
-    let matches: boolean;
-    try {
-      matches = new RegExp(`^(.*\\.)?(${key})$`).test(modulePath);
-    } catch {
-      matches = modulePath === key || modulePath.endsWith(`.${key}`);
-    }
-    if (matches && typeof value === 'number') return value;
-  }
-  return undefined;
+export function peftPatternValue(pattern: unknown, modulePath: string): unknown {
+  return new PeftPatternTable(pattern, 'pattern', 'adapter config').lookup(modulePath)?.value;
 }
 
 function peftConfigValue(config: Record<string, unknown>, field: 'r' | 'lora_alpha', fallback: number, context: ScaleContext): number {
@@ -74,17 +64,15 @@ function peftConfigValue(config: Record<string, unknown>, field: 'r' | 'lora_alp
     if (!context.notes.includes(note)) context.notes.push(note);
     return fallback;
   }
-  if (!positiveNumber(value))
-    throw new ParamscopeError(`adapter config ${context.configPath}: ${field} must be a positive number, got ${JSON.stringify(value)}`, { code: 'ADAPTER_INVALID', file: context.configPath ?? context.weights });
-  return value;
+  return value as number; // checked by checkAdapterConfig
 }
 
 /** s = lora_alpha / r, or lora_alpha / √r with use_rslora; rank_pattern and alpha_pattern override r and lora_alpha per module. */
 function peftScale(parts: ModuleParts, tensorRank: number, context: ScaleContext): { scale: number; source: string } {
   const config = context.config as Record<string, unknown>;
   const modulePath = stripPeftPrefix(parts.key);
-  const r = peftPatternValue(config.rank_pattern, modulePath) ?? peftConfigValue(config, 'r', 8, context);
-  const alpha = peftPatternValue(config.alpha_pattern, modulePath) ?? peftConfigValue(config, 'lora_alpha', 8, context);
+  const r = (context.patterns?.rank.lookup(modulePath)?.value as number | undefined) ?? peftConfigValue(config, 'r', 8, context);
+  const alpha = (context.patterns?.alpha.lookup(modulePath)?.value as number | undefined) ?? peftConfigValue(config, 'lora_alpha', 8, context);
   if (r !== tensorRank)
     context.notes.push(`${parts.key}: the config gives rank ${r} but the factors have rank ${tensorRank}; the scale uses the config's ${r}, as PEFT would`);
   if (config.use_rslora === true) return { scale: alpha / Math.sqrt(r), source: `lora_alpha/√r = ${alpha}/√${r} (use_rslora)` };
@@ -99,15 +87,26 @@ function mlxScale(context: ScaleContext): { scale: number; source: string } {
   return { scale, source: 'lora_parameters.scale' };
 }
 
-/** kohya: s = alpha / r from the module's scalar `.alpha`; sd-scripts treats a missing (or zero) alpha as alpha = r. */
+/**
+ * kohya: s = alpha / r from the module's scalar `.alpha`; sd-scripts treats a missing (or zero) alpha as
+ * alpha = r. A NaN or infinite alpha is refused: it would make every value of ΔW NaN or infinite.
+ */
 async function kohyaScale(checkpoint: Checkpoint, parts: ModuleParts, rank: number): Promise<{ scale: number; source: string }> {
   if (!parts.alpha) return { scale: 1, source: 'no .alpha tensor: alpha = r' };
   const alpha = (await checkpoint.read(parts.alpha.name)).data[0] as number;
+  if (!Number.isFinite(alpha))
+    throw new ParamscopeError(`kohya alpha ${parts.alpha.name} in ${checkpoint.path} is ${alpha}, not a finite number`, { code: 'ADAPTER_INVALID', file: checkpoint.path, tensor: parts.alpha.name });
   if (!alpha) return { scale: 1, source: '.alpha = 0: alpha = r' };
   return { scale: alpha / rank, source: `alpha/r = ${alpha}/${rank}` };
 }
 
 export async function moduleScale(checkpoint: Checkpoint, parts: ModuleParts, rank: number, context: ScaleContext): Promise<{ scale: number; source: string }> {
+  const result = await layoutScale(checkpoint, parts, rank, context);
+  checkedScale(result.scale, result.source, `module ${parts.key} of ${context.weights}`, context.configPath ?? context.weights, parts.up?.name);
+  return result;
+}
+
+async function layoutScale(checkpoint: Checkpoint, parts: ModuleParts, rank: number, context: ScaleContext): Promise<{ scale: number; source: string }> {
   if (context.options.scale !== undefined) return { scale: context.options.scale, source: 'options.scale' };
   switch (parts.layout) {
     case 'peft': return peftScale(parts, rank, context);
