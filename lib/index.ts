@@ -75,3 +75,8 @@ export {
   type CompareSummary,
 } from './report/events';
 export { EVENTS_JSON_SCHEMA } from './report/events-schema';
+export { diffShard, analyzeShard, adapterShard, compareShard, type ShardSpec } from './shard';
+export { merge, type MergeResult, type MergeOptions } from './merge';
+export { selectShard, balanceShards, estimatedSeconds, type ShardUnit, type ShardAssignment } from './plan/shard';
+export { planIdentity, checkpointIdentity, type PlanDescription } from './plan/plan-identity';
+export { serializePartial, parsePartial, type PartialReport, type PartialRun } from './report/partial';

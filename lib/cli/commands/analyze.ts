@@ -1,14 +1,14 @@
 /** `paramscope analyze <checkpoint>`: spectra and spectral metrics of every weight matrix. */
-import { summaryMetrics } from '../../aggregate/tensors';
 import { analyzeCheckpoint } from '../../analyze';
-import type { AnalysisReport } from '../../report/model';
+import { analyzeShard } from '../../shard';
+import { runShard, shardFlagHelp, shardFlagOption, shardFrom } from '../flags/shard';
 import { invalidArgument } from '../../errors';
 import { formatBounded } from '../../results/metrics';
-import { toCsv } from '../../report/csv';
 import { analysisDocument } from '../../report/header';
 import { toJson } from '../../report/json';
 import { formatShape } from '../output/numbers';
 import { renderTable } from '../output/table';
+import { analysisCsv } from '../output/analysis-csv';
 import type { CommandContext } from '../context';
 import { printPlan } from './plan';
 import { commandOutput, machineFlagOptions, machineFlagsHelp } from '../flags/machine';
@@ -29,6 +29,7 @@ ${componentFlagHelp}
   --csv                 print one CSV row per matrix
   --dry-run             print what the analysis would cost (bytes, flops, memory, time: 'paramscope plan';
                         --no-calibration: without the time)
+${shardFlagHelp.replace(' (--json,\n                        or --out <dir> as <dir>/part-i-of-N.json)', ' (--json)')}
 ${machineFlagsHelp}
   --no-mmap             read with pread instead of memory-mapping
 
@@ -40,7 +41,7 @@ export async function analyzeCommand(ctx: CommandContext): Promise<number> {
       ...spectrumFlagOptions,
       ...componentFlagOption,
       include: { type: 'string', multiple: true }, exclude: { type: 'string', multiple: true },
-      json: { type: 'boolean' }, csv: { type: 'boolean' }, 'no-mmap': { type: 'boolean' }, 'dry-run': { type: 'boolean' }, 'no-calibration': { type: 'boolean' }, ...machineFlagOptions,
+      json: { type: 'boolean' }, csv: { type: 'boolean' }, 'no-mmap': { type: 'boolean' }, 'dry-run': { type: 'boolean' }, 'no-calibration': { type: 'boolean' }, ...machineFlagOptions, ...shardFlagOption,
     },
     analyzeUsage,
   );
@@ -48,12 +49,17 @@ export async function analyzeCommand(ctx: CommandContext): Promise<number> {
   if (positionals.length !== 1) return ctx.usageError('analyze takes exactly one checkpoint path', analyzeUsage);
   if (values.json && values.csv) invalidArgument('--json/--csv', 'one output format', 'both');
   if (values['dry-run']) return printPlan(ctx, positionals, values);
-  const report = await output.withProgress((onProgress) => analyzeCheckpoint(positionals[0] as string, {
+  const options = {
     ...spectrumOptionsFrom(values),
     include: (values.include as string[] | undefined) ?? [],
     ...componentFrom(values),
     exclude: (values.exclude as string[] | undefined) ?? [],
     mmap: !values['no-mmap'],
+  };
+  const shard = shardFrom(values);
+  if (shard) return runShard(ctx, output, values, shard, (hooks) => analyzeShard(positionals[0] as string, shard, { ...options, ...hooks }), { hasOut: false, failedExit: true });
+  const report = await output.withProgress((onProgress) => analyzeCheckpoint(positionals[0] as string, {
+    ...options,
     onProgress,
     ...(output.onEvent ? { onEvent: output.onEvent } : {}),
     signal: ctx.signal,
@@ -65,7 +71,7 @@ export async function analyzeCommand(ctx: CommandContext): Promise<number> {
     return exitCode;
   }
   if (values.csv) {
-    ctx.out(csvOf(report));
+    ctx.out(analysisCsv(report));
     return exitCode;
   }
   if (values.jsonl) return exitCode;
@@ -105,18 +111,3 @@ export async function analyzeCommand(ctx: CommandContext): Promise<number> {
   if (report.skipped.length) text.out(`skipped ${report.skipped.length} tensors (vectors, scalars, integer, quantization scales or excluded)`);
   return exitCode;
 }
-
-function csvOf(report: AnalysisReport): string {
-  const header = ['name', 'dtype', 'rows', 'cols', 'layer', 'module', 'error', 'spectral_norm', 'frobenius_norm', 'stable_rank',
-    'effective_rank_ratio', 'energy_effective_rank_ratio', 'top_k_energy_share', 'alpha', 'above_noise_edge', 'converged', 'method',
-    'layout', 'component', 'expert'];
-  return toCsv(header, report.tensors.map((t) => {
-    const m = summaryMetrics(t);
-    return [t.name, t.dtype, t.rows, t.cols, t.module.layer, t.module.group, t.error?.code, t.metrics?.spectralNorm, t.metrics?.frobeniusNorm,
-      m.stableRank, m.effectiveRankRatio, m.energyEffectiveRankRatio, m.topKEnergyShare, m.alpha,
-      t.metrics?.aboveNoiseEdge === null || t.metrics?.aboveNoiseEdge === undefined ? undefined : formatBounded(t.metrics.aboveNoiseEdge),
-      t.spectrum?.converged, t.spectrum?.method, t.layout, t.module.component, t.module.expert];
-  })).trimEnd();
-}
-
-

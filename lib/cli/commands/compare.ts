@@ -1,15 +1,13 @@
 /** `paramscope compare <base> <tunedA> <tunedB> …`: several fine-tunes of one base, ranked. */
-import * as path from 'node:path';
-import { REGIME_LEGEND } from '../../aggregate/regime';
 import { armNames, compare } from '../../compare';
-import { toJson } from '../../report/json';
-import { reportDocument } from '../../report/schema';
-import { rankingRow, verdictLines } from '../output/diff-summary';
-import { renderTable } from '../output/table';
+import { compareShard } from '../../shard';
+import { runShard, shardFlagHelp, shardFlagOption, shardFrom } from '../flags/shard';
+import { printRanking } from '../output/compare-summary';
 import type { CommandContext } from '../context';
 import { directionsFlag } from '../flags/directions';
 import { commandOutput, machineFlagOptions, machineFlagsHelp } from '../flags/machine';
-import { emitReport, reportFlagsHelp } from '../flags/report';
+import { reportFlagsHelp } from '../flags/report';
+import { compareWrittenLine, emitCompareReport } from '../flags/compare-report';
 import { componentFlagHelp, componentFlagOption, componentFrom } from '../flags/component';
 import { spectrumFlagOptions, spectrumFlags, spectrumOptionsFrom } from '../flags/spectrum';
 
@@ -23,47 +21,29 @@ ${spectrumFlags.replace('(default: exact)', '(default: truncated)')}
   --directions          compare top singular directions with the base (default: when base ≤ 1 GB)
 ${componentFlagHelp}
 ${reportFlagsHelp.replace('write report.json, pairs.csv, summary.md and report.html into <dir>', 'write each fine-tune\'s reports into <dir>, prefixed by its name')}
+${shardFlagHelp}
 ${machineFlagsHelp}`;
 
 export async function compareCommand(ctx: CommandContext): Promise<number> {
   const { positionals, values } = ctx.parse(
-    { ...spectrumFlagOptions, ...componentFlagOption, json: { type: 'boolean' }, out: { type: 'string' }, directions: { type: 'boolean' }, 'no-directions': { type: 'boolean' }, ...machineFlagOptions },
+    { ...spectrumFlagOptions, ...componentFlagOption, json: { type: 'boolean' }, out: { type: 'string' }, directions: { type: 'boolean' }, 'no-directions': { type: 'boolean' }, ...machineFlagOptions, ...shardFlagOption },
     compareUsage,
   );
   const output = commandOutput(ctx, values);
   if (positionals.length < 3) return ctx.usageError('compare takes a base and at least two fine-tunes', compareUsage);
   const [base, ...tuned] = positionals as [string, ...string[]];
   const names = armNames(tuned);
+  const options = { mode: 'truncated' as const, ...spectrumOptionsFrom(values), ...componentFrom(values), directions: directionsFlag(values) };
+  const shard = shardFrom(values);
+  if (shard) return runShard(ctx, output, values, shard, (hooks) => compareShard(base, tuned, shard, { ...options, ...hooks }));
   const { arms, ranking } = await output.withProgress((onProgress) => compare(base, tuned, {
-    mode: 'truncated',
-    ...spectrumOptionsFrom(values),
-    ...componentFrom(values),
-    directions: directionsFlag(values),
+    ...options,
     onProgress: (p) => onProgress({ ...p, current: `[${names.indexOf(p.run ?? '') + 1}/${tuned.length}] ${p.current}` }),
     ...(output.onEvent ? { onEvent: output.onEvent } : {}),
     signal: ctx.signal,
   }));
-  if (values.json) {
-    ctx.out(toJson({ schema: 'paramscope.compare', schemaVersion: 1, base, ranking: ranking.map((a) => ({ name: a.name, path: a.path, report: reportDocument(a.report) })) }));
-  } else if (!values.jsonl) {
-    const text = output.text;
-    text.out(`${tuned.length} fine-tunes of ${base}, most concentrated first:\n`);
-    text.out(renderTable(
-      [{ header: 'fine-tune' }, { header: 'verdict' }, { header: 'score', align: 'right' }, { header: 'confidence' },
-       { header: 'D', align: 'right' }, { header: 'L', align: 'right' }, { header: 'C', align: 'right' },
-       { header: '‖ΔW‖/‖W‖', align: 'right' }, { header: 'eff. rank ratio', align: 'right' }],
-      ranking.map((a) => rankingRow(a.name, a.report)),
-    ));
-    text.out(`\n${REGIME_LEGEND} (docs/regime.md); a diagnostic, not a benchmark score.`);
-    for (const a of ranking) {
-      text.out(`\n${a.name}:`);
-      for (const line of verdictLines(a.report).slice(1, -1)) text.out(line);
-    }
-  }
-  if (typeof values.out === 'string') {
-    const written: string[] = [];
-    for (const a of arms) written.push(...(await emitReport(ctx, a.report, { out: values.out }, a.name)));
-    output.text.err(`reports written: ${written.length} files in ${path.resolve(values.out)}`);
-  }
+  if (!values.json && !values.jsonl) printRanking(output.text, { base, arms, ranking });
+  const written = await emitCompareReport(ctx, { base, arms, ranking }, values);
+  if (typeof values.out === 'string') output.text.err(compareWrittenLine(written, values.out));
   return 0;
 }

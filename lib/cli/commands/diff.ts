@@ -7,7 +7,8 @@ import { emitReport, reportFlagOptions, reportFlagsHelp } from '../flags/report'
 import { componentFlagHelp, componentFlagOption } from '../flags/component';
 import { spectrumFlagOptions, spectrumFlags } from '../flags/spectrum';
 import { printReport } from '../output/diff-summary';
-import { runAdapter, runCheckpointDiff } from './run-diff';
+import { runShard, shardFlagHelp, shardFlagOption, shardFrom } from '../flags/shard';
+import { runAdapter, runAdapterShard, runCheckpointDiff, runCheckpointDiffShard } from './run-diff';
 
 export const diffUsage = `Usage: paramscope diff <base> <tuned> [options]
        paramscope diff --adapter <adapter> [--base <base>] [options]
@@ -32,6 +33,7 @@ ${componentFlagHelp}
   --dry-run             print what the diff would cost (bytes, flops, memory, time: 'paramscope plan';
                         --no-calibration: without the time)
 ${reportFlagsHelp}
+${shardFlagHelp}
 ${machineFlagsHelp}
 
 Example: paramscope diff base/ tuned/ --rank 64 --out report/`;
@@ -54,6 +56,7 @@ export const diffFlagOptions = {
   'dry-run': { type: 'boolean' },
   'no-calibration': { type: 'boolean' },
   ...machineFlagOptions,
+  ...shardFlagOption,
 } as const;
 
 export async function diffCommand(ctx: CommandContext): Promise<number> {
@@ -66,6 +69,11 @@ export async function diffCommand(ctx: CommandContext): Promise<number> {
     if (typeof adapter === 'string') invalidArgument('--dry-run', 'a base and a tuned checkpoint (not --adapter)', adapter);
     return printPlan(ctx, positionals, values);
   }
+  const shard = shardFrom(values);
+  if (shard)
+    return runShard(ctx, output, values, shard, (hooks) => typeof adapter === 'string'
+      ? runAdapterShard(values, adapter, shard, hooks)
+      : runCheckpointDiffShard(values, positionals[0] as string, positionals[1] as string, shard, hooks));
   const report = await output.withProgress(async (onProgress) => {
     const run = { onProgress, ...(output.onEvent ? { onEvent: output.onEvent } : {}), signal: ctx.signal };
     return typeof adapter === 'string'

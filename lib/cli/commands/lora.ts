@@ -8,7 +8,8 @@ import { componentFlagHelp, componentFlagOption } from '../flags/component';
 import { spectrumFlagOptions, spectrumFlags } from '../flags/spectrum';
 import { printReport } from '../output/diff-summary';
 import { renderTable } from '../output/table';
-import { runAdapter } from './run-diff';
+import { runShard, shardFlagHelp, shardFlagOption, shardFrom } from '../flags/shard';
+import { runAdapter, runAdapterShard } from './run-diff';
 
 export const loraUsage = `Usage: paramscope lora <adapter> [--base <checkpoint>] [options]
 
@@ -25,17 +26,20 @@ With --base: relative update ‖ΔW‖/‖W_base‖ and overlap with the base's 
 ${componentFlagHelp}
 ${spectrumFlags}
 ${reportFlagsHelp}
+${shardFlagHelp}
 ${machineFlagsHelp}
 
 Example: paramscope lora ./adapter --base ./Llama-3.2-1B --out lora-report/`;
 
 export async function loraCommand(ctx: CommandContext): Promise<number> {
   const { positionals, values } = ctx.parse(
-    { ...spectrumFlagOptions, ...reportFlagOptions, ...componentFlagOption, base: { type: 'string' }, scale: { type: 'string' }, config: { type: 'string' }, 'no-directions': { type: 'boolean' }, ...machineFlagOptions },
+    { ...spectrumFlagOptions, ...reportFlagOptions, ...componentFlagOption, base: { type: 'string' }, scale: { type: 'string' }, config: { type: 'string' }, 'no-directions': { type: 'boolean' }, ...machineFlagOptions, ...shardFlagOption },
     loraUsage,
   );
   const output = commandOutput(ctx, values);
   if (positionals.length !== 1) return ctx.usageError('lora takes exactly one adapter path', loraUsage);
+  const shard = shardFrom(values);
+  if (shard) return runShard(ctx, output, values, shard, (hooks) => runAdapterShard(values, positionals[0] as string, shard, hooks));
   const { report, adapter } = await output.withProgress((onProgress) =>
     runAdapter(values, positionals[0] as string, { onProgress, ...(output.onEvent ? { onEvent: output.onEvent } : {}), signal: ctx.signal }));
   const text = output.text;
