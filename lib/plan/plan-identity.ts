@@ -1,6 +1,9 @@
 /**
  * A plan's identity: a SHA-256 over what determines its numbers — each checkpoint as its headers give it
- * (every tensor's name, dtype, shape, byte size and offset, and the name of the file holding it), each
+ * (every tensor's name, dtype, shape, byte size and offset, and which of its files holds it) and as the
+ * file system gives it (each file's size and modification time: two fine-tunes of one architecture have
+ * the same headers, and must not be merged as one run; a copy made with its times kept, `cp -p` or
+ * `rsync -t`, is the same checkpoint, a plain `cp` a new one), each
  * run's job list (the tensors each job reads, how: expert slice, scales, transposition, rows; a low-rank
  * job's factors by their values) and every option that changes the numbers. Paths are not part of it,
  * so shards that see the same checkpoints under different mount points are one plan; anything that
@@ -8,7 +11,7 @@
  * whose identities differ (MERGE_PLAN_MISMATCH).
  */
 import { createHash } from 'node:crypto';
-import * as path from 'node:path';
+import * as fs from 'node:fs';
 import type { MatrixJob, TensorSource } from '../engine/matrix-job';
 import type { Checkpoint } from '../read/checkpoint';
 
@@ -33,11 +36,32 @@ export function canonicalJson(value: unknown): string {
 
 const identities = new WeakMap<Checkpoint, string>();
 
-/** A checkpoint's identity from its headers: every tensor's name, dtype, shape, bytes, offset and file name. */
+/**
+ * A file's size and modification time in whole seconds (what every copy tool that keeps times keeps), or
+ * null where it cannot be examined (then the headers alone speak).
+ */
+function fileStamp(file: string): [number, number] | null {
+  try {
+    const stat = fs.statSync(file);
+    return [stat.size, Math.floor(stat.mtimeMs / 1000)];
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A checkpoint's identity: every tensor's name, dtype, shape, bytes, offset and the position of its file
+ * among the checkpoint's shards (not the file's name: a renamed copy is the same checkpoint), and each
+ * file's size and modification time.
+ */
 export function checkpointIdentity(ckpt: Checkpoint): string {
   let id = identities.get(ckpt);
   if (id === undefined) {
-    id = sha256(canonicalJson(ckpt.tensors.map((t) => [t.name, t.dtype, t.shape, t.bytes, t.offset, path.basename(t.file)])));
+    const shardOf = new Map(ckpt.shards.map((s, i) => [s.path, i]));
+    id = sha256(canonicalJson({
+      tensors: ckpt.tensors.map((t) => [t.name, t.dtype, t.shape, t.bytes, t.offset, shardOf.get(t.file) ?? -1]),
+      files: ckpt.shards.map((s) => fileStamp(s.path)),
+    }));
     identities.set(ckpt, id);
   }
   return id;
