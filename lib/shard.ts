@@ -17,17 +17,18 @@ import { type AnalyzeOptions, analysisFrame, analysisTensors } from './analyze';
 import { armNames, type CompareOptions, compareResult, compareSummary } from './compare';
 import { type DiffOptions, type DiffPlan, diffParts, planDiff } from './diff';
 import type { MatrixJob } from './engine/matrix-job';
+import { type RunEstimate, scheduledSeconds } from './estimate';
 import { costSettings, engineOptions } from './engine/options';
 import type { SpectrumOptions } from './engine/types';
 import { invalidArgument } from './errors';
 import { type AdapterOptions, adapterParts } from './lora';
 import { planAnalysis } from './plan/analysis-plan';
-import { type JobCost, jobCost, jobsCost } from './plan/cost';
+import { type JobCost, jobCost } from './plan/cost';
 import { analysisJobs, directionJobs } from './plan/jobs';
 import type { Adapter } from './plan/lora/types';
 import type { PairingEntry } from './plan/pairing-entry';
 import { planIdentity } from './plan/plan-identity';
-import { checkShard, selectShard, type ShardSpec, type ShardUnit } from './plan/shard';
+import { balanceShards, checkShard, selectShard, type ShardSpec, type ShardUnit } from './plan/shard';
 import { type Checkpoint, openCheckpoint } from './read/checkpoint';
 import { assembleAnalysis, assembleReport, type ReportParts } from './report/assemble';
 import { analysisSummary, diffSummary, EventStream } from './report/event-stream';
@@ -55,9 +56,52 @@ export function diffUnits(plan: DiffPlan, options: Omit<SpectrumOptions, 'onProg
   const directions = costSettings({ ...options, mode: 'truncated', rank: plan.directions.rank, vectors: true });
   const entries = new Map(plan.pairing.entries.map((e) => [e.name, e]));
   return plan.jobs.map((job) => {
-    const own = jobCost(job, spectra);
-    const extra = plan.directions.enabled ? jobsCost(directionJobs(plan.pairing, [entries.get(job.name) as PairingEntry]), directions) : { bytes: 0, flops: 0 };
-    return { key: job.name, cost: plus(own, extra) };
+    let cost = jobCost(job, spectra);
+    // Summed job by job in the order the plan lists them (shardEstimate adds them up alike).
+    if (plan.directions.enabled) for (const d of directionJobs(plan.pairing, [entries.get(job.name) as PairingEntry])) cost = plus(cost, jobCost(d, directions));
+    return { key: job.name, cost };
+  });
+}
+
+/** One shard of an estimate: its matrices, what they read and compute, and its time on the estimate's machine. */
+export interface ShardEstimate {
+  index: number;
+  matrices: number;
+  bytes: number;
+  flops: number;
+  /** Its jobs on the estimate's lanes, largest first (null without calibration). */
+  seconds: number | null;
+  /** The largest matrix of the shard. */
+  largest: string | null;
+  /** Its matrices, in plan order (what `--shard index/count` computes). */
+  names: string[];
+}
+
+/**
+ * How the run `estimate` describes falls on `count` shards: the same units and balance as `--shard`
+ * (a matrix with its direction jobs), each shard's totals and time. `paramscope plan --shards N`.
+ */
+export function shardEstimates(e: RunEstimate, count: number): ShardEstimate[] {
+  const matrixOf = (name: string) => name.replace(/#(update|base|tuned)$/, '');
+  const units = new Map<string, { cost: JobCost; seconds: number[] }>();
+  for (const job of e.jobs) {
+    const key = job.phase === 'directions' ? matrixOf(job.name) : job.name;
+    const unit = units.get(key) ?? { cost: { bytes: 0, flops: 0 }, seconds: [] };
+    unit.cost = units.has(key) ? plus(unit.cost, job) : { bytes: job.bytes, flops: job.flops };
+    if (job.seconds !== null) unit.seconds.push(job.seconds);
+    units.set(key, unit);
+  }
+  const { shards } = balanceShards([...units].map(([key, u]) => ({ key, cost: u.cost })), count);
+  return shards.map((s, index) => {
+    const own = s.keys.map((k) => units.get(k) as { cost: JobCost; seconds: number[] });
+    const largest = s.keys.reduce<string | null>((best, k) => (best === null || (units.get(k)?.cost.flops ?? 0) > (units.get(best)?.cost.flops ?? 0) ? k : best), null);
+    return {
+      index, matrices: s.keys.length,
+      bytes: own.reduce((t, u) => t + u.cost.bytes, 0), flops: own.reduce((t, u) => t + u.cost.flops, 0),
+      seconds: e.totals.seconds === null ? null : scheduledSeconds(own.flatMap((u) => u.seconds), e.lanes),
+      largest,
+      names: s.keys,
+    };
   });
 }
 

@@ -16,7 +16,8 @@ import { analysisDocument } from '../../lib/report/header';
 import { toJson } from '../../lib/report/json';
 import { type PartialReport, serializePartial } from '../../lib/report/partial';
 import { serializeReport } from '../../lib/report/schema';
-import { adapterShard, analyzeShard, compareShard, diffShard, type ShardSpec } from '../../lib/shard';
+import { estimate } from '../../lib/estimate';
+import { adapterShard, analyzeShard, compareShard, diffShard, shardEstimates, type ShardSpec } from '../../lib/shard';
 import { temporaryDirectory } from '../helpers/paths';
 import { type ShardFixtures, withoutTimings, writeShardFixtures } from '../helpers/shard-fixtures';
 
@@ -92,6 +93,20 @@ describe('shard + merge = one run', () => {
     expect(withoutTimings(compareDocument(merged.result))).toEqual(withoutTimings(compareDocument(single)));
     // The fine-tunes are balanced together: with 5 shards, some shard holds matrices of both.
     if (count === 5) expect(partials.some((p) => p.runs.every((r) => r.covers.length > 0))).toBe(true);
+  });
+});
+
+describe('plan --shards', () => {
+  it('shows the split --shard computes: the same matrices on every shard, for diff with directions and for analyze', async () => {
+    const e = await estimate([fx.base, fx.concentrated], { rank: 8, calibrate: false });
+    const split = shardEstimates(e, 3);
+    for (const s of split) {
+      const part = await diffShard(fx.base, fx.concentrated, { index: s.index, count: 3 }, { rank: 8 });
+      expect(part.runs[0]?.covers).toEqual(s.names);
+    }
+    const a = shardEstimates(await estimate([fx.base], { mode: 'truncated', rank: 8, calibrate: false }), 4);
+    for (const s of a) expect((await analyzeShard(fx.base, { index: s.index, count: 4 }, { mode: 'truncated', rank: 8 })).runs[0]?.covers).toEqual(s.names);
+    expect(split.reduce((t, s) => t + s.flops, 0)).toBeCloseTo(e.totals.flops, -3);
   });
 });
 

@@ -11,6 +11,9 @@ import { parseRenameRule } from '../flags/rename-rule';
 import { spectrumFlagOptions, spectrumFlags, spectrumOptionsFrom } from '../flags/spectrum';
 import { formatShape } from '../output/numbers';
 import { renderTable } from '../output/table';
+import { shardPlanText } from '../output/shard-plan';
+import { shardEstimates } from '../../shard';
+import { checkShard } from '../../plan/shard';
 
 export const planUsage = `Usage: paramscope plan <checkpoint> [<tuned>] [options]
 
@@ -23,6 +26,7 @@ ${spectrumFlags.replace('(default: exact)', '(default: exact for one checkpoint,
   --map <from=to>, --include <glob>, --exclude <glob>, --directions, --no-directions, --direction-rank <k>
                         as for diff (and include/exclude for analyze)
   --no-calibration      no time estimate (nothing is computed at all)
+  --shards <N>          also how the run falls on N shards (as --shard i/N splits it) and each one's cost
   --json                print the estimate as JSON
 
 Example: paramscope plan Llama-70B/ Llama-70B-sft/ --mode truncated --rank 64`;
@@ -38,6 +42,7 @@ export const planFlagOptions = {
   'no-calibration': { type: 'boolean' },
   'no-mmap': { type: 'boolean' },
   json: { type: 'boolean' },
+  shards: { type: 'string' },
 } as const;
 
 export async function planCommand(ctx: CommandContext): Promise<number> {
@@ -60,8 +65,9 @@ export async function printPlan(ctx: CommandContext, checkpoints: readonly strin
     mmap: !values['no-mmap'],
     calibrate: !values['no-calibration'],
   });
-  if (values.json) ctx.out(toJson(e));
-  else ctx.out(planText(e));
+  const shards = values.shards === undefined ? undefined : shardEstimates(e, checkShard({ index: 0, count: Number(values.shards) }, `--shards ${String(values.shards)}`).count);
+  if (values.json) ctx.out(toJson(shards ? { ...e, shards } : e));
+  else ctx.out(planText(e) + (shards ? '\n\n' + shardPlanText(e, shards) : ''));
   return 0;
 }
 
