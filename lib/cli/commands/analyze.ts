@@ -1,7 +1,7 @@
 /** `paramscope analyze <checkpoint>`: spectra and spectral metrics of every weight matrix. */
 import { analyzeCheckpoint } from '../../analyze';
 import { analyzeShard } from '../../shard';
-import { runShard, shardFlagHelp, shardFlagOption, shardFrom } from '../flags/shard';
+import { runShard, shardFlagHelpJsonOnly, shardFlagOption, shardFrom } from '../flags/shard';
 import { invalidArgument } from '../../errors';
 import { formatBounded } from '../../results/metrics';
 import { analysisDocument } from '../../report/header';
@@ -29,7 +29,7 @@ ${componentFlagHelp}
   --csv                 print one CSV row per matrix
   --dry-run             print what the analysis would cost (bytes, flops, memory, time: 'paramscope plan';
                         --no-calibration: without the time)
-${shardFlagHelp.replace(' (--json,\n                        or --out <dir> as <dir>/part-i-of-N.json)', ' (--json)')}
+${shardFlagHelpJsonOnly}
 ${machineFlagsHelp}
   --no-mmap             read with pread instead of memory-mapping
 

@@ -23,6 +23,11 @@ export const shardFlagHelp = `  --shard <i/N|auto>    compute shard i of N (0-ba
                         SLURM_ARRAY_TASK_ID/_COUNT/_MIN or JOB_COMPLETION_INDEX + PARAMSCOPE_SHARD_COUNT
                         (docs/scale-out.md)`;
 
+/** The help line of a command whose only report output is --json (analyze). */
+export const shardFlagHelpJsonOnly = `  --shard <i/N|auto>    compute shard i of N (0-based) of the plan and print a partial report (--json)
+                        for 'paramscope merge'; auto: from SLURM_ARRAY_TASK_ID/_COUNT/_MIN or
+                        JOB_COMPLETION_INDEX + PARAMSCOPE_SHARD_COUNT (docs/scale-out.md)`;
+
 export const shardFlagOption = { shard: { type: 'string' } } as const;
 
 const INTEGER = /^(0|[1-9][0-9]{0,15})$/;
