@@ -9,8 +9,6 @@
  *   console.log(t.name, t.metrics?.stableRank);
  * const report = await analyzeCheckpoint('model.safetensors');   // everything, plus per-layer summaries
  */
-import { throwIfAllFailed } from './aggregate/failures';
-import { summarizeTensors } from './aggregate/tensors';
 import { reportedRank, spectrumMode } from './engine/options';
 import { runSpectra } from './engine/run';
 import { type CacheOptions, withSharedCache } from './engine/cache';
@@ -18,6 +16,7 @@ import { isFailed, type SpectrumOptions } from './engine/types';
 import { type AnalysisPlan, type AnalysisPlanOptions, type PlannedMatrix, planAnalysis } from './plan/analysis-plan';
 import { analysisJobs } from './plan/jobs';
 import { type Checkpoint, checkpointArgument } from './read/checkpoint';
+import { type AnalysisFrame, assembleAnalysis } from './report/assemble';
 import { analysisSummary, EventStream, phasePlan } from './report/event-stream';
 import type { EventOptions } from './report/events';
 import type { AnalysisReport, TensorAnalysis } from './report/model';
@@ -37,7 +36,7 @@ const open = async (checkpoint: string | Checkpoint, options: AnalyzeOptions) =>
   (await checkpointArgument('analyze: checkpoint', checkpoint, { mmap: options.mmap ?? true })).checkpoint;
 
 /** The plan event, then every matrix's spectrum as the engine finishes it, each also as a `matrix` event. */
-async function* analysisTensors(ckpt: Checkpoint, plan: AnalysisPlan, options: AnalyzeOptions, stream: EventStream): AsyncGenerator<TensorAnalysis> {
+export async function* analysisTensors(ckpt: Checkpoint, plan: AnalysisPlan, options: AnalyzeOptions, stream: EventStream): AsyncGenerator<TensorAnalysis> {
   const jobs = analysisJobs(ckpt, plan.matrices);
   const mode = spectrumMode(options);
   stream.plan({
@@ -53,22 +52,9 @@ async function* analysisTensors(ckpt: Checkpoint, plan: AnalysisPlan, options: A
   }
 }
 
-function analysisReport(ckpt: Checkpoint, options: AnalyzeOptions, plan: AnalysisPlan, tensors: TensorAnalysis[]): AnalysisReport {
-  const { byLayer, byModule } = summarizeTensors(tensors);
-  return {
-    path: ckpt.path,
-    mode: spectrumMode(options),
-    tensors,
-    skipped: plan.skipped,
-    byLayer,
-    byModule,
-    totals: {
-      matrices: tensors.length,
-      failed: tensors.filter((t) => t.error).length,
-      parameters: tensors.reduce((s, t) => s + t.parameters, 0),
-      seconds: tensors.reduce((s, t) => s + t.seconds, 0),
-    },
-  };
+/** The parts of an analysis report besides its tensors (a shard's partial report carries them to the merge). */
+export function analysisFrame(ckpt: Checkpoint, options: AnalyzeOptions, plan: AnalysisPlan): AnalysisFrame {
+  return { path: ckpt.path, mode: spectrumMode(options), skipped: plan.skipped };
 }
 
 /**
@@ -89,7 +75,7 @@ export async function* analyze(checkpoint: string | Checkpoint, given: AnalyzeOp
       if (options.onEvent) tensors.push(t); // for the summary, only when someone listens
       yield t;
     }
-    if (options.onEvent) stream.summary(analysisSummary(analysisReport(ckpt, options, plan, tensors)));
+    if (options.onEvent) stream.summary(analysisSummary(assembleAnalysis(analysisFrame(ckpt, options, plan), tensors)));
   } catch (error) {
     stream.fail(error);
     throw error;
@@ -109,8 +95,7 @@ export async function analyzeCheckpoint(checkpoint: string | Checkpoint, given: 
       const plan = planAnalysis(ckpt, options);
       const tensors: TensorAnalysis[] = [];
       for await (const t of analysisTensors(ckpt, plan, options, stream)) tensors.push(t);
-      throwIfAllFailed(tensors, ckpt.path); // no result is not a result
-      const report = analysisReport(ckpt, options, plan, tensors);
+      const report = assembleAnalysis(analysisFrame(ckpt, options, plan), tensors);
       stream.summary(analysisSummary(report));
       return report;
     } finally {

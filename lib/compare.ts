@@ -72,6 +72,19 @@ export function armNames(tuned: readonly string[]): string[] {
   });
 }
 
+/** The arms ranked: what a single run and the merge of shards (lib/merge.ts) both return. */
+export function compareResult(base: string, arms: CompareArm[]): CompareResult {
+  return { base, arms, ranking: [...arms].sort((a, b) => a.report.verdict.score - b.report.verdict.score) };
+}
+
+/** The summary event of a comparison. */
+export function compareSummary(result: CompareResult): CompareSummary {
+  return {
+    schema: 'paramscope.compare', schemaVersion: COMPARE_SCHEMA_VERSION, base: result.base,
+    ranking: result.ranking.map((a) => ({ name: a.name, path: a.path, verdict: a.report.verdict })),
+  };
+}
+
 /** The diff of each fine-tune against `base`, ranked. Options are diff's (mode default 'truncated'). */
 export async function compare(base: string, tuned: readonly string[], given: CompareOptions = {}): Promise<CompareResult> {
   const stream = EventStream.root(given);
@@ -109,12 +122,8 @@ export async function compare(base: string, tuned: readonly string[], given: Com
       const report = await diffRun(base, t, { ...options, mode }, stream.child(run.run, totalFlops > 0 ? run.flops / totalFlops : 1 / runs.length));
       arms.push({ name: run.run, path: t, report });
     }
-    const ranking = [...arms].sort((a, b) => a.report.verdict.score - b.report.verdict.score);
-    const summary: CompareSummary = {
-      schema: 'paramscope.compare', schemaVersion: COMPARE_SCHEMA_VERSION, base,
-      ranking: ranking.map((a) => ({ name: a.name, path: a.path, verdict: a.report.verdict })),
-    };
-    stream.summary(summary);
-    return { base, arms, ranking };
+    const result = compareResult(base, arms);
+    stream.summary(compareSummary(result));
+    return result;
   });
 }

@@ -21,7 +21,7 @@ import { pairCheckpoints } from './plan/pairing';
 import { logicalView } from './plan/layouts/logical';
 import { type PairingEntry, type PairingOptions, type PairingReport, quantizedSide, sideName } from './plan/pairing-entry';
 import { type Checkpoint, checkpointArgument } from './read/checkpoint';
-import { assembleReport } from './report/assemble';
+import { assembleReport, type ReportParts } from './report/assemble';
 import { diffSummary, EventStream, phasePlan } from './report/event-stream';
 import type { EventOptions, PlanPhase } from './report/events';
 import type { DiffReport, PairResult } from './report/model';
@@ -103,7 +103,34 @@ export async function diff(base: string | Checkpoint, tuned: string | Checkpoint
 }
 
 /** {@link diff} emitting its events on `stream` (a child stream when it is one run of several). */
-export async function diffRun(base: string | Checkpoint, tuned: string | Checkpoint, given: DiffOptions, stream: EventStream): Promise<DiffReport> {
+export async function diffRun(base: string | Checkpoint, tuned: string | Checkpoint, options: DiffOptions, stream: EventStream): Promise<DiffReport> {
+  const report = assembleReport(await diffParts(base, tuned, options, stream));
+  stream.summary(diffSummary(report));
+  return report;
+}
+
+/**
+ * Chooses, from the whole plan, the matrices this run computes (a shard's: lib/shard.ts); the others are
+ * left out of its jobs, its events and its pairs.
+ */
+export type DiffSelection = (plan: DiffPlan) => ReadonlySet<string>;
+
+/** The plan narrowed to the matrices named in `only`: their jobs, direction jobs and phases. */
+export function narrowDiffPlan(plan: DiffPlan, only: ReadonlySet<string>, options: DiffOptions): DiffPlan {
+  const jobs = plan.jobs.filter((j) => only.has(j.name));
+  const entries = new Map(plan.pairing.entries.map((e) => [e.name, e]));
+  const directionList = plan.directions.enabled ? directionJobs(plan.pairing, jobs.map((j) => entries.get(j.name) as PairingEntry)) : [];
+  const phases = [phasePlan('spectra', jobs, { ...options, mode: plan.mode })];
+  if (plan.directions.enabled) phases.push(phasePlan('directions', directionList, { ...options, mode: 'truncated', rank: plan.directions.rank, vectors: true }));
+  return { ...plan, jobs, directionJobs: directionList, phases };
+}
+
+/**
+ * What a diff computes before its report is assembled: the parts of {@link assembleReport}, the pairs in
+ * job order. A single run assembles them at once ({@link diffRun}); a shard writes them to its partial
+ * report and the merge assembles every shard's together, through the same assembleReport.
+ */
+export async function diffParts(base: string | Checkpoint, tuned: string | Checkpoint, given: DiffOptions, stream: EventStream, select?: DiffSelection): Promise<ReportParts> {
   const options = withSharedCache(given);
   stream.trackCache(options.cache);
   const { threshold } = directionSettings(options);
@@ -116,10 +143,11 @@ export async function diffRun(base: string | Checkpoint, tuned: string | Checkpo
   try {
     const baseCkpt = await open('diff: base', base);
     const tunedCkpt = await open('diff: tuned', tuned);
-    const { pairing, jobs, mode, directions, phases } = planDiff(baseCkpt, tunedCkpt, options);
+    const whole = planDiff(baseCkpt, tunedCkpt, options);
+    const { pairing, jobs, mode, directions, phases } = select ? narrowDiffPlan(whole, select(whole), options) : whole;
     stream.plan({
       command: 'diff', inputs: [{ role: 'base', path: baseCkpt.path }, { role: 'tuned', path: tunedCkpt.path }], mode, rank: reportedRank(mode, options),
-      matrices: jobs.length, skipped: pairing.entries.length - jobs.length, phases, directions,
+      matrices: jobs.length, skipped: pairing.entries.length - whole.jobs.length, phases, directions,
     });
     for (const note of pairing.notes) stream.warning('PAIRING_NOTE', note);
     const entries = new Map(pairing.entries.map((e) => [e.name, e]));
@@ -131,21 +159,22 @@ export async function diffRun(base: string | Checkpoint, tuned: string | Checkpo
     const context = logicalView(baseCkpt).context;
     const pairs: PairResult[] = [];
     const cachedSpectra = new Set<PairResult>();
-    for await (const outcome of runSpectra(jobs, { ...options, mode, onProgress: stream.progressFor('spectra') })) {
+    const outcomes = jobs.length ? runSpectra(jobs, { ...options, mode, onProgress: stream.progressFor('spectra') }) : [];
+    for await (const outcome of outcomes) {
       const pair = pairResult(outcome, entries.get(outcome.name) as PairingEntry, context);
       pairs.push(pair);
       if (!isFailed(outcome) && outcome.cached) cachedSpectra.add(pair);
       // With the direction analysis a matrix is finished when its directions are in.
       if (!directions.enabled || !pair.spectrum) records.complete(outcome.index, pair, cachedSpectra.has(pair));
     }
-    if (directions.enabled) {
+    if (directions.enabled && pairs.length) {
       const indexOf = new Map(pairs.map((p, i) => [p, i]));
       await analyzeDirections(pairing, pairs, directions.rank, threshold, { ...options, onProgress: stream.progressFor('directions') },
         (p, cached) => records.complete(indexOf.get(p) as number, p, cached && cachedSpectra.has(p)));
       pairs.forEach((p, i) => records.complete(i, p, cachedSpectra.has(p)));
     }
     const vectors = await vectorChanges(pairing, { signal: options.signal });
-    const report = assembleReport({
+    return {
       kind: 'checkpoints',
       base: { path: baseCkpt.path, tensors: baseCkpt.tensors.length },
       tuned: { path: tunedCkpt.path, tensors: tunedCkpt.tensors.length },
@@ -159,9 +188,7 @@ export async function diffRun(base: string | Checkpoint, tuned: string | Checkpo
       pairs,
       vectors,
       ...quantizationSummary(pairing),
-    });
-    stream.summary(diffSummary(report));
-    return report;
+    };
   } finally {
     for (const c of opened) c.close();
   }

@@ -92,3 +92,8 @@ export { comparisonToHtml } from './report/comparison/html';
 export { COMPARISON_JSON_SCHEMA, serializeComparison } from './report/comparison/schema';
 export type { ComparisonArm, ComparisonInput, ComparisonDocument, ComparisonArmSummary, ArmDifference, Interval } from './report/comparison/model';
 export { bootstrap, pairedBootstrap, BOOTSTRAP_DEFAULTS, type BootstrapOptions, type BootstrapInterval } from './aggregate/bootstrap';
+export { diffShard, analyzeShard, adapterShard, compareShard, type ShardSpec } from './shard';
+export { merge, type MergeResult, type MergeOptions } from './merge';
+export { selectShard, balanceShards, estimatedSeconds, type ShardUnit, type ShardAssignment } from './plan/shard';
+export { planIdentity, checkpointIdentity, type PlanDescription } from './plan/plan-identity';
+export { serializePartial, parsePartial, type PartialReport, type PartialRun } from './report/partial';

@@ -14,6 +14,7 @@
 import { inheritedRunOptions, reportedRank } from './engine/options';
 import { runSpectra } from './engine/run';
 import { type CacheOptions, withSharedCache } from './engine/cache';
+import type { MatrixJob } from './engine/matrix-job';
 import { isFailed, type SpectrumOptions, type SpectrumOutcome } from './engine/types';
 import { ParamscopeError } from './errors';
 import { adapterBaseJobs, adapterVectorJobs, loraJobs } from './plan/jobs';
@@ -24,7 +25,7 @@ import { componentFilter } from './plan/pairing-checks';
 import type { PairingFate } from './plan/pairing-entry';
 import { detectPrefix } from './plan/prefix';
 import { type Checkpoint, checkpointArgument } from './read/checkpoint';
-import { assembleReport } from './report/assemble';
+import { assembleReport, type ReportParts } from './report/assemble';
 import { diffSummary, EventStream, phasePlan } from './report/event-stream';
 import type { EventOptions } from './report/events';
 import type { DiffReport, PairResult } from './report/model';
@@ -116,7 +117,27 @@ export async function analyzeAdapter(adapterOrPath: string | Adapter, options: A
 }
 
 /** {@link analyzeAdapter} emitting its events on `stream`. */
-export async function adapterRun(adapterOrPath: string | Adapter, given: AdapterOptions, stream: EventStream): Promise<DiffReport> {
+export async function adapterRun(adapterOrPath: string | Adapter, options: AdapterOptions, stream: EventStream): Promise<DiffReport> {
+  const report = assembleReport(await adapterParts(adapterOrPath, options, stream));
+  stream.summary(diffSummary(report));
+  return report;
+}
+
+/** The runs of an adapter analysis, from the headers and factors: each lists its jobs by module name. */
+export interface AdapterPlan {
+  adapter: Adapter;
+  base: Checkpoint | undefined;
+  runs: Array<{ phase: 'spectra' | 'base' | 'vectors'; jobs: MatrixJob[]; options: SpectrumOptions }>;
+}
+
+/** Chooses, from the whole plan, the modules this run computes (a shard's: lib/shard.ts). */
+export type AdapterSelection = (plan: AdapterPlan) => ReadonlySet<string>;
+
+/**
+ * What an adapter analysis computes before its report is assembled: the parts of {@link assembleReport},
+ * the pairs in module order ({@link adapterRun} assembles them; a shard writes them to its partial).
+ */
+export async function adapterParts(adapterOrPath: string | Adapter, given: AdapterOptions, stream: EventStream, select?: AdapterSelection): Promise<ReportParts> {
   const options = withSharedCache(given);
   stream.trackCache(options.cache);
   const opened: Adapter = isAdapter(adapterOrPath) ? adapterOrPath : await openAdapter(adapterOrPath, options);
@@ -139,15 +160,24 @@ export async function adapterRun(adapterOrPath: string | Adapter, given: Adapter
 
     // The runs: the modules' spectra; with the base, its weights' spectra (and vectors), then the
     // modules' vectors again for the direction comparison.
-    const jobs = loraJobs(adapter);
-    const baseJobs = base ? adapterBaseJobs(base, baseNames) : [];
     const baseOptions: SpectrumOptions = { mode: 'truncated', rank: directionRank, vectors: wantDirections, ...inheritedRunOptions(spectrumOptions) };
-    const vectorJobs = wantDirections ? adapterVectorJobs(adapter, baseNames) : [];
     const vectorOptions: SpectrumOptions = { ...spectrumOptions, mode: 'exact' };
+    const whole: AdapterPlan = {
+      adapter, base,
+      runs: [
+        { phase: 'spectra', jobs: loraJobs(adapter), options: spectrumOptions },
+        { phase: 'base', jobs: base ? adapterBaseJobs(base, baseNames) : [], options: baseOptions },
+        { phase: 'vectors', jobs: wantDirections ? adapterVectorJobs(adapter, baseNames) : [], options: vectorOptions },
+      ],
+    };
+    const only = select?.(whole);
+    const chosen = (jobs: MatrixJob[]) => (only ? jobs.filter((j) => only.has(j.name)) : jobs);
+    const [jobs, baseJobs, vectorJobs] = whole.runs.map((r) => chosen(r.jobs)) as [MatrixJob[], MatrixJob[], MatrixJob[]];
+    const modules = only ? adapter.modules.filter((m) => only.has(m.name)) : adapter.modules;
     const directions = { enabled: wantDirections, rank: directionRank, reason: base ? 'adapter with base' : 'no base given' };
     stream.plan({
       command: 'lora', inputs: [{ role: 'adapter', path: adapter.path }, ...(base ? [{ role: 'base' as const, path: base.path }] : [])],
-      mode, rank: reportedRank(mode, options), matrices: adapter.modules.length, skipped: adapter.fullTensors.length,
+      mode, rank: reportedRank(mode, options), matrices: modules.length, skipped: adapter.fullTensors.length,
       phases: [
         phasePlan('spectra', jobs, spectrumOptions),
         ...(baseJobs.length ? [phasePlan('base', baseJobs, baseOptions)] : []),
@@ -159,7 +189,7 @@ export async function adapterRun(adapterOrPath: string | Adapter, given: Adapter
 
     // A module is finished when every run it takes part in has given its outcome.
     const records = stream.records<PairResult>('pair', () => adapter.path);
-    const indexOf = new Map(adapter.modules.map((m, i) => [m.name, i]));
+    const indexOf = new Map(modules.map((m, i) => [m.name, i]));
     const outcomes = new Map<string, SpectrumOutcome>();
     const baseOutcomes = new Map<string, SpectrumOutcome>();
     const arrived = new Map<string, number>();
@@ -172,11 +202,11 @@ export async function adapterRun(adapterOrPath: string | Adapter, given: Adapter
       const needed = 1 + (baseNames.has(name) ? 1 : 0) + (wantDirections && baseNames.has(name) ? 1 : 0);
       const i = indexOf.get(name);
       if (count < needed || i === undefined) return;
-      const pair = adapterPairResult(adapter.modules[i] as LoraModule, outcomes.get(name) as SpectrumOutcome, baseOutcomes.get(name));
+      const pair = adapterPairResult(modules[i] as LoraModule, outcomes.get(name) as SpectrumOutcome, baseOutcomes.get(name));
       pairs[i] = pair;
       records.complete(i, pair, !uncached.has(name));
     };
-    for await (const o of runSpectra(jobs, { ...spectrumOptions, onProgress: stream.progressFor('spectra') })) {
+    for await (const o of jobs.length ? runSpectra(jobs, { ...spectrumOptions, onProgress: stream.progressFor('spectra') }) : []) {
       outcomes.set(o.name, o);
       arrive(o.name, o);
     }
@@ -193,7 +223,7 @@ export async function adapterRun(adapterOrPath: string | Adapter, given: Adapter
       }
     }
 
-    const report = assembleReport({
+    return {
       kind: 'adapter',
       base: base ? { path: base.path, tensors: base.tensors.length } : null,
       tuned: { path: adapter.path, tensors: adapter.modules.length },
@@ -208,9 +238,7 @@ export async function adapterRun(adapterOrPath: string | Adapter, given: Adapter
       pairing: { prefix: { base: '', tuned: '' }, counts, notes, entries },
       pairs,
       vectors: [],
-    });
-    stream.summary(diffSummary(report));
-    return report;
+    };
   } finally {
     if (typeof options.base === 'string') base?.close();
   }

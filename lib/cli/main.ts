@@ -12,6 +12,7 @@ import { diffCommand } from './commands/diff';
 import { doctorCommand } from './commands/doctor';
 import { inspectCommand } from './commands/inspect';
 import { loraCommand } from './commands/lora';
+import { mergeCommand } from './commands/merge';
 import { planCommand } from './commands/plan';
 import { trajectoryCommand } from './commands/trajectory';
 import { type Command, commandContext, runCommand } from './context';
@@ -25,6 +26,7 @@ const commands: Record<string, Command> = {
   lora: { run: loraCommand, summary: 'the footprint of a LoRA adapter (with or without its base)' },
   compare: { run: compareCommand, summary: 'rank several fine-tunes of one base from concentrated to dispersed' },
   trajectory: { run: trajectoryCommand, summary: 'a training run\'s checkpoints in step order: how the footprint grows, where its directions settle' },
+  merge: { run: mergeCommand, summary: 'put the partial reports of a sharded run (--shard i/N) back into one report' },
   plan: { run: planCommand, summary: 'what analyze or diff would cost (bytes, flops, memory, time), from the headers alone' },
   doctor: { run: doctorCommand, summary: 'show the BLAS backend, SIMD level, threads and versions in use' },
 };

@@ -11,6 +11,8 @@ import { toJson } from '../../report/json';
 import { formatShape } from '../output/numbers';
 import { allRowsFlagHelp, allRowsFlagOption, distinct, renderLongTable } from '../output/long-table';
 import { terminalText } from '../output/terminal-text';
+import { analyzeShard } from '../../shard';
+import { runShard, shardFlagHelpJsonOnly, shardFlagOption, shardFrom } from '../flags/shard';
 import type { CommandContext } from '../context';
 import { printPlan } from './plan';
 import { commandOutput, machineFlagOptions, machineFlagsHelp } from '../flags/machine';
@@ -39,6 +41,7 @@ ${allRowsFlagHelp.replace('every tensor', 'every matrix')}
 ${comparisonFlagsHelp}
   --dry-run             print what the analysis would cost (bytes, flops, memory, time: 'paramscope plan';
                         --no-calibration: without the time)
+${shardFlagHelpJsonOnly}
 ${machineFlagsHelp}
   --no-mmap             read with pread instead of memory-mapping
 ${cacheFlagHelp}
@@ -56,7 +59,7 @@ export async function analyzeCommand(ctx: CommandContext): Promise<number> {
       include: { type: 'string', multiple: true }, exclude: { type: 'string', multiple: true },
       json: { type: 'boolean' }, csv: { type: 'boolean' }, 'no-mmap': { type: 'boolean' }, 'dry-run': { type: 'boolean' }, 'no-calibration': { type: 'boolean' }, out: { type: 'string' }, ...comparisonFlagOptions, ...machineFlagOptions,
       ...allRowsFlagOption,
-      ...cacheFlagOptions,
+      ...cacheFlagOptions, ...shardFlagOption,
     },
     analyzeUsage,
   );
@@ -72,13 +75,18 @@ export async function analyzeCommand(ctx: CommandContext): Promise<number> {
   if (values.json && values.csv) invalidArgument('--json/--csv', 'one output format', 'both');
   if (values['dry-run']) return printPlan(ctx, positionals, values);
   const { cache } = cacheFrom(values, output.text);
-  const report = await output.withProgress((onProgress) => analyzeCheckpoint(positionals[0] as string, {
+  const options = {
     ...spectrumOptionsFrom(values),
     ...(cache ? { cache } : {}),
     include: (values.include as string[] | undefined) ?? [],
     ...componentFrom(values),
     exclude: (values.exclude as string[] | undefined) ?? [],
     mmap: !values['no-mmap'],
+  };
+  const shard = shardFrom(values);
+  if (shard) return runShard(ctx, output, values, shard, (hooks) => analyzeShard(positionals[0] as string, shard, { ...options, ...hooks }), { hasOut: false, failedExit: true });
+  const report = await output.withProgress((onProgress) => analyzeCheckpoint(positionals[0] as string, {
+    ...options,
     onProgress,
     ...(output.onEvent ? { onEvent: output.onEvent } : {}),
     signal: ctx.signal,

@@ -1,19 +1,18 @@
 /** `paramscope compare <base> <tunedA> <tunedB> …`: several fine-tunes of one base, ranked. */
-import { REGIME_LEGEND } from '../../aggregate/regime';
 import { armNames, compare } from '../../compare';
-import { toJson } from '../../report/json';
-import { reportDocument } from '../../report/schema';
-import { exitCodeOf, failureLines, rankingRow, verdictLines } from '../output/diff-summary';
-import { renderTable } from '../output/table';
-import { terminalText } from '../output/terminal-text';
+import { compareShard } from '../../shard';
+import { exitCodeOf } from '../output/diff-summary';
+import { printRanking } from '../output/compare-summary';
 import type { CommandContext } from '../context';
 import { directionsFlag } from '../flags/directions';
 import { commandOutput, machineFlagOptions, machineFlagsHelp } from '../flags/machine';
-import { checkOutFlag, reportFiles, reportFlagsHelp, reportPrefixes, writeOutSet } from '../flags/report';
+import { checkOutFlag, reportFlagsHelp } from '../flags/report';
+import { runShard, shardFlagHelp, shardFlagOption, shardFrom } from '../flags/shard';
+import { compareWrittenLine, emitCompareReport } from '../flags/compare-report';
 import { componentFlagHelp, componentFlagOption, componentFrom } from '../flags/component';
 import { spectrumFlagOptions, spectrumFlags, spectrumOptionsFrom } from '../flags/spectrum';
 import { cacheFlagHelp, cacheFlagOptions, cacheFrom, cacheLines } from '../flags/cache';
-import { comparisonFlagOptions, comparisonFlagsHelp, comparisonOptionsFrom, comparisonFiles, fileLink } from '../flags/comparison';
+import { comparisonFlagOptions, comparisonFlagsHelp, comparisonOptionsFrom } from '../flags/comparison';
 import { runWeightsComparison } from './run-weights';
 
 export const compareUsage = `Usage: paramscope compare <base> <tuned> <tuned> … [options]
@@ -33,11 +32,12 @@ ${componentFlagHelp}
 ${comparisonFlagsHelp}
 ${reportFlagsHelp.replace('write report.json, pairs.csv, summary.md and report.html into <dir>', 'write each fine-tune\'s reports into <dir>, prefixed by its name')}
 ${cacheFlagHelp}
+${shardFlagHelp}
 ${machineFlagsHelp}`;
 
 export async function compareCommand(ctx: CommandContext): Promise<number> {
   const { positionals, values } = ctx.parse(
-    { ...spectrumFlagOptions, ...componentFlagOption, json: { type: 'boolean' }, out: { type: 'string' }, directions: { type: 'boolean' }, 'no-directions': { type: 'boolean' }, weights: { type: 'boolean' }, ...comparisonFlagOptions, ...cacheFlagOptions, ...machineFlagOptions },
+    { ...spectrumFlagOptions, ...componentFlagOption, json: { type: 'boolean' }, out: { type: 'string' }, directions: { type: 'boolean' }, 'no-directions': { type: 'boolean' }, weights: { type: 'boolean' }, ...comparisonFlagOptions, ...cacheFlagOptions, ...machineFlagOptions, ...shardFlagOption },
     compareUsage,
   );
   const output = commandOutput(ctx, values);
@@ -49,48 +49,23 @@ export async function compareCommand(ctx: CommandContext): Promise<number> {
   }
   if (positionals.length < 3) return ctx.usageError('compare takes a base and at least two fine-tunes', compareUsage);
   const [base, ...tuned] = positionals as [string, ...string[]];
-  const outDir = checkOutFlag(values); // before any work
+  const shard = shardFrom(values);
+  const outDir = shard ? undefined : checkOutFlag(values); // before any work (a shard's partial has its own rule)
   const names = armNames(tuned);
   const { cache } = cacheFrom(values, output.text);
-  const comparison = typeof values.out === 'string' ? comparisonOptionsFrom(values, ctx.signal, names) : undefined;
+  const options = { mode: 'truncated' as const, ...spectrumOptionsFrom(values), ...componentFrom(values), directions: directionsFlag(values), ...(cache ? { cache } : {}) };
+  if (shard) return runShard(ctx, output, values, shard, (hooks) => compareShard(base, tuned, shard, { ...options, ...hooks }));
+  const comparison = outDir !== undefined ? comparisonOptionsFrom(values, ctx.signal, names) : undefined;
   const { arms, ranking } = await output.withProgress((onProgress) => compare(base, tuned, {
-    mode: 'truncated',
-    ...spectrumOptionsFrom(values),
-    ...componentFrom(values),
-    directions: directionsFlag(values),
+    ...options,
     onProgress: (p) => onProgress({ ...p, current: `[${names.indexOf(p.run ?? '') + 1}/${tuned.length}] ${p.current}` }),
     ...(output.onEvent ? { onEvent: output.onEvent } : {}),
     signal: ctx.signal,
-    ...(cache ? { cache } : {}),
   }));
-  if (values.json) {
-    ctx.data(toJson({ schema: 'paramscope.compare', schemaVersion: 1, base, ranking: ranking.map((a) => ({ name: a.name, path: a.path, report: reportDocument(a.report) })) }));
-  } else if (!values.jsonl) {
-    const text = output.text;
-    text.out(`${tuned.length} fine-tunes of ${terminalText(base)}, most concentrated first:\n`);
-    text.out(renderTable(
-      [{ header: 'fine-tune' }, { header: 'verdict' }, { header: 'score', align: 'right' }, { header: 'confidence' }, { header: 'failed', align: 'right' },
-       { header: 'D', align: 'right' }, { header: 'L', align: 'right' }, { header: 'C', align: 'right' },
-       { header: '‖ΔW‖/‖W‖', align: 'right' }, { header: 'eff. rank ratio', align: 'right' }],
-      ranking.map((a) => rankingRow(a.name, a.report)),
-    ));
-    text.out(`\n${REGIME_LEGEND} (docs/regime.md); a diagnostic, not a benchmark score.`);
-    for (const a of ranking) {
-      text.out(`\n${terminalText(a.name)}:`);
-      for (const line of failureLines(a.report)) text.err(line);
-      for (const line of verdictLines(a.report).slice(1, -1)) text.out(line);
-    }
-  }
-  if (outDir !== undefined) {
-    // One set: every fine-tune's reports, each file prefixed by its name, and the comparison family
-    // beside them — all written or none.
-    const prefixes = reportPrefixes(arms.map((a) => a.name));
-    const links = Object.fromEntries(arms.map((a, i) => [a.name, fileLink(`${prefixes[i]}.report.html`)]));
-    const files = arms.flatMap((a, i) => reportFiles(a.report, prefixes[i]));
-    files.push(...(await comparisonFiles({ arms: arms.map((a) => ({ label: a.name, kind: 'diff', report: a.report })) }, comparison ?? {}, links)));
-    const written = await writeOutSet(ctx, outDir, files);
-    output.text.err(`reports written: ${written.length} files in ${terminalText(outDir)} (comparison.html: the ${arms.length} fine-tunes side by side; ${arms.map((a, i) => `${terminalText(a.name)}: ${prefixes[i]}.*`).join(', ')})`);
-  }
+  const result = { base, arms, ranking };
+  if (!values.json && !values.jsonl) printRanking(output.text, result);
+  const written = await emitCompareReport(ctx, result, values, outDir, comparison);
+  if (outDir !== undefined) output.text.err(compareWrittenLine(result, written, outDir));
   for (const line of cacheLines(cache)) output.text.err(line);
   return exitCodeOf(arms.map((a) => a.report));
 }

@@ -9,7 +9,8 @@ import { spectrumFlagOptions, spectrumFlags } from '../flags/spectrum';
 import { exitCodeOf, printReport } from '../output/diff-summary';
 import { terminalText } from '../output/terminal-text';
 import { cacheFlagHelp, cacheFlagOptions, cacheFrom, cacheLines } from '../flags/cache';
-import { runAdapter, runCheckpointDiff } from './run-diff';
+import { runShard, shardFlagHelp, shardFlagOption, shardFrom } from '../flags/shard';
+import { runAdapter, runAdapterShard, runCheckpointDiff, runCheckpointDiffShard } from './run-diff';
 
 export const diffUsage = `Usage: paramscope diff <base> <tuned> [options]
        paramscope diff --adapter <adapter> [--base <base>] [options]
@@ -35,6 +36,7 @@ ${componentFlagHelp}
                         --no-calibration: without the time)
 ${reportFlagsHelp}
 ${cacheFlagHelp}
+${shardFlagHelp}
 ${machineFlagsHelp}
 
 Example: paramscope diff base/ tuned/ --rank 64 --out report/`;
@@ -58,6 +60,7 @@ export const diffFlagOptions = {
   'no-calibration': { type: 'boolean' },
   ...cacheFlagOptions,
   ...machineFlagOptions,
+  ...shardFlagOption,
 } as const;
 
 export async function diffCommand(ctx: CommandContext): Promise<number> {
@@ -66,12 +69,17 @@ export async function diffCommand(ctx: CommandContext): Promise<number> {
   if (typeof values.adapter !== 'string' && positionals.length !== 2) return ctx.usageError('diff takes a base and a tuned checkpoint (or --adapter)', diffUsage);
   if (typeof values.adapter === 'string' && positionals.length > 0) invalidArgument('diff --adapter', 'no positional checkpoints (use --base)', positionals.join(' '));
   const adapter = values.adapter;
-  checkOutFlag(values); // before any work
+  const shard = shardFrom(values);
+  if (!shard) checkOutFlag(values); // before any work (a shard's partial has its own rule)
   if (values['dry-run']) {
     if (typeof adapter === 'string') invalidArgument('--dry-run', 'a base and a tuned checkpoint (not --adapter)', adapter);
     return printPlan(ctx, positionals, values);
   }
   const { cache } = cacheFrom(values, output.text);
+  if (shard)
+    return runShard(ctx, output, values, shard, (hooks) => typeof adapter === 'string'
+      ? runAdapterShard(values, adapter, shard, { ...hooks, ...(cache ? { cache } : {}) })
+      : runCheckpointDiffShard(values, positionals[0] as string, positionals[1] as string, shard, { ...hooks, ...(cache ? { cache } : {}) }));
   const report = await output.withProgress(async (onProgress) => {
     const run = { onProgress, ...(output.onEvent ? { onEvent: output.onEvent } : {}), signal: ctx.signal, ...(cache ? { cache } : {}) };
     return typeof adapter === 'string'

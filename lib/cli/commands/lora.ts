@@ -10,7 +10,8 @@ import { exitCodeOf, printReport } from '../output/diff-summary';
 import { allRowsFlagHelp, allRowsFlagOption, distinct, renderLongTable } from '../output/long-table';
 import { terminalText } from '../output/terminal-text';
 import { cacheFlagHelp, cacheFlagOptions, cacheFrom, cacheLines } from '../flags/cache';
-import { runAdapter } from './run-diff';
+import { runShard, shardFlagHelp, shardFlagOption, shardFrom } from '../flags/shard';
+import { runAdapter, runAdapterShard } from './run-diff';
 
 export const loraUsage = `Usage: paramscope lora <adapter> [--base <checkpoint>] [options]
 
@@ -29,19 +30,22 @@ ${allRowsFlagHelp.replace('every tensor', 'every module')}
 ${spectrumFlags}
 ${reportFlagsHelp}
 ${cacheFlagHelp}
+${shardFlagHelp}
 ${machineFlagsHelp}
 
 Example: paramscope lora ./adapter --base ./Llama-3.2-1B --out lora-report/`;
 
 export async function loraCommand(ctx: CommandContext): Promise<number> {
   const { positionals, values } = ctx.parse(
-    { ...spectrumFlagOptions, ...reportFlagOptions, ...componentFlagOption, base: { type: 'string' }, scale: { type: 'string' }, config: { type: 'string' }, 'no-directions': { type: 'boolean' }, ...cacheFlagOptions, ...machineFlagOptions, ...allRowsFlagOption },
+    { ...spectrumFlagOptions, ...reportFlagOptions, ...componentFlagOption, base: { type: 'string' }, scale: { type: 'string' }, config: { type: 'string' }, 'no-directions': { type: 'boolean' }, ...cacheFlagOptions, ...machineFlagOptions, ...allRowsFlagOption, ...shardFlagOption },
     loraUsage,
   );
   const output = commandOutput(ctx, values);
   if (positionals.length !== 1) return ctx.usageError('lora takes exactly one adapter path', loraUsage);
+  const shard = shardFrom(values);
+  if (!shard) checkOutFlag(values); // before any work (a shard's partial has its own rule)
   const { cache } = cacheFrom(values, output.text);
-  checkOutFlag(values); // before any work
+  if (shard) return runShard(ctx, output, values, shard, (hooks) => runAdapterShard(values, positionals[0] as string, shard, { ...hooks, ...(cache ? { cache } : {}) }));
   const { report, adapter } = await output.withProgress((onProgress) =>
     runAdapter(values, positionals[0] as string, { onProgress, ...(output.onEvent ? { onEvent: output.onEvent } : {}), signal: ctx.signal, ...(cache ? { cache } : {}) }));
   const text = output.text;

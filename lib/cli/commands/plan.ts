@@ -12,6 +12,9 @@ import { spectrumFlagOptions, spectrumFlags, spectrumOptionsFrom } from '../flag
 import { formatShape } from '../output/numbers';
 import { allRowsFlagHelp, allRowsFlagOption, distinct, renderLongTable } from '../output/long-table';
 import { terminalText } from '../output/terminal-text';
+import { shardPlanText } from '../output/shard-plan';
+import { shardEstimates } from '../../shard';
+import { checkShard } from '../../plan/shard';
 
 export const planUsage = `Usage: paramscope plan <checkpoint> [<tuned>] [options]
 
@@ -24,6 +27,7 @@ ${spectrumFlags.replace('(default: exact)', '(default: exact for one checkpoint,
   --map <from=to>, --include <glob>, --exclude <glob>, --directions, --no-directions, --direction-rank <k>
                         as for diff (and include/exclude for analyze)
   --no-calibration      no time estimate (nothing is computed at all)
+  --shards <N>          also how the run falls on N shards (as --shard i/N splits it) and each one's cost
   --json                print the estimate as JSON
 ${allRowsFlagHelp.replace('every tensor', 'every spectrum')}
 
@@ -41,6 +45,7 @@ export const planFlagOptions = {
   'no-mmap': { type: 'boolean' },
   json: { type: 'boolean' },
   ...allRowsFlagOption,
+  shards: { type: 'string' },
 } as const;
 
 export async function planCommand(ctx: CommandContext): Promise<number> {
@@ -63,8 +68,9 @@ export async function printPlan(ctx: CommandContext, checkpoints: readonly strin
     mmap: !values['no-mmap'],
     calibrate: !values['no-calibration'],
   });
-  if (values.json) ctx.data(toJson(e));
-  else ctx.out(planText(e, { all: Boolean(values.all) }));
+  const shards = values.shards === undefined ? undefined : shardEstimates(e, checkShard({ index: 0, count: Number(values.shards) }, `--shards ${String(values.shards)}`).count);
+  if (values.json) ctx.data(toJson(shards ? { ...e, shards } : e));
+  else ctx.out(planText(e, { all: Boolean(values.all) }) + (shards ? '\n\n' + shardPlanText(e, shards) : ''));
   return 0;
 }
 
