@@ -38,6 +38,7 @@ export type AnalysisFrame = Pick<AnalysisReport, 'path' | 'mode' | 'skipped'>;
 
 /** `analyze`'s report: the tensors in plan order, their per-layer and per-module summaries and totals. */
 export function assembleAnalysis(frame: AnalysisFrame, tensors: TensorAnalysis[]): AnalysisReport {
+  throwIfAllFailed(tensors, frame.path); // no result is not a result
   const { byLayer, byModule } = summarizeTensors(tensors);
   return {
     path: frame.path,
