@@ -3,12 +3,12 @@
  * (so commands do not import each other).
  */
 import { diff } from '../../diff';
-import { invalidArgument } from '../../errors';
 import { analyzeAdapter } from '../../lora';
 import { openAdapter } from '../../plan/lora/open-adapter';
 import type { Adapter } from '../../plan/lora/types';
 import type { DiffReport } from '../../report/model';
 import { directionRankFlag, directionsFlag } from '../flags/directions';
+import { numberFlag } from '../flags/numbers';
 import { parseRenameRule } from '../flags/rename-rule';
 import { componentFrom } from '../flags/component';
 import { spectrumOptionsFrom } from '../flags/spectrum';
@@ -36,8 +36,7 @@ export async function runCheckpointDiff(values: Flags, base: string, tuned: stri
 
 /** Opens the adapter (with --scale / --config) and analyses it (with --base); returns both. */
 export async function runAdapter(values: Flags, adapterPath: string, hooks: RunHooks): Promise<{ report: DiffReport; adapter: Adapter }> {
-  const scale = values.scale === undefined ? undefined : Number(values.scale);
-  if (scale !== undefined && !Number.isFinite(scale)) invalidArgument('--scale', 'a number', values.scale);
+  const scale = numberFlag('--scale', values.scale);
   const adapter = await openAdapter(adapterPath, {
     ...(scale === undefined ? {} : { scale }),
     ...(typeof values.config === 'string' ? { config: values.config } : {}),
