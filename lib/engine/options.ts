@@ -28,6 +28,14 @@ let defaults: Readonly<Omit<EngineOptions, 'vectors'>> | undefined;
 /** The options the native engine receives: every default filled in, every value checked. */
 export type EngineOptions = NativeEngineOptions;
 
+/**
+ * Caps on the solver's iteration counts: far above what any spectrum needs (a few power iterations; the
+ * block Krylov solver converges in tens), so that an option from an untrusted caller cannot keep the
+ * engine busy for hours on a tiny matrix.
+ */
+export const MAX_POWER_ITERATIONS = 100;
+export const MAX_ITERATIONS = 1000;
+
 const positiveInteger = (v: unknown) => Number.isSafeInteger(v) && (v as number) > 0;
 const nonNegativeInteger = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
 
@@ -41,9 +49,9 @@ export function engineOptions(options: SpectrumOptions): EngineOptions {
   if (mode !== 'exact' && mode !== 'truncated') invalidArgument('mode', "'exact' or 'truncated'", mode);
   if (!positiveInteger(rank)) invalidArgument('rank', 'a positive integer', rank);
   if (!nonNegativeInteger(oversampling)) invalidArgument('oversampling', 'a non-negative integer', oversampling);
-  if (!nonNegativeInteger(powerIterations)) invalidArgument('powerIterations', 'a non-negative integer', powerIterations);
+  if (!nonNegativeInteger(powerIterations) || powerIterations > MAX_POWER_ITERATIONS) invalidArgument('powerIterations', `an integer from 0 to ${MAX_POWER_ITERATIONS}`, powerIterations);
   if (typeof tolerance !== 'number' || !(tolerance >= 0) || tolerance >= 1) invalidArgument('tolerance', 'a number in [0, 1)', tolerance);
-  if (!positiveInteger(maxIterations)) invalidArgument('maxIterations', 'a positive integer', maxIterations);
+  if (!positiveInteger(maxIterations) || maxIterations > MAX_ITERATIONS) invalidArgument('maxIterations', `an integer from 1 to ${MAX_ITERATIONS}`, maxIterations);
   if (!nonNegativeInteger(seed)) invalidArgument('seed', 'a non-negative integer', seed);
   const precision = options.precision ?? d.precision;
   if (precision !== 'f32' && precision !== 'f64') invalidArgument('precision', "'f32' or 'f64'", precision);

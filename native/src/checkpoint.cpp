@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <set>
+#include <unordered_set>
 
 #include "paramscope/config.hpp"
 #include "paramscope/error.hpp"
@@ -78,7 +79,8 @@ void write_json(const json::Value& v, std::string& out) {
 // cache keeps the files its snapshots link to.
 bool link_target_allowed(const fs::path& directory, const fs::path& target) {
   std::error_code ec;
-  const fs::path root = fs::weakly_canonical(directory, ec);
+  // An index named without a directory ("model.safetensors.index.json") lists shards in the working one.
+  const fs::path root = fs::weakly_canonical(directory.empty() ? fs::path(".") : directory, ec);
   if (ec) return false;
   auto inside = [&](const fs::path& dir) {
     const std::string d = dir.lexically_normal().string(), t = target.lexically_normal().string();
@@ -228,9 +230,19 @@ void Checkpoint::open_index(const std::string& index_path, Options options) {
   }
   // Report, without failing, what the index does not mention.
   if (tensors_.size() != weight_map->members.size()) {
+    // A hash set, not weight_map->find (a linear scan): an index of a million names against shards
+    // holding one tensor more would otherwise take 10^12 comparisons.
+    std::unordered_set<std::string_view> listed_names;
+    listed_names.reserve(weight_map->members.size());
+    for (const auto& member : weight_map->members) listed_names.insert(member.first);
+    // The first few by name, then a count: one warning per tensor of a huge shard would be a flood.
+    constexpr size_t kNamedUnlisted = 20;
+    size_t unlisted = 0;
     for (const auto& t : tensors_)
-      if (!weight_map->find(t.info->name))
+      if (!listed_names.count(t.info->name) && ++unlisted <= kNamedUnlisted)
         warnings_.push_back("tensor \"" + t.info->name + "\" in " + shards_[t.shard]->path() + " is not listed in the index");
+    if (unlisted > kNamedUnlisted)
+      warnings_.push_back("... and " + std::to_string(unlisted - kNamedUnlisted) + " more tensors that the index " + index_path + " does not list");
   }
   std::error_code ec;
   std::set<std::string> listed(shard_names.begin(), shard_names.end());

@@ -4,7 +4,8 @@
  * the hostile file echoed. The limit is a hang detector (the child is killed with SIGKILL, which even a
  * process stuck in a blocking read cannot ignore), not a performance bound.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import { expect } from 'vitest';
 import { cliPath } from './paths';
 
@@ -20,17 +21,49 @@ export interface AttackResult {
   hung: boolean;
 }
 
-export function runAttack(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; limitMs?: number } = {}): AttackResult {
-  const result = spawnSync(process.execPath, [cliPath, ...args], {
-    cwd: options.cwd,
-    env: { ...process.env, ...options.env },
-    encoding: 'utf8',
-    timeout: options.limitMs ?? ATTACK_LIMIT_MS,
-    killSignal: 'SIGKILL',
-    maxBuffer: 256 * 2 ** 20,
+/** `stdoutTo`: a file that takes stdout (for outputs of hundreds of megabytes); `stdout` is then empty. */
+export function runAttack(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; limitMs?: number; stdoutTo?: string } = {}): AttackResult {
+  const fd = options.stdoutTo === undefined ? undefined : fs.openSync(options.stdoutTo, 'w');
+  try {
+    const result = spawnSync(process.execPath, [cliPath, ...args], {
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env },
+      encoding: 'utf8',
+      timeout: options.limitMs ?? ATTACK_LIMIT_MS,
+      killSignal: 'SIGKILL',
+      maxBuffer: 256 * 2 ** 20,
+      stdio: ['ignore', fd ?? 'pipe', 'pipe'],
+    });
+    const hung = (result.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT';
+    return { status: result.status, signal: result.signal, stdout: result.stdout ?? '', stderr: result.stderr ?? '', hung };
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/**
+ * runAttack without blocking the test worker (for children that run for minutes: a worker blocked in
+ * spawnSync that long misses vitest's own heartbeats).
+ */
+export function runAttackAsync(args: string[], options: { limitMs?: number; stdoutTo?: string } = {}): Promise<AttackResult> {
+  return new Promise((resolve) => {
+    const fd = options.stdoutTo === undefined ? undefined : fs.openSync(options.stdoutTo, 'w');
+    const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', fd ?? 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let hung = false;
+    const timer = setTimeout(() => {
+      hung = true;
+      child.kill('SIGKILL');
+    }, options.limitMs ?? ATTACK_LIMIT_MS);
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-100_000)));
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      if (fd !== undefined) fs.closeSync(fd);
+      resolve({ status, signal, stdout, stderr, hung });
+    });
   });
-  const hung = (result.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT';
-  return { status: result.status, signal: result.signal, stdout: result.stdout ?? '', stderr: result.stderr ?? '', hung, };
 }
 
 /**

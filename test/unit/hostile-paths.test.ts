@@ -115,6 +115,13 @@ describe('weight_map entries and links, through the CLI', () => {
     expectRefused(runAttack(['inspect', path.join(dir, 'model.safetensors.index.json')]), 'NOT_A_REGULAR_FILE');
   });
 
+  it('an index named without a directory (in the working one) opens: its shards lie inside "."', () => {
+    const dir = fresh('cwd');
+    shard(path.join(dir, 'x.safetensors'));
+    index(path.join(dir, 'model.safetensors.index.json'), { w: 'x.safetensors' });
+    expectSucceeded(runAttack(['inspect', 'model.safetensors.index.json'], { cwd: dir }));
+  });
+
   it('a weight_map entry in a subdirectory of the index is allowed; links inside the checkpoint are followed', () => {
     const dir = fresh('subdir');
     fs.mkdirSync(path.join(dir, 'part'));

@@ -6,6 +6,7 @@
 import { estimate, type RunEstimate } from '../../estimate';
 import { toJson } from '../../report/json';
 import type { CommandContext } from '../context';
+import { integerFlag } from '../flags/numbers';
 import { directionRankFlag, directionsFlag } from '../flags/directions';
 import { parseRenameRule } from '../flags/rename-rule';
 import { spectrumFlagOptions, spectrumFlags, spectrumOptionsFrom } from '../flags/spectrum';
@@ -68,7 +69,7 @@ export async function printPlan(ctx: CommandContext, checkpoints: readonly strin
     mmap: !values['no-mmap'],
     calibrate: !values['no-calibration'],
   });
-  const shards = values.shards === undefined ? undefined : shardEstimates(e, checkShard({ index: 0, count: Number(values.shards) }, `--shards ${String(values.shards)}`).count);
+  const shards = values.shards === undefined ? undefined : shardEstimates(e, checkShard({ index: 0, count: integerFlag('--shards', values.shards, 1) as number }, `--shards ${String(values.shards)}`).count);
   if (values.json) ctx.data(toJson(shards ? { ...e, shards } : e));
   else ctx.out(planText(e, { all: Boolean(values.all) }) + (shards ? '\n\n' + shardPlanText(e, shards) : ''));
   return 0;

@@ -3,7 +3,6 @@
  * (so commands do not import each other).
  */
 import { diff, type DiffOptions } from '../../diff';
-import { invalidArgument } from '../../errors';
 import { type AdapterOptions, analyzeAdapter } from '../../lora';
 import { adapterShard, diffShard, type ShardSpec } from '../../shard';
 import type { PartialReport } from '../../report/partial';
@@ -11,6 +10,7 @@ import { openAdapter } from '../../plan/lora/open-adapter';
 import type { Adapter } from '../../plan/lora/types';
 import type { DiffReport } from '../../report/model';
 import { directionRankFlag, directionsFlag } from '../flags/directions';
+import { numberFlag } from '../flags/numbers';
 import { parseRenameRule } from '../flags/rename-rule';
 import { componentFrom } from '../flags/component';
 import { spectrumOptionsFrom } from '../flags/spectrum';
@@ -59,8 +59,7 @@ export async function runAdapterShard(values: Flags, adapterPath: string, shard:
 }
 
 async function adapterWithOptions(values: Flags, adapterPath: string, hooks: RunHooks): Promise<{ adapter: Adapter; options: AdapterOptions }> {
-  const scale = values.scale === undefined ? undefined : Number(values.scale);
-  if (scale !== undefined && !Number.isFinite(scale)) invalidArgument('--scale', 'a number', values.scale);
+  const scale = numberFlag('--scale', values.scale);
   const adapter = await openAdapter(adapterPath, {
     ...(scale === undefined ? {} : { scale }),
     ...(typeof values.config === 'string' ? { config: values.config } : {}),

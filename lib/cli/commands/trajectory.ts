@@ -1,5 +1,5 @@
 /** `paramscope trajectory <base> <checkpoint>…`: how a run's footprint grows over its saved steps. */
-import { invalidArgument } from '../../errors';
+import { integerFlag, numberFlag } from '../flags/numbers';
 import { trajectoryRunNames, trajectory } from '../../trajectory';
 import { stepCells, STEP_HEADERS, trajectoryJson, trajectoryFiles } from '../../report/trajectory-render';
 import { REGIME_LEGEND } from '../../aggregate/regime';
@@ -55,9 +55,8 @@ export async function trajectoryCommand(ctx: CommandContext): Promise<number> {
   if (positionals.length < (noBase ? 1 : 2))
     return ctx.usageError(noBase ? 'trajectory --no-base takes at least one adapter checkpoint' : 'trajectory takes a base and at least one checkpoint', trajectoryUsage);
   const [base, checkpoints] = noBase ? [null, positionals] : [positionals[0] as string, positionals.slice(1)];
-  const scale = values.scale === undefined ? undefined : Number(values.scale);
-  if (scale !== undefined && !Number.isFinite(scale)) invalidArgument('--scale', 'a number', values.scale);
-  const overlapRank = values['overlap-rank'] === undefined ? undefined : Number(values['overlap-rank']);
+  const scale = numberFlag('--scale', values.scale);
+  const overlapRank = integerFlag('--overlap-rank', values['overlap-rank'], 1);
   const outDir = checkOutFlag(values); // before any work
   const { cache } = cacheFrom(values, output.text);
   const result = await output.withProgress((onProgress) => trajectory(base, checkpoints, {

@@ -1,6 +1,7 @@
 /** The flags of the comparison report (compare --out, analyze --out): its bootstrap and its heatmap, and writing it. */
 import { BOOTSTRAP_DEFAULTS, bootstrapSettings } from '../../aggregate/bootstrap';
 import { invalidArgument } from '../../errors';
+import { integerFlag, numberFlag } from './numbers';
 import { buildComparison, type ComparisonOptions } from '../../report/comparison/build';
 import type { ComparisonInput } from '../../report/comparison/model';
 import { comparisonSetFiles } from '../../report/comparison/write';
@@ -19,10 +20,12 @@ export const comparisonFlagOptions = { bootstrap: { type: 'string' }, ci: { type
  */
 export function comparisonOptionsFrom(values: Record<string, unknown>, signal: AbortSignal, arms: readonly string[]): ComparisonOptions {
   const options: ComparisonOptions = { signal };
-  if (values.bootstrap !== undefined) options.replicates = Number(values.bootstrap);
-  if (values.bootstrap !== undefined && !/^\d+$/.test(String(values.bootstrap))) invalidArgument('--bootstrap', 'a non-negative integer', values.bootstrap);
-  if (values.ci !== undefined) options.level = Number(values.ci);
-  if (values.seed !== undefined) options.seed = Number(values.seed);
+  const replicates = integerFlag('--bootstrap', values.bootstrap);
+  if (replicates !== undefined) options.replicates = replicates;
+  const level = numberFlag('--ci', values.ci);
+  if (level !== undefined) options.level = level;
+  const seed = integerFlag('--seed', values.seed);
+  if (seed !== undefined) options.seed = seed;
   if (values['heatmap-arms'] !== undefined) {
     const parts = String(values['heatmap-arms']).split(',');
     if (parts.length !== 2 || parts.some((p) => p.length === 0)) invalidArgument('--heatmap-arms', 'two arm names separated by a comma', values['heatmap-arms']);

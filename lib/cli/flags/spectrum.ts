@@ -1,7 +1,7 @@
 /** The spectrum options shared by analyze, diff, lora and compare, parsed from command-line flags. */
 import type { SpectrumOptions } from '../../engine/types';
-import { invalidArgument } from '../../errors';
 import { parseBytes } from './bytes';
+import { integerFlag, numberFlag } from './numbers';
 
 export const spectrumFlags = `  --mode exact|truncated   all singular values, or the top --rank with error bounds (default: exact)
   --rank <k>            truncated mode: how many singular values (default 64)
@@ -24,30 +24,20 @@ export const spectrumFlagOptions = {
   'device-memory-budget': { type: 'string' },
 } as const;
 
-function integer(flag: string, text: unknown): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 0) invalidArgument(flag, 'a non-negative integer', text);
-  return value;
-}
-
 export function spectrumOptionsFrom(values: Record<string, unknown>): SpectrumOptions {
   const options: SpectrumOptions = {};
   if (values.mode !== undefined) options.mode = values.mode as SpectrumOptions['mode'];
-  const rank = integer('--rank', values.rank);
+  const rank = integerFlag('--rank', values.rank, 1);
   if (rank !== undefined) options.rank = rank;
-  if (values.tolerance !== undefined) {
-    const t = Number(values.tolerance);
-    if (!Number.isFinite(t)) invalidArgument('--tolerance', 'a number', values.tolerance);
-    options.tolerance = t;
-  }
-  const seed = integer('--seed', values.seed);
+  const tolerance = numberFlag('--tolerance', values.tolerance);
+  if (tolerance !== undefined) options.tolerance = tolerance;
+  const seed = integerFlag('--seed', values.seed);
   if (seed !== undefined) options.seed = seed;
-  const q = integer('--power-iterations', values['power-iterations']);
+  const q = integerFlag('--power-iterations', values['power-iterations']);
   if (q !== undefined) options.powerIterations = q;
-  const threads = integer('--threads', values.threads);
+  const threads = integerFlag('--threads', values.threads);
   if (threads !== undefined) options.threads = threads;
-  const parallel = integer('--parallel-matrices', values['parallel-matrices']);
+  const parallel = integerFlag('--parallel-matrices', values['parallel-matrices']);
   if (parallel !== undefined) options.parallelMatrices = parallel;
   if (values.precision !== undefined) options.precision = values.precision as SpectrumOptions['precision'];
   if (values['memory-budget'] !== undefined) options.memoryBudget = parseBytes(String(values['memory-budget']));
