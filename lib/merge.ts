@@ -3,8 +3,9 @@
  * have returned. The files are read bounded and asynchronously (report/partial-file.ts), checked as one
  * set — one plan, every shard once (report/merge.ts) — and each run's results, back in report order, are
  * assembled by the code a single run ends with: assembleReport for `diff` and `lora` (aggregates,
- * verdict), assembleAnalysis for `analyze`, compareResult for `compare`'s ranking. Apart from timings
- * and timestamps the merged report is the single run's.
+ * verdict), assembleAnalysis for `analyze`, compareResult for `compare`'s ranking, assembleTrajectory for
+ * `trajectory` (its runs back in their steps). Apart from timings and timestamps the merged report is
+ * the single run's.
  *
  * @example
  * const merged = await merge(['parts/part-0-of-3.json', 'parts/part-1-of-3.json', 'parts/part-2-of-3.json']);

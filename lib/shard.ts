@@ -7,7 +7,8 @@
  *
  * The units: a matrix of `analyze` and `diff` (with its three direction spectra when the direction
  * analysis runs), an adapter module (its low-rank spectrum, its base weight's and the vectors run), and
- * for `compare` each fine-tune's matrices, balanced over all fine-tunes together.
+ * for `compare` each fine-tune's matrices, balanced over all fine-tunes together. `trajectory` shards
+ * through its own code path (lib/trajectory.ts, trajectoryShard), with these units per step.
  *
  * @example
  * const part = await diffShard('base/', 'tuned/', { index: 0, count: 3 }, { rank: 64 });
