@@ -51,7 +51,7 @@ export { toHtml } from './report/html/index';
 export { toMarkdown } from './report/markdown';
 export { diffToCsv } from './report/diff-csv';
 export { compare, armNames, type CompareOptions, type CompareResult, type CompareArm } from './compare';
-export { trajectory, trajectoryRunNames, type TrajectoryOptions, type TrajectoryResult, type TrajectoryStepResult } from './trajectory';
+export { trajectory, trajectoryShard, trajectoryRunNames, type TrajectoryOptions, type TrajectoryResult, type TrajectoryStepResult } from './trajectory';
 export { trajectoryCheckpoints, stepFromName, type TrajectoryCheckpoint } from './plan/trajectory-steps';
 export type {
   TrajectoryReport, TrajectoryStep, StepFootprint, StepSettling, SettlingSide, TrajectoryGroupSeries, TrajectoryMatrixSeries,

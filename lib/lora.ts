@@ -133,6 +133,51 @@ export interface AdapterPlan {
 /** Chooses, from the whole plan, the modules this run computes (a shard's: lib/shard.ts). */
 export type AdapterSelection = (plan: AdapterPlan) => ReadonlySet<string>;
 
+/** An adapter analysis planned: its runs, and what the report says of the pairing and the filter. */
+export interface PlannedAdapter {
+  plan: AdapterPlan;
+  /** The modules the component filter left out. */
+  excluded: LoraModule[];
+  pairing: AdapterPairing;
+  mode: 'exact' | 'truncated';
+  directionRank: number;
+  wantDirections: boolean;
+}
+
+/**
+ * The whole plan of an adapter analysis, from the factors and the base's headers (nothing computed): the
+ * modules' spectra; with the base, its weights' spectra (and vectors), then the modules' vectors again for
+ * the direction comparison. Throws EMPTY_PAIRING when nothing is left to analyse, SHAPE_MISMATCH when the
+ * adapter was not trained on the base.
+ */
+export function planAdapter(opened: Adapter, base: Checkpoint | undefined, options: AdapterOptions): PlannedAdapter {
+  if (opened.modules.length === 0)
+    throw new ParamscopeError(`${opened.path} holds no LoRA module`, { code: 'EMPTY_PAIRING', file: opened.path });
+  const keep = componentFilter(options.component);
+  const excluded = keep ? opened.modules.filter((m) => !keep(m.name)) : [];
+  const adapter: Adapter = excluded.length ? { ...opened, modules: opened.modules.filter((m) => !excluded.includes(m)) } : opened;
+  if (adapter.modules.length === 0)
+    throw new ParamscopeError(`${opened.path}: the component filter left no module (${excluded.length} excluded)`, { code: 'EMPTY_PAIRING', file: opened.path });
+  const mode = options.mode ?? ADAPTER_DEFAULT_MODE;
+  const spectrumOptions = { ...options, mode } as SpectrumOptions;
+  const pairing = pairWithBase(adapter, base);
+  for (const m of excluded) pairing.entries.push({ name: m.name, fate: 'excluded', base: null, tuned: m.key, note: 'excluded by component' });
+  pairing.counts.excluded = excluded.length;
+  const directionRank = options.directionRank ?? DIRECTION_DEFAULTS.rank;
+  const wantDirections = Boolean(base) && (options.directions ?? true);
+  const baseOptions: SpectrumOptions = { mode: 'truncated', rank: directionRank, vectors: wantDirections, ...inheritedRunOptions(spectrumOptions) };
+  const vectorOptions: SpectrumOptions = { ...spectrumOptions, mode: 'exact' };
+  const plan: AdapterPlan = {
+    adapter, base,
+    runs: [
+      { phase: 'spectra', jobs: loraJobs(adapter), options: spectrumOptions },
+      { phase: 'base', jobs: base ? adapterBaseJobs(base, pairing.baseNames) : [], options: baseOptions },
+      { phase: 'vectors', jobs: wantDirections ? adapterVectorJobs(adapter, pairing.baseNames) : [], options: vectorOptions },
+    ],
+  };
+  return { plan, excluded, pairing, mode, directionRank, wantDirections };
+}
+
 /**
  * What an adapter analysis computes before its report is assembled: the parts of {@link assembleReport},
  * the pairs in module order ({@link adapterRun} assembles them; a shard writes them to its partial).
@@ -141,35 +186,13 @@ export async function adapterParts(adapterOrPath: string | Adapter, given: Adapt
   const options = withSharedCache(given);
   stream.trackCache(options.cache);
   const opened: Adapter = isAdapter(adapterOrPath) ? adapterOrPath : await openAdapter(adapterOrPath, options);
-  if (opened.modules.length === 0)
-    throw new ParamscopeError(`${opened.path} holds no LoRA module`, { code: 'EMPTY_PAIRING', file: opened.path });
-  const keep = componentFilter(options.component);
-  const excluded = keep ? opened.modules.filter((m) => !keep(m.name)) : [];
-  const adapter: Adapter = excluded.length ? { ...opened, modules: opened.modules.filter((m) => !excluded.includes(m)) } : opened;
-  if (adapter.modules.length === 0)
-    throw new ParamscopeError(`${opened.path}: the component filter left no module (${excluded.length} excluded)`, { code: 'EMPTY_PAIRING', file: opened.path });
   const base = options.base === undefined ? undefined : (await checkpointArgument('analyzeAdapter: base', options.base, { mmap: options.mmap ?? true })).checkpoint;
   try {
-    const mode = options.mode ?? ADAPTER_DEFAULT_MODE;
-    const spectrumOptions = { ...options, mode } as SpectrumOptions;
-    const { baseNames, entries, counts, notes } = pairWithBase(adapter, base);
-    for (const m of excluded) entries.push({ name: m.name, fate: 'excluded', base: null, tuned: m.key, note: 'excluded by component' });
-    counts.excluded = excluded.length;
-    const directionRank = options.directionRank ?? DIRECTION_DEFAULTS.rank;
-    const wantDirections = Boolean(base) && (options.directions ?? true);
-
-    // The runs: the modules' spectra; with the base, its weights' spectra (and vectors), then the
-    // modules' vectors again for the direction comparison.
-    const baseOptions: SpectrumOptions = { mode: 'truncated', rank: directionRank, vectors: wantDirections, ...inheritedRunOptions(spectrumOptions) };
-    const vectorOptions: SpectrumOptions = { ...spectrumOptions, mode: 'exact' };
-    const whole: AdapterPlan = {
-      adapter, base,
-      runs: [
-        { phase: 'spectra', jobs: loraJobs(adapter), options: spectrumOptions },
-        { phase: 'base', jobs: base ? adapterBaseJobs(base, baseNames) : [], options: baseOptions },
-        { phase: 'vectors', jobs: wantDirections ? adapterVectorJobs(adapter, baseNames) : [], options: vectorOptions },
-      ],
-    };
+    const planned = planAdapter(opened, base, options);
+    const { plan: whole, mode, directionRank, wantDirections } = planned;
+    const { adapter } = whole;
+    const [spectrumOptions, baseOptions, vectorOptions] = whole.runs.map((r) => r.options) as [SpectrumOptions, SpectrumOptions, SpectrumOptions];
+    const { baseNames, entries, counts, notes } = planned.pairing;
     const only = select?.(whole);
     const chosen = (jobs: MatrixJob[]) => (only ? jobs.filter((j) => only.has(j.name)) : jobs);
     const [jobs, baseJobs, vectorJobs] = whole.runs.map((r) => chosen(r.jobs)) as [MatrixJob[], MatrixJob[], MatrixJob[]];

@@ -3,8 +3,9 @@
  * have returned. The files are read bounded and asynchronously (report/partial-file.ts), checked as one
  * set — one plan, every shard once (report/merge.ts) — and each run's results, back in report order, are
  * assembled by the code a single run ends with: assembleReport for `diff` and `lora` (aggregates,
- * verdict), assembleAnalysis for `analyze`, compareResult for `compare`'s ranking. Apart from timings
- * and timestamps the merged report is the single run's.
+ * verdict), assembleAnalysis for `analyze`, compareResult for `compare`'s ranking, assembleTrajectory for
+ * `trajectory` (its runs back in their steps). Apart from timings and timestamps the merged report is
+ * the single run's.
  *
  * @example
  * const merged = await merge(['parts/part-0-of-3.json', 'parts/part-1-of-3.json', 'parts/part-2-of-3.json']);
@@ -16,20 +17,46 @@ import { type AnalysisFrame, assembleAnalysis, assembleReport, type ReportParts 
 import { type MergedSet, mergeShards, type PartialFile } from './report/merge';
 import { readPartialFile } from './report/partial-file';
 import type { AnalysisReport, DiffReport, PairResult, TensorAnalysis } from './report/model';
+import { assembleTrajectory, type SettlingResult, type TrajectoryFrame, type TrajectoryResult } from './report/trajectory-assemble';
+import { trajectoryRunNames } from './trajectory-plan';
 
 /** What the merge gives: the single run's result for the command the shards ran. */
 export type MergeResult =
   | { command: 'diff' | 'lora'; report: DiffReport }
   | { command: 'analyze'; report: AnalysisReport }
-  | { command: 'compare'; result: CompareResult };
+  | { command: 'compare'; result: CompareResult }
+  | { command: 'trajectory'; result: TrajectoryResult };
 
 export interface MergeOptions {
   /** Stops between files. */
   signal?: AbortSignal;
 }
 
-const diffReportOf = (frame: Record<string, unknown>, results: Array<Record<string, unknown>>) =>
-  assembleReport({ ...(frame as unknown as Omit<ReportParts, 'pairs'>), pairs: results as unknown as PairResult[] });
+const partsOf = (run: MergedSet['runs'][number]): ReportParts => ({ ...(run.frame as unknown as Omit<ReportParts, 'pairs'>), pairs: run.results as unknown as PairResult[] });
+
+/** A trajectory's runs back in its steps (trajectory.ts writes them: per step vsBase, vsPrevious, settling), assembled. */
+function mergedTrajectory(set: MergedSet): TrajectoryResult {
+  const frame = set.frame as unknown as TrajectoryFrame;
+  if (!Array.isArray(frame.checkpoints) || frame.checkpoints.length === 0) throw new TypeError('no checkpoints');
+  const byName = new Map(set.runs.map((r) => [r.run, r]));
+  const run = (name: string) => {
+    const r = byName.get(name);
+    if (!r) throw new TypeError(`no run ${name}`);
+    return r;
+  };
+  const parts = frame.checkpoints.map((c, i) => {
+    const names = trajectoryRunNames(c.step, frame.checkpoints[i - 1]?.step);
+    return {
+      vsBase: partsOf(run(names.vsBase)),
+      vsPrevious: i > 0 ? partsOf(run(names.vsPrevious)) : null,
+      settling: i > 0 ? (run(names.directions).results as unknown as SettlingResult[]) : null,
+    };
+  });
+  if (set.runs.length !== parts.reduce((s, p) => s + 1 + (p.vsPrevious ? 2 : 0), 0)) throw new TypeError('runs that are no step\'s');
+  return assembleTrajectory(frame, parts);
+}
+
+const diffReportOf = (run: MergedSet['runs'][number]) => assembleReport(partsOf(run));
 
 /** The merged set assembled per command (a set whose parts do not assemble was altered: MERGE_INVALID_PARTIAL). */
 export function assembleMerged(set: MergedSet): MergeResult {
@@ -38,16 +65,18 @@ export function assembleMerged(set: MergedSet): MergeResult {
       case 'diff':
       case 'lora': {
         const run = set.runs[0] as MergedSet['runs'][number];
-        return { command: set.command, report: diffReportOf(run.frame, run.results) };
+        return { command: set.command, report: diffReportOf(run) };
       }
       case 'analyze': {
         const run = set.runs[0] as MergedSet['runs'][number];
         return { command: 'analyze', report: assembleAnalysis(run.frame as unknown as AnalysisFrame, run.results as unknown as TensorAnalysis[]) };
       }
       case 'compare': {
-        const arms = set.runs.map((r) => ({ name: r.run ?? '', path: r.path ?? '', report: diffReportOf(r.frame, r.results) }));
+        const arms = set.runs.map((r) => ({ name: r.run ?? '', path: r.path ?? '', report: diffReportOf(r) }));
         return { command: 'compare', result: compareResult(set.base ?? '', arms) };
       }
+      case 'trajectory':
+        return { command: 'trajectory', result: mergedTrajectory(set) };
     }
   } catch (error) {
     if (error instanceof ParamscopeError) throw error;

@@ -7,7 +7,8 @@
  *
  * The units: a matrix of `analyze` and `diff` (with its three direction spectra when the direction
  * analysis runs), an adapter module (its low-rank spectrum, its base weight's and the vectors run), and
- * for `compare` each fine-tune's matrices, balanced over all fine-tunes together.
+ * for `compare` each fine-tune's matrices, balanced over all fine-tunes together. `trajectory` shards
+ * through its own code path (lib/trajectory.ts, trajectoryShard), with these units per step.
  *
  * @example
  * const part = await diffShard('base/', 'tuned/', { index: 0, count: 3 }, { rank: 64 });
@@ -21,7 +22,7 @@ import { type RunEstimate, scheduledSeconds } from './estimate';
 import { costSettings, engineOptions } from './engine/options';
 import type { SpectrumOptions } from './engine/types';
 import { invalidArgument } from './errors';
-import { type AdapterOptions, adapterParts } from './lora';
+import { type AdapterOptions, type AdapterPlan, adapterParts } from './lora';
 import { planAnalysis } from './plan/analysis-plan';
 import { type JobCost, jobCost } from './plan/cost';
 import { analysisJobs, directionJobs } from './plan/jobs';
@@ -39,13 +40,13 @@ import type { TensorAnalysis } from './report/model';
 export type { ShardSpec } from './plan/shard';
 
 /** The engine options that change the numbers (defaults filled in): threads, memory and backend do not. */
-function numericOptions(options: Omit<SpectrumOptions, 'onProgress'>): Record<string, unknown> {
+export function numericOptions(options: Omit<SpectrumOptions, 'onProgress'>): Record<string, unknown> {
   const { mode, rank, oversampling, powerIterations, tolerance, maxIterations, seed, precision, exactRoute, vectors } = engineOptions(options);
   return { mode, rank, oversampling, powerIterations, tolerance, maxIterations, seed, precision, exactRoute, vectors };
 }
 
 /** Name selection options, as plain JSON (they change which matrices there are). */
-const selectionOptions = (o: { include?: unknown; exclude?: unknown; component?: unknown; map?: unknown }) =>
+export const selectionOptions = (o: { include?: unknown; exclude?: unknown; component?: unknown; map?: unknown }) =>
   ({ include: o.include ?? [], exclude: o.exclude ?? [], component: o.component ?? null, map: o.map ?? [] });
 
 const plus = (a: JobCost, b: JobCost): JobCost => ({ bytes: a.bytes + b.bytes, flops: a.flops + b.flops });
@@ -61,6 +62,16 @@ export function diffUnits(plan: DiffPlan, options: Omit<SpectrumOptions, 'onProg
     if (plan.directions.enabled) for (const d of directionJobs(plan.pairing, [entries.get(job.name) as PairingEntry])) cost = plus(cost, jobCost(d, directions));
     return { key: job.name, cost };
   });
+}
+
+/** An adapter plan's units: each module, with its base weight's spectrum and its vectors run. */
+export function adapterUnits(plan: AdapterPlan): ShardUnit[] {
+  const cost = new Map<string, JobCost>(plan.adapter.modules.map((m) => [m.name, { bytes: 0, flops: 0 }]));
+  for (const run of plan.runs) {
+    const settings = costSettings(run.options);
+    for (const job of run.jobs) cost.set(job.name, plus(cost.get(job.name) ?? { bytes: 0, flops: 0 }, jobCost(job, settings)));
+  }
+  return plan.adapter.modules.map((m) => ({ key: m.name, cost: cost.get(m.name) as JobCost }));
 }
 
 /** One shard of an estimate: its matrices, what they read and compute, and its time on the estimate's machine. */
@@ -105,7 +116,7 @@ export function shardEstimates(e: RunEstimate, count: number): ShardEstimate[] {
   });
 }
 
-function diffPlanOptions(plan: DiffPlan, options: DiffOptions): Record<string, unknown> {
+export function diffPlanOptions(plan: DiffPlan, options: DiffOptions): Record<string, unknown> {
   return {
     spectra: numericOptions({ ...options, mode: plan.mode }),
     directions: { enabled: plan.directions.enabled, rank: plan.directions.rank, intruderThreshold: options.intruderThreshold ?? null },
@@ -113,7 +124,7 @@ function diffPlanOptions(plan: DiffPlan, options: DiffOptions): Record<string, u
   };
 }
 
-function diffRunOf(run: string | null, path: string | null, order: string[], parts: ReportParts): PartialRun {
+export function diffRunOf(run: string | null, path: string | null, order: string[], parts: ReportParts): PartialRun {
   const { pairs, ...frame } = parts;
   return { run, path, order, covers: pairs.map((p) => p.name), frame: frame as unknown as Record<string, unknown>, results: pairs as unknown as Array<Record<string, unknown>> };
 }
@@ -142,17 +153,12 @@ export async function adapterShard(adapter: string | Adapter, shard: ShardSpec, 
     let id = '', order: string[] = [];
     const parts = await adapterParts(adapter, options, stream, (plan) => {
       order = plan.adapter.modules.map((m) => m.name);
-      const cost = new Map<string, JobCost>(order.map((name) => [name, { bytes: 0, flops: 0 }]));
-      for (const run of plan.runs) {
-        const settings = costSettings(run.options);
-        for (const job of run.jobs) cost.set(job.name, plus(cost.get(job.name) ?? { bytes: 0, flops: 0 }, jobCost(job, settings)));
-      }
       id = planIdentity({
         command: 'lora',
         runs: plan.runs.map((r) => ({ run: r.phase, jobs: r.jobs })),
         options: { ...Object.fromEntries(plan.runs.map((r) => [r.phase, numericOptions(r.options)])), selection: selectionOptions(options) },
       });
-      return selectShard(order.map((key) => ({ key, cost: cost.get(key) as JobCost })), shard);
+      return selectShard(adapterUnits(plan), shard);
     });
     stream.summary(diffSummary(assembleReport(parts)));
     return partialReport({ command: 'lora', shard, plan: { id, units: order.length }, base: null, runs: [diffRunOf(null, null, order, parts)] });

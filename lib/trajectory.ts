@@ -4,7 +4,11 @@
  * with the previous step — full checkpoints as `diff` does, LoRA adapters as `lora` does (a step's
  * update being the low-rank product of the two adapters' factors, plan/lora/step-delta.ts) — and the
  * top singular directions of each ΔW_base→k are compared with the previous step's (results/settling.ts).
- * aggregate/trajectory.ts turns the per-step reports into series over the steps.
+ *
+ * A single run and a shard (`trajectoryShard`, `--shard i/N`) are one code path: the whole plan
+ * (trajectory-plan.ts), then each step's runs over the matrices chosen — all of them, or the shard's —
+ * giving the steps' parts; a single run assembles them at once (report/trajectory-assemble.ts), a shard
+ * writes them to its partial report and `merge` assembles every shard's through the same code.
  *
  * Every engine run goes through the result cache: the base side (the base weights' spectra, each
  * step's ΔW vectors that the direction analysis already computed) is computed once. Without a cache
@@ -14,70 +18,45 @@
  * const { report, steps } = await trajectory('base/', ['run/'], { mode: 'exact' });   // run/checkpoint-N/
  * for (const s of report.steps) console.log(s.step, s.vsBase.verdict.score, s.settling?.left.median);
  */
-import { adapterRun } from './lora';
-import { trajectoryBody } from './aggregate/trajectory';
-import { trajectoryHeader } from './report/header';
-import { type DiffOptions, diffRun, planDiff } from './diff';
+import { adapterParts } from './lora';
+import { diffParts, planDiff } from './diff';
 import { ResultCache, withSharedCache } from './engine/cache';
-import { inheritedRunOptions, reportedRank } from './engine/options';
+import { reportedRank } from './engine/options';
 import { runSpectra } from './engine/run';
-import { isFailed, type SpectrumOptions } from './engine/types';
+import { isFailed } from './engine/types';
 import { invalidArgument, ParamscopeError } from './errors';
-import { loraJobs } from './plan/jobs';
+import type { MatrixJob } from './engine/matrix-job';
 import { openAdapter } from './plan/lora/open-adapter';
 import { adapterStepDelta } from './plan/lora/step-delta';
-import type { Adapter, OpenAdapterOptions } from './plan/lora/types';
+import type { Adapter } from './plan/lora/types';
+import { checkShard, type ShardSpec } from './plan/shard';
 import { type TrajectoryCheckpoint, trajectoryCheckpoints } from './plan/trajectory-steps';
 import { type Checkpoint, openCheckpoint } from './read/checkpoint';
-import { EventStream, phasePlan } from './report/event-stream';
-import type { PlanRun } from './report/events';
-import type { DiffReport } from './report/model';
-import type { TrajectoryReport } from './report/trajectory-model';
+import type { ReportParts } from './report/assemble';
+import { EventStream } from './report/event-stream';
+import { type PartialReport, type PartialRun, partialReport } from './report/partial';
+import {
+  assembleTrajectory, type SettlingResult, type TrajectoryFrame, type TrajectoryResult, type TrajectoryStepParts,
+} from './report/trajectory-assemble';
 import { DIRECTION_DEFAULTS } from './results/directions';
-import { settling, type Settling, type UpdateDirections, updateDirections } from './results/settling';
-import type { MatrixJob } from './engine/matrix-job';
+import { settling, type UpdateDirections, updateDirections } from './results/settling';
+import { diffRunOf } from './shard';
+import {
+  adapterOpenOptions, adapterStepOptions, adapterVectorJobs, fullVectorJobs, planRuns, planTrajectory, type RunOptions,
+  type TrajectoryOptions, type TrajectoryPlan, type TrajectorySelection, trajectorySelection, trajectorySettings, vectorNeed,
+} from './trajectory-plan';
 
-/** diff's options, the adapter options of `lora`, and the top-k of the settling overlap. */
-export interface TrajectoryOptions extends DiffOptions, Pick<OpenAdapterOptions, 'scale' | 'config' | 'fanInFanOut'> {
-  /** How many top directions of each step's update are compared with the previous step's (default: directionRank, 16). */
-  overlapRank?: number;
-}
+export type { TrajectoryOptions } from './trajectory-plan';
+export { trajectoryRunNames } from './trajectory-plan';
+export type { TrajectoryResult, TrajectoryStepResult } from './report/trajectory-assemble';
 
-/** One step: its reports against the base and against the previous step (what the comparison report reads, like compare's arms). */
-export interface TrajectoryStepResult {
-  step: number;
-  name: string;
-  path: string;
-  vsBase: DiffReport;
-  vsPrevious: DiffReport | null;
-}
+const ADAPTER_WITHOUT_BASE = 'LoRA adapters without their base: ΔW = s·B·A is the update itself; relative updates (‖ΔW‖/‖W‖) need the base (pass it first)';
 
-export interface TrajectoryResult {
-  report: TrajectoryReport;
-  /** In step order. */
-  steps: TrajectoryStepResult[];
-}
-
-/** The run names of a step's analyses in the event stream. */
-export const trajectoryRunNames = (step: number, previous?: number) => ({
-  vsBase: `step-${step}`,
-  vsPrevious: `step-${step}-vs-${previous}`,
-  directions: `step-${step}/directions`,
-});
-
-type RunOptions = TrajectoryOptions & { cache: ResultCache };
-
-/** The engine settings of the options: without the caller's callbacks, which only the event stream calls. */
-function engineSettings(options: RunOptions): SpectrumOptions & { cache: ResultCache } {
-  const { onProgress: _progress, onEvent: _event, ...rest } = options;
-  return rest;
-}
-
-/** What one step's work is, planned from the headers (and, for adapters, the factors). */
-interface PlannedStep {
-  checkpoint: TrajectoryCheckpoint;
-  runs: PlanRun[];
-  skipped: number;
+/** What the steps computed (for the matrices chosen), with the frame of their report. */
+interface ComputedTrajectory {
+  frame: TrajectoryFrame;
+  plan: TrajectoryPlan;
+  parts: TrajectoryStepParts[];
 }
 
 /**
@@ -88,181 +67,163 @@ interface PlannedStep {
 export async function trajectory(base: string | null, checkpoints: readonly string[], given: TrajectoryOptions = {}): Promise<TrajectoryResult> {
   const stream = EventStream.root(given);
   return stream.guard(async () => {
-    if (base !== null && (typeof base !== 'string' || base.length === 0)) invalidArgument('trajectory: base', 'a checkpoint path or null', base);
-    const shared = withSharedCache(given);
-    const options: RunOptions = { ...shared, cache: shared.cache ?? new ResultCache(null) };
-    stream.trackCache(options.cache);
-    const overlapRank = options.overlapRank ?? options.directionRank ?? DIRECTION_DEFAULTS.rank;
-    if (!Number.isSafeInteger(overlapRank) || overlapRank < 1) invalidArgument('overlapRank', 'a positive integer', overlapRank);
-    const ckpts = await trajectoryCheckpoints(checkpoints);
-    const kind = (ckpts[0] as TrajectoryCheckpoint).kind;
-    if (kind === 'full' && base === null)
-      throw new ParamscopeError('a trajectory of full checkpoints needs their base checkpoint (only LoRA adapters can be analysed without it)', { code: 'TRAJECTORY_INVALID' });
-    return kind === 'full'
-      ? fullTrajectory(base as string, ckpts, options, overlapRank, stream)
-      : adapterTrajectory(base, ckpts, options, overlapRank, stream);
+    const { frame, parts } = await computeTrajectory(base, checkpoints, given, stream);
+    const result = assembleTrajectory(frame, parts);
+    stream.summary(result.report);
+    return result;
   });
 }
 
-/** The plan event of the whole trajectory: every step's analyses as runs of the stream. */
-function planTrajectory(stream: EventStream, base: string | null, planned: PlannedStep[], mode: 'exact' | 'truncated', options: RunOptions): Map<string, number> {
-  const runs = planned.flatMap((p) => p.runs);
-  const role = planned[0]?.checkpoint.kind === 'adapter' ? 'adapter' as const : 'tuned' as const;
+/**
+ * Shard `shard` of {@link trajectory}'s plan — every step's units balanced together — as a partial
+ * report for `merge` (lib/merge.ts), which gives the report the single run returns.
+ */
+export async function trajectoryShard(base: string | null, checkpoints: readonly string[], shard: ShardSpec, given: TrajectoryOptions = {}): Promise<PartialReport> {
+  checkShard(shard);
+  const stream = EventStream.root(given);
+  return stream.guard(async () => {
+    const { frame, plan, parts } = await computeTrajectory(base, checkpoints, given, stream, shard);
+    const runs: PartialRun[] = [];
+    plan.steps.forEach((s, i) => {
+      const p = parts[i] as TrajectoryStepParts;
+      const order = (r: { units: Array<{ key: string }> }) => r.units.map((u) => u.key);
+      runs.push(diffRunOf(s.vsBase.run, s.checkpoint.path, order(s.vsBase), p.vsBase));
+      if (s.vsPrevious && p.vsPrevious) runs.push(diffRunOf(s.vsPrevious.run, s.checkpoint.path, order(s.vsPrevious), p.vsPrevious));
+      if (s.settling && p.settling) {
+        const results = p.settling as unknown as Array<Record<string, unknown>>;
+        runs.push({ run: s.settling.run, path: s.checkpoint.path, order: order(s.settling), covers: p.settling.map((x) => x.name), frame: {}, results });
+      }
+    });
+    // The shard's events describe its own matrices (as the other commands' shards do); the merge gives the report.
+    stream.summary(assembleTrajectory(frame, parts).report);
+    return partialReport({ command: 'trajectory', shard, plan: { id: plan.id, units: plan.units }, base, frame: frame as unknown as Record<string, unknown>, runs });
+  });
+}
+
+/** The plan, then every step's runs over the matrices chosen (all without `shard`). */
+async function computeTrajectory(base: string | null, checkpoints: readonly string[], given: TrajectoryOptions, stream: EventStream, shard?: ShardSpec): Promise<ComputedTrajectory> {
+  if (base !== null && (typeof base !== 'string' || base.length === 0)) invalidArgument('trajectory: base', 'a checkpoint path or null', base);
+  const shared = withSharedCache(given);
+  const options: RunOptions = { ...shared, cache: shared.cache ?? new ResultCache(null) };
+  stream.trackCache(options.cache);
+  const overlapRank = options.overlapRank ?? options.directionRank ?? DIRECTION_DEFAULTS.rank;
+  if (!Number.isSafeInteger(overlapRank) || overlapRank < 1) invalidArgument('overlapRank', 'a positive integer', overlapRank);
+  const ckpts = await trajectoryCheckpoints(checkpoints);
+  const kind = (ckpts[0] as TrajectoryCheckpoint).kind;
+  if (kind === 'full' && base === null)
+    throw new ParamscopeError('a trajectory of full checkpoints needs their base checkpoint (only LoRA adapters can be analysed without it)', { code: 'TRAJECTORY_INVALID' });
+  const plan = await planTrajectory(base, ckpts, options, overlapRank);
+  const select: TrajectorySelection = shard ? trajectorySelection(plan, shard) : () => undefined;
+  const weights = announce(stream, base, plan, ckpts, options, select);
+  const run: StepRunner = { plan, select, options, overlapRank, stream, weights, base };
+  const parts = kind === 'full' ? await fullSteps(base as string, ckpts, run) : await adapterSteps(base, ckpts, run);
+  const frame: TrajectoryFrame = { kind: kind === 'full' ? 'checkpoints' : 'adapter', base, overlapRank, notes: kind === 'adapter' && !base ? [ADAPTER_WITHOUT_BASE] : [], checkpoints: ckpts };
+  return { frame, plan, parts };
+}
+
+/** The plan event of the whole trajectory (or of a shard's part of it); each run's share of the work, by flops. */
+function announce(stream: EventStream, base: string | null, plan: TrajectoryPlan, ckpts: TrajectoryCheckpoint[], options: RunOptions, select: TrajectorySelection): Map<string, number> {
+  const runs = planRuns(plan, select);
+  const role = ckpts[0]?.kind === 'adapter' ? 'adapter' as const : 'tuned' as const;
+  const mode = trajectorySettings(ckpts[0]?.kind ?? 'full', options, 1).mode;
   stream.plan({
     command: 'trajectory',
-    inputs: [...(base ? [{ role: 'base' as const, path: base }] : []), ...planned.map((p) => ({ role, path: p.checkpoint.path }))],
+    inputs: [...(base ? [{ role: 'base' as const, path: base }] : []), ...ckpts.map((c) => ({ role, path: c.path }))],
     mode, rank: reportedRank(mode, options),
-    matrices: runs.reduce((s, r) => s + r.matrices, 0), skipped: planned.reduce((s, p) => s + p.skipped, 0), phases: [], runs,
+    matrices: runs.reduce((s, r) => s + r.matrices, 0), skipped: plan.steps.reduce((s, p) => s + p.skipped, 0), phases: [], runs,
   });
   const total = runs.reduce((s, r) => s + r.flops, 0);
   return new Map(runs.map((r) => [r.run, total > 0 ? r.flops / total : 1 / runs.length]));
 }
 
-const runOf = (name: string, path: string, matrices: number, phases: ReadonlyArray<{ bytes: number; flops: number }>): PlanRun =>
-  ({ run: name, path, matrices, bytes: phases.reduce((s, p) => s + p.bytes, 0), flops: phases.reduce((s, p) => s + p.flops, 0) });
+interface StepRunner {
+  plan: TrajectoryPlan;
+  select: TrajectorySelection;
+  options: RunOptions;
+  overlapRank: number;
+  stream: EventStream;
+  weights: Map<string, number>;
+  base: string | null;
+}
+
+const childOf = (r: StepRunner, run: string) => r.stream.child(run, r.weights.get(run) ?? 0);
+const selection = (names: ReadonlySet<string> | undefined) => (names ? () => names : undefined);
 
 /** The directions of each matrix's update, from one engine run with vectors (its own stream for progress). */
-async function stepDirections(jobs: MatrixJob[], options: SpectrumOptions, rank: number, stream: EventStream, inputs: { base: string | null; tuned: string }): Promise<Map<string, UpdateDirections>> {
+async function stepDirections(r: StepRunner, i: number, jobs: MatrixJob[], inputs: { base: string | null; tuned: string }): Promise<Map<string, UpdateDirections>> {
+  const step = r.plan.steps[i] as TrajectoryPlan['steps'][number];
+  const need = vectorNeed(r.plan, i, r.select);
+  const chosen = need ? jobs.filter((j) => need.has(j.name)) : jobs;
+  const { vectorOptions } = trajectorySettings(step.checkpoint.kind, r.options, r.overlapRank);
+  const stream = childOf(r, step.directions.run);
   stream.plan({
     command: 'trajectory', inputs: [...(inputs.base ? [{ role: 'base' as const, path: inputs.base }] : []), { role: 'tuned', path: inputs.tuned }],
-    mode: options.mode ?? 'truncated', rank: options.mode === 'exact' ? null : rank, matrices: 0, skipped: 0, phases: [phasePlan('vectors', jobs, options)],
+    mode: vectorOptions.mode ?? 'truncated', rank: vectorOptions.mode === 'exact' ? null : r.overlapRank, matrices: 0, skipped: 0, phases: step.directions.phases(need),
   });
   const out = new Map<string, UpdateDirections>();
-  for await (const o of runSpectra(jobs, { ...options, onProgress: stream.progressFor('vectors') })) {
+  for await (const o of runSpectra(chosen, { ...vectorOptions, onProgress: stream.progressFor('vectors') })) {
     if (isFailed(o)) continue;
-    const d = updateDirections(o, rank);
+    const d = updateDirections(o, r.overlapRank);
     if (d) out.set(o.name, d);
   }
   return out;
 }
 
-function settlingOf(previous: ReadonlyMap<string, UpdateDirections> | null, current: ReadonlyMap<string, UpdateDirections>): Map<string, Settling> | null {
-  if (!previous) return null;
-  const out = new Map<string, Settling>();
-  for (const [name, d] of current) {
-    const s = settling(previous.get(name), d);
-    if (s) out.set(name, s);
-  }
-  return out;
+/** Step i's settling results, in its matrices' order (null for the first step). */
+function settlingOf(r: StepRunner, i: number, previous: ReadonlyMap<string, UpdateDirections> | null, current: ReadonlyMap<string, UpdateDirections>): SettlingResult[] | null {
+  const planned = r.plan.steps[i]?.settling;
+  if (!planned || !previous) return null;
+  const chosen = r.select(planned.run);
+  return planned.units.filter((u) => !chosen || chosen.has(u.key)).map((u) => ({ name: u.key, settling: settling(previous.get(u.key), current.get(u.key)) }));
 }
 
-async function fullTrajectory(basePath: string, ckpts: TrajectoryCheckpoint[], options: RunOptions, overlapRank: number, stream: EventStream): Promise<TrajectoryResult> {
-  const mmap = options.mmap ?? true;
-  const mode = options.mode ?? 'truncated';
-  // As the direction analysis runs ΔW's spectrum with vectors: the same key, so it is found in the cache.
-  const vectorOptions: SpectrumOptions = { mode: 'truncated', rank: overlapRank, vectors: true, ...inheritedRunOptions(engineSettings(options)) };
-  const vectorJobs = (plan: { jobs: MatrixJob[] }) => plan.jobs.map((j) => ({ ...j, vectors: true }));
+async function fullSteps(basePath: string, ckpts: TrajectoryCheckpoint[], r: StepRunner): Promise<TrajectoryStepParts[]> {
+  const mmap = r.options.mmap ?? true;
+  const { mode } = trajectorySettings('full', r.options, r.overlapRank);
   const baseCkpt = await openCheckpoint(basePath, { mmap });
   const opened: Checkpoint[] = [];
   try {
-    const planned: PlannedStep[] = [];
-    for (const [i, c] of ckpts.entries()) {
-      const names = trajectoryRunNames(c.step, ckpts[i - 1]?.step);
-      const ckpt = await openCheckpoint(c.path, { mmap });
-      const prev = i > 0 ? await openCheckpoint((ckpts[i - 1] as TrajectoryCheckpoint).path, { mmap }) : undefined;
-      try {
-        const vsBase = planDiff(baseCkpt, ckpt, { ...options, mode });
-        const runs = [runOf(names.vsBase, c.path, vsBase.jobs.length, vsBase.phases)];
-        if (prev) {
-          const vsPrevious = planDiff(prev, ckpt, { ...options, mode, directions: false });
-          runs.push(runOf(names.vsPrevious, c.path, vsPrevious.jobs.length, vsPrevious.phases));
-        }
-        runs.push(runOf(names.directions, c.path, 0, [phasePlan('vectors', vectorJobs(vsBase), vectorOptions)]));
-        planned.push({ checkpoint: c, runs, skipped: vsBase.pairing.entries.length - vsBase.jobs.length });
-      } finally {
-        ckpt.close();
-        prev?.close();
-      }
-    }
-    const weights = planTrajectory(stream, basePath, planned, mode, options);
-    const results: TrajectoryStepResult[] = [];
-    const settled: Array<Map<string, Settling> | null> = [];
+    const parts: TrajectoryStepParts[] = [];
     let previous: { ckpt: Checkpoint; directions: Map<string, UpdateDirections> } | null = null;
     for (const [i, c] of ckpts.entries()) {
-      const names = trajectoryRunNames(c.step, ckpts[i - 1]?.step);
+      const step = r.plan.steps[i] as TrajectoryPlan['steps'][number];
       const ckpt = await openCheckpoint(c.path, { mmap });
       opened.push(ckpt);
-      const vsBase = await diffRun(baseCkpt, ckpt, { ...options, mode }, stream.child(names.vsBase, weights.get(names.vsBase) ?? 0));
-      const vsPrevious = previous
-        ? await diffRun(previous.ckpt, ckpt, { ...options, mode, directions: false }, stream.child(names.vsPrevious, weights.get(names.vsPrevious) ?? 0))
-        : null;
-      const directions = await stepDirections(vectorJobs(planDiff(baseCkpt, ckpt, options)), vectorOptions, overlapRank,
-        stream.child(names.directions, weights.get(names.directions) ?? 0), { base: basePath, tuned: c.path });
-      settled.push(settlingOf(previous?.directions ?? null, directions));
-      results.push({ step: c.step, name: c.name, path: c.path, vsBase, vsPrevious });
+      const vsBase = await diffParts(baseCkpt, ckpt, { ...r.options, mode }, childOf(r, step.vsBase.run), selection(r.select(step.vsBase.run)));
+      let vsPrevious: ReportParts | null = null;
+      if (previous && step.vsPrevious)
+        vsPrevious = await diffParts(previous.ckpt, ckpt, { ...r.options, mode, directions: false }, childOf(r, step.vsPrevious.run), selection(r.select(step.vsPrevious.run)));
+      const directions = await stepDirections(r, i, fullVectorJobs(planDiff(baseCkpt, ckpt, r.options)), { base: basePath, tuned: c.path });
+      parts.push({ vsBase, vsPrevious, settling: settlingOf(r, i, previous?.directions ?? null, directions) });
       previous?.ckpt.close();
       previous = { ckpt, directions };
     }
-    return finish(stream, 'checkpoints', basePath, ckpts, results, settled, overlapRank, []);
+    return parts;
   } finally {
     baseCkpt.close();
     for (const c of opened) c.close();
   }
 }
 
-async function adapterTrajectory(basePath: string | null, ckpts: TrajectoryCheckpoint[], options: RunOptions, overlapRank: number, stream: EventStream): Promise<TrajectoryResult> {
-  const mode = options.mode ?? 'exact';
-  const openOptions: OpenAdapterOptions = {
-    ...(options.scale === undefined ? {} : { scale: options.scale }),
-    ...(options.config === undefined ? {} : { config: options.config }),
-    ...(options.fanInFanOut === undefined ? {} : { fanInFanOut: options.fanInFanOut }),
-  };
-  // As `lora` runs ΔW's vectors (exact, from the r×r core): the same key, so found in the cache with a base.
-  const vectorOptions: SpectrumOptions = { ...engineSettings(options), mode: 'exact' };
-  const vectorJobs = (a: Adapter) => loraJobs(a).map((j) => ({ ...j, vectors: true }));
-  const spectrumOptions: SpectrumOptions = { ...engineSettings(options), mode };
-  const baseCkpt = basePath ? await openCheckpoint(basePath, { mmap: options.mmap ?? true }) : undefined;
+async function adapterSteps(basePath: string | null, ckpts: TrajectoryCheckpoint[], r: StepRunner): Promise<TrajectoryStepParts[]> {
+  const { mode } = trajectorySettings('adapter', r.options, r.overlapRank);
+  const baseCkpt = basePath ? await openCheckpoint(basePath, { mmap: r.options.mmap ?? true }) : undefined;
   try {
-    const planned: PlannedStep[] = [];
-    let before: Adapter | undefined;
-    for (const [i, c] of ckpts.entries()) {
-      const names = trajectoryRunNames(c.step, ckpts[i - 1]?.step);
-      const adapter = await openAdapter(c.path, openOptions);
-      const runs = [runOf(names.vsBase, c.path, adapter.modules.length, [phasePlan('spectra', loraJobs(adapter), spectrumOptions)])];
-      if (before) {
-        const delta = adapterStepDelta(before, adapter);
-        runs.push(runOf(names.vsPrevious, c.path, delta.modules.length, [phasePlan('spectra', loraJobs(delta), spectrumOptions)]));
-      }
-      runs.push(runOf(names.directions, c.path, 0, [phasePlan('vectors', vectorJobs(adapter), vectorOptions)]));
-      planned.push({ checkpoint: c, runs, skipped: adapter.fullTensors.length });
-      before = adapter;
-    }
-    const weights = planTrajectory(stream, basePath, planned, mode, options);
-    const results: TrajectoryStepResult[] = [];
-    const settled: Array<Map<string, Settling> | null> = [];
+    const parts: TrajectoryStepParts[] = [];
     let previous: { adapter: Adapter; directions: Map<string, UpdateDirections> } | null = null;
-    const withBase = baseCkpt ? { base: baseCkpt } : {};
     for (const [i, c] of ckpts.entries()) {
-      const names = trajectoryRunNames(c.step, ckpts[i - 1]?.step);
-      const adapter = await openAdapter(c.path, openOptions);
-      const vsBase = await adapterRun(adapter, { ...options, mode, ...withBase, directions: Boolean(baseCkpt) && options.directions !== false },
-        stream.child(names.vsBase, weights.get(names.vsBase) ?? 0));
-      const vsPrevious = previous
-        ? await adapterRun(adapterStepDelta(previous.adapter, adapter), { ...options, mode, ...withBase, directions: false }, stream.child(names.vsPrevious, weights.get(names.vsPrevious) ?? 0))
-        : null;
-      const directions = await stepDirections(vectorJobs(adapter), vectorOptions, overlapRank,
-        stream.child(names.directions, weights.get(names.directions) ?? 0), { base: basePath, tuned: c.path });
-      settled.push(settlingOf(previous?.directions ?? null, directions));
-      results.push({ step: c.step, name: c.name, path: c.path, vsBase, vsPrevious });
+      const step = r.plan.steps[i] as TrajectoryPlan['steps'][number];
+      const adapter = await openAdapter(c.path, adapterOpenOptions(r.options));
+      const vsBase = await adapterParts(adapter, adapterStepOptions(r.options, mode, baseCkpt, false), childOf(r, step.vsBase.run), selection(r.select(step.vsBase.run)));
+      let vsPrevious: ReportParts | null = null;
+      if (previous && step.vsPrevious)
+        vsPrevious = await adapterParts(adapterStepDelta(previous.adapter, adapter), adapterStepOptions(r.options, mode, baseCkpt, true), childOf(r, step.vsPrevious.run), selection(r.select(step.vsPrevious.run)));
+      const directions = await stepDirections(r, i, adapterVectorJobs(adapter), { base: basePath, tuned: c.path });
+      parts.push({ vsBase, vsPrevious, settling: settlingOf(r, i, previous?.directions ?? null, directions) });
       previous = { adapter, directions };
     }
-    const notes = basePath ? [] : ['LoRA adapters without their base: ΔW = s·B·A is the update itself; relative updates (‖ΔW‖/‖W‖) need the base (pass it first)'];
-    return finish(stream, 'adapter', basePath, ckpts, results, settled, overlapRank, notes);
+    return parts;
   } finally {
     baseCkpt?.close();
   }
-}
-
-function finish(
-  stream: EventStream, kind: TrajectoryReport['kind'], base: string | null, ckpts: TrajectoryCheckpoint[], results: TrajectoryStepResult[],
-  settled: Array<Map<string, Settling> | null>, overlapRank: number, notes: string[],
-): TrajectoryResult {
-  const first = (results[0] as TrajectoryStepResult).vsBase.options;
-  const report: TrajectoryReport = { ...trajectoryHeader(), ...trajectoryBody({
-    kind, base, notes,
-    options: { mode: first.mode, rank: first.rank, directions: first.directions, overlapRank },
-    steps: results.map((r, i) => ({ checkpoint: ckpts[i] as TrajectoryCheckpoint, vsBase: r.vsBase, vsPrevious: r.vsPrevious, settling: settled[i] ?? null })),
-  }) };
-  stream.summary(report);
-  return { report, steps: results };
 }

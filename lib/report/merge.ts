@@ -31,6 +31,8 @@ export interface MergedSet {
   planId: string;
   shards: number;
   base: string | null;
+  /** trajectory: the report's parts besides its runs (the lowest shard's). */
+  frame?: Record<string, unknown>;
   runs: MergedRun[];
 }
 
@@ -96,5 +98,6 @@ export function mergeShards(files: readonly PartialFile[]): MergedSet {
     return { run: run.run, path: run.path, frame: run.frame, results: run.order.map((name) => byName.get(name) as Record<string, unknown>) };
   });
   for (const f of shards) if (f.partial.runs.length !== runs.length) altered(f.file, `it has ${f.partial.runs.length} runs, ${lowest.file} ${runs.length}`);
-  return { command: lowest.partial.command, planId: lowest.partial.plan.id, shards: shards.length, base: lowest.partial.base, runs };
+  const frame = lowest.partial.frame === undefined ? {} : { frame: lowest.partial.frame };
+  return { command: lowest.partial.command, planId: lowest.partial.plan.id, shards: shards.length, base: lowest.partial.base, ...frame, runs };
 }

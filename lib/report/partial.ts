@@ -19,9 +19,9 @@ import { ParamscopeError } from '../errors';
 export const PARTIAL_SCHEMA = 'paramscope.partial';
 export const PARTIAL_SCHEMA_VERSION = 1;
 
-/** The commands whose partial reports merge (the trajectory command adds its own). */
-export type PartialCommand = 'analyze' | 'diff' | 'lora' | 'compare';
-export const PARTIAL_COMMANDS: readonly string[] = ['analyze', 'diff', 'lora', 'compare'];
+/** The commands whose partial reports merge. */
+export type PartialCommand = 'analyze' | 'diff' | 'lora' | 'compare' | 'trajectory';
+export const PARTIAL_COMMANDS: readonly string[] = ['analyze', 'diff', 'lora', 'compare', 'trajectory'];
 
 /** One run of a partial: a whole analysis, or one fine-tune of compare. */
 export interface PartialRun<Frame = Record<string, unknown>, Result = Record<string, unknown>> {
@@ -48,8 +48,10 @@ export interface PartialReport {
   shard: { index: number; count: number };
   /** The plan's identity (plan/plan-identity.ts) and how many units it has over all runs. */
   plan: { id: string; units: number };
-  /** compare's base path as given (null for the other commands). */
+  /** compare's and trajectory's base path as given (null for the other commands, and a trajectory without base). */
   base: string | null;
+  /** trajectory: the parts of its report besides the runs (its steps, kind, overlap rank, notes). */
+  frame?: Record<string, unknown>;
   runs: PartialRun[];
 }
 
@@ -100,7 +102,7 @@ const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as nu
 const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
 
 /** Full reports, named in the refusal so a user who passes one knows what it is. */
-const FULL_REPORTS: Record<string, string> = { 'paramscope.diff': 'a diff report', 'paramscope.analysis': 'an analysis report', 'paramscope.compare': 'a compare report' };
+const FULL_REPORTS: Record<string, string> = { 'paramscope.diff': 'a diff report', 'paramscope.analysis': 'an analysis report', 'paramscope.compare': 'a compare report', 'paramscope.trajectory': 'a trajectory report' };
 
 /** Parses and checks the text of `file` as a partial report. Throws MERGE_INVALID_PARTIAL. */
 export function parsePartial(text: string, file: string): PartialReport {
@@ -120,6 +122,7 @@ export function parsePartial(text: string, file: string): PartialReport {
   if (!isObject(shard) || !isCount(shard.index) || !isCount(shard.count) || shard.count < 1 || shard.index >= shard.count) invalid(file, '"shard" is not {index, count} with 0 ≤ index < count');
   if (!isObject(plan) || typeof plan.id !== 'string' || !/^[0-9a-f]{64}$/.test(plan.id) || !isCount(plan.units)) invalid(file, '"plan" is not {id: 64 hex digits, units: a count}');
   if (!(doc.base === null || typeof doc.base === 'string')) invalid(file, '"base" is neither null nor a path');
+  if (doc.command === 'trajectory' ? !isObject(doc.frame) : doc.frame !== undefined) invalid(file, `"frame" is ${doc.command === 'trajectory' ? 'not an object' : "present (only a trajectory's partial has one)"}`);
   if (!Array.isArray(doc.runs) || doc.runs.length === 0) invalid(file, '"runs" is not a non-empty array');
   let units = 0;
   doc.runs.forEach((run: unknown, i: number) => {

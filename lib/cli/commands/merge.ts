@@ -9,22 +9,23 @@ import { commandOutput, machineFlagOptions } from '../flags/machine';
 import { checkOutFlag, emitReport, reportFlagOptions, reportFlagsHelp } from '../flags/report';
 import { comparisonFlagOptions, comparisonFlagsHelp, comparisonOptionsFrom } from '../flags/comparison';
 import { terminalText } from '../output/terminal-text';
+import { emitTrajectoryReport, printTrajectory, trajectoryArmNames, trajectoryWrittenLine } from '../flags/trajectory-report';
 import { analysisToCsv } from '../../report/analysis-csv';
 import { printRanking } from '../output/compare-summary';
 import { exitCodeOf, printReport } from '../output/diff-summary';
 
 export const mergeUsage = `Usage: paramscope merge <partial> <partial> … [options]
 
-Puts the partial reports of a sharded run (analyze, diff, lora or compare with --shard i/N, each with
---json or --out) back together into the report the single run would have written: the same JSON
+Puts the partial reports of a sharded run (analyze, diff, lora, compare or trajectory with --shard
+i/N, each with --json or --out) back together into the report the single run would have written: the same JSON
 apart from timings and timestamps, the aggregates and verdict computed from every shard's matrices.
 Every shard of one plan must be given once: partials of another plan, a shard given twice or a shard
 missing are refused with a coded error naming them (docs/scale-out.md).
 
-${reportFlagsHelp.replace('print the report as JSON', 'print the merged report as JSON (as the command itself would)').replace("write report.json, pairs.csv, summary.md and report.html into <dir>", "write every report file the command's --out writes into <dir>\n                        (diff, lora, compare; compare's prefixed by fine-tune)")}
+${reportFlagsHelp.replace('print the report as JSON', 'print the merged report as JSON (as the command itself would)').replace("write report.json, pairs.csv, summary.md and report.html into <dir>", "write every report file the command's --out writes into <dir>\n                        (diff, lora, compare, trajectory; compare's prefixed by fine-tune)")}
   --csv                 print one CSV row per matrix (analyze's shards, as analyze --csv)
   --quiet               print nothing but the requested machine output
-compare's shards with --out (comparison.*, as compare --out writes it):
+compare's and trajectory's shards with --out (comparison.*, as compare / trajectory --out write it):
 ${comparisonFlagsHelp}
   --seed <n>            the bootstrap's seed (give compare's --seed for the same intervals)
 
@@ -55,6 +56,14 @@ export async function mergeCommand(ctx: CommandContext): Promise<number> {
       const written = await emitCompareReport(ctx, merged.result, values, outDir, comparison);
       if (outDir !== undefined) text.err(compareWrittenLine(merged.result, written, outDir));
       return exitCodeOf(merged.result.arms.map((a) => a.report));
+    }
+    case 'trajectory': {
+      if (values.csv) invalidArgument('merge --csv', "analyze's shards", 'trajectory');
+      if (!values.json) printTrajectory(text, merged.result.report);
+      const comparison = outDir !== undefined ? comparisonOptionsFrom(values, ctx.signal, trajectoryArmNames(merged.result.steps)) : undefined;
+      const written = await emitTrajectoryReport(ctx, merged.result, values, outDir, comparison);
+      if (outDir !== undefined) text.err(trajectoryWrittenLine(written, outDir));
+      return 0;
     }
     default: {
       if (values.csv) invalidArgument('merge --csv', "analyze's shards", merged.command);

@@ -1,17 +1,18 @@
 /** `paramscope trajectory <base> <checkpoint>…`: how a run's footprint grows over its saved steps. */
 import { integerFlag, numberFlag } from '../flags/numbers';
-import { trajectoryRunNames, trajectory } from '../../trajectory';
-import { stepCells, STEP_HEADERS, trajectoryJson, trajectoryFiles } from '../../report/trajectory-render';
-import { REGIME_LEGEND } from '../../aggregate/regime';
+import { trajectoryCheckpoints } from '../../plan/trajectory-steps';
+import { trajectory, type TrajectoryOptions, trajectoryShard } from '../../trajectory';
 import type { CommandContext } from '../context';
 import { cacheFlagHelp, cacheFlagOptions, cacheFrom, cacheLines } from '../flags/cache';
+import { comparisonFlagOptions, comparisonFlagsHelp, comparisonOptionsFrom } from '../flags/comparison';
 import { componentFlagHelp, componentFlagOption, componentFrom } from '../flags/component';
 import { directionRankFlag, directionsFlag } from '../flags/directions';
 import { commandOutput, machineFlagOptions, machineFlagsHelp } from '../flags/machine';
-import { checkOutFlag, reportFiles, writeOutSet } from '../flags/report';
+import { checkOutFlag } from '../flags/report';
 import { parseRenameRule } from '../flags/rename-rule';
+import { runShard, shardFlagHelp, shardFlagOption, shardFrom } from '../flags/shard';
 import { spectrumFlagOptions, spectrumFlags, spectrumOptionsFrom } from '../flags/spectrum';
-import { renderTable } from '../output/table';
+import { emitTrajectoryReport, printTrajectory, trajectoryArmNames, trajectoryWrittenLine } from '../flags/trajectory-report';
 
 export const trajectoryUsage = `Usage: paramscope trajectory <base> <checkpoint>… [options]
        paramscope trajectory --no-base <adapter checkpoint>… [options]
@@ -35,16 +36,19 @@ ${spectrumFlags.replace('(default: exact)', '(default: truncated; exact for adap
 ${componentFlagHelp}
   --scale <s>, --config <file>   adapter scale / config override, as for 'lora'
   --json                print the trajectory report as JSON (docs/trajectory.md)
-  --out <dir>           write trajectory.json, trajectory.md, trajectory.csv and every step's diff
-                        reports (step-N.*, step-N-vs-M.*) into <dir>
+  --out <dir>           write trajectory.json, trajectory.md, trajectory.csv, every step's diff
+                        reports (step-N.*, step-N-vs-M.*) and comparison.html (+ .json, .csv, .md:
+                        the steps side by side on a step axis, docs/comparison.md) into <dir>
+${comparisonFlagsHelp.replace('the first two', 'the first two steps, e.g. step-500,step-1000')}
 ${cacheFlagHelp}
+${shardFlagHelp}
 ${machineFlagsHelp}
 
 Example: paramscope trajectory Llama-3.2-1B/ runs/sft/ --out trajectory/`;
 
 export async function trajectoryCommand(ctx: CommandContext): Promise<number> {
   const { positionals, values } = ctx.parse({
-    ...spectrumFlagOptions, ...componentFlagOption, ...cacheFlagOptions, ...machineFlagOptions,
+    ...spectrumFlagOptions, ...componentFlagOption, ...cacheFlagOptions, ...machineFlagOptions, ...comparisonFlagOptions, ...shardFlagOption,
     json: { type: 'boolean' }, out: { type: 'string' }, 'no-base': { type: 'boolean' }, 'overlap-rank': { type: 'string' },
     directions: { type: 'boolean' }, 'no-directions': { type: 'boolean' }, 'direction-rank': { type: 'string' },
     map: { type: 'string', multiple: true }, include: { type: 'string', multiple: true }, exclude: { type: 'string', multiple: true },
@@ -57,9 +61,12 @@ export async function trajectoryCommand(ctx: CommandContext): Promise<number> {
   const [base, checkpoints] = noBase ? [null, positionals] : [positionals[0] as string, positionals.slice(1)];
   const scale = numberFlag('--scale', values.scale);
   const overlapRank = integerFlag('--overlap-rank', values['overlap-rank'], 1);
-  const outDir = checkOutFlag(values); // before any work
+  const shard = shardFrom(values);
+  const outDir = shard ? undefined : checkOutFlag(values); // before any work (a shard's partial has its own rule)
+  // Before any work: the comparison's flags, its heatmap arms among the steps (read from the names and trainer_state.json).
+  const comparison = outDir !== undefined ? comparisonOptionsFrom(values, ctx.signal, trajectoryArmNames(await trajectoryCheckpoints(checkpoints))) : undefined;
   const { cache } = cacheFrom(values, output.text);
-  const result = await output.withProgress((onProgress) => trajectory(base, checkpoints, {
+  const options: TrajectoryOptions = {
     ...spectrumOptionsFrom(values),
     ...componentFrom(values),
     map: ((values.map as string[] | undefined) ?? []).map(parseRenameRule),
@@ -71,33 +78,21 @@ export async function trajectoryCommand(ctx: CommandContext): Promise<number> {
     ...(scale === undefined ? {} : { scale }),
     ...(typeof values.config === 'string' ? { config: values.config } : {}),
     mmap: !values['no-mmap'],
-    onProgress: (p) => onProgress({ ...p, current: p.run ? `[${p.run}] ${p.current}` : p.current }),
+    ...(cache ? { cache } : {}),
+  };
+  const labelled = (onProgress: NonNullable<TrajectoryOptions['onProgress']>): NonNullable<TrajectoryOptions['onProgress']> =>
+    (p) => onProgress({ ...p, current: p.run ? `[${p.run}] ${p.current}` : p.current });
+  if (shard)
+    return runShard(ctx, output, values, shard, (hooks) => trajectoryShard(base, checkpoints, shard, { ...options, ...hooks, ...(hooks.onProgress ? { onProgress: labelled(hooks.onProgress) } : {}) }));
+  const result = await output.withProgress((onProgress) => trajectory(base, checkpoints, {
+    ...options,
+    onProgress: labelled(onProgress),
     ...(output.onEvent ? { onEvent: output.onEvent } : {}),
     signal: ctx.signal,
-    ...(cache ? { cache } : {}),
   }));
-  const { report } = result;
-  if (values.json) ctx.data(trajectoryJson(report).trimEnd());
-  else if (!values.jsonl) {
-    const text = output.text;
-    text.out(`${report.steps.length} ${report.kind === 'adapter' ? 'adapter checkpoints' : 'checkpoints'} against ${report.base ?? '(no base)'}, in step order:\n`);
-    text.out(renderTable([...STEP_HEADERS].map((header, i) => ({ header, ...(i > 2 ? { align: 'right' as const } : {}) })), report.steps.map(stepCells)));
-    text.out(`\nscore: regime verdict of ΔW from the base; ${REGIME_LEGEND} (docs/regime.md). Overlap: ‖U_kᵀU_{k−1}‖²/k of the top ` +
-      `${report.options.overlapRank} directions against the previous step's (1: settled). docs/trajectory.md`);
-    for (const note of report.notes) text.out(`note: ${note}`);
-  }
-  if (outDir !== undefined) {
-    // One report set: the trajectory's files and every step's reports, all written or none.
-    const files = trajectoryFiles(report);
-    for (const [i, s] of result.steps.entries()) {
-      const names = trajectoryRunNames(s.step, result.steps[i - 1]?.step);
-      files.push(...reportFiles(s.vsBase, names.vsBase));
-      if (s.vsPrevious) files.push(...reportFiles(s.vsPrevious, names.vsPrevious));
-    }
-    const written = await writeOutSet(ctx, outDir, files);
-    const dir = outDir;
-    output.text.err(`reports written: ${written.length} files in ${dir} (trajectory.json, trajectory.md, trajectory.csv, step-*)`);
-  }
+  if (!values.json && !values.jsonl) printTrajectory(output.text, result.report);
+  const written = await emitTrajectoryReport(ctx, result, values, outDir, comparison);
+  if (outDir !== undefined) output.text.err(trajectoryWrittenLine(written, outDir));
   for (const line of cacheLines(cache)) output.text.err(line);
   return 0;
 }

@@ -1,5 +1,5 @@
 /**
- * `--shard i/N | auto`, shared by analyze, diff, lora and compare: compute shard i of N (0-based) of the
+ * `--shard i/N | auto`, shared by analyze, diff, lora, compare and trajectory: compute shard i of N (0-based) of the
  * run's plan and write it as a partial report (`--json` on stdout, or `--out <dir>` as
  * <dir>/part-<i>-of-<N>.json) for `paramscope merge`. `auto` takes the shard from the scheduler:
  *  - Slurm job arrays: SLURM_ARRAY_TASK_ID, with SLURM_ARRAY_TASK_COUNT tasks starting at
