@@ -12,44 +12,21 @@
  *   PARAMSCOPE_FUZZ_SEED        master seed (default 1)
  *   PARAMSCOPE_FUZZ_ONLY        comma-separated iterations to run alone (reproduce a failure)
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seededRandom } from '../../lib/results/random';
 import { DTYPES, writeSafetensorsSync } from '../../lib/index';
 import type { ChildResult } from '../fixtures/fuzz-child';
 import { f32Bytes, f64Bytes, headerText, safetensorsBytes, type TensorSpec, u16Bytes, validFile } from '../fixtures/generate-malformed';
-import { repoRoot, temporaryDirectory } from '../helpers/paths';
+import { addonPath, bundleChild, type Failure, Rng, runChild } from '../helpers/fuzz-harness';
+import { temporaryDirectory } from '../helpers/paths';
 
 const ITERATIONS = Number(process.env.PARAMSCOPE_FUZZ_ITERATIONS ?? 5000);
 const SEED = Number(process.env.PARAMSCOPE_FUZZ_SEED ?? 1);
 const ONLY = process.env.PARAMSCOPE_FUZZ_ONLY?.split(',').map(Number);
 const BATCH = 250;
 const CONCURRENCY = Math.max(1, Math.min(2, os.cpus().length));
-/** A child that reports nothing for this long is considered hung (a hang detector, not a performance bound). */
-const STALL_MS = 15_000;
-
-// ---------------------------------------------------------------------------------------------------
-// Deterministic randomness: every iteration has its own generator, so one can be regenerated alone.
-
-
-class Rng {
-  readonly next: () => number;
-  constructor(seed: number, iteration: number) {
-    this.next = seededRandom(Math.imul(seed, 0x9e3779b1) ^ Math.imul(iteration + 1, 0x85ebca6b));
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)]!;
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-}
 
 // ---------------------------------------------------------------------------------------------------
 // Seeds: valid files that cover the dtypes, alignment cases and header shapes.
@@ -325,62 +302,6 @@ function mutate(seeds: Seed[], seed: number, iteration: number): { bytes: Buffer
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Running inputs in child processes.
-
-interface Failure {
-  iteration: number;
-  kind: 'crash' | 'hang' | 'bad outcome' | 'child error' | 'missing result';
-  detail: string;
-}
-
-function addonPath(): string {
-  if (process.env.PARAMSCOPE_NATIVE_PATH) return path.resolve(process.env.PARAMSCOPE_NATIVE_PATH);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('node-gyp-build') as { path(dir: string): string }).path(repoRoot);
-}
-
-/** Runs one child over `inputs`; resolves with the results it reported and, if it died or hung, why. */
-function runChild(script: string, listFile: string, env: NodeJS.ProcessEnv, stallMs = STALL_MS): Promise<{ results: ChildResult[]; inFlight?: number; failure?: Failure['kind']; detail: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [script, listFile], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const results: ChildResult[] = [];
-    let inFlight: number | undefined;
-    let buffered = '';
-    let stderr = '';
-    let hung = false;
-    let watchdog = setTimeout(() => { hung = true; child.kill('SIGKILL'); }, stallMs);
-    const progress = () => {
-      clearTimeout(watchdog);
-      watchdog = setTimeout(() => { hung = true; child.kill('SIGKILL'); }, stallMs);
-    };
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      buffered += chunk;
-      let newline: number;
-      while ((newline = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
-        if (line.startsWith('S ')) inFlight = Number(line.slice(2));
-        else if (line.startsWith('R ')) {
-          results.push(JSON.parse(line.slice(2)) as ChildResult);
-          inFlight = undefined;
-        }
-        progress();
-      }
-    });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => { stderr = (stderr + chunk).slice(-4000); });
-    child.on('close', (code, signal) => {
-      clearTimeout(watchdog);
-      if (hung) resolve({ results, inFlight, failure: 'hang', detail: `no progress for ${stallMs} ms; stderr: ${stderr.trim()}` });
-      else if (signal) resolve({ results, inFlight, failure: 'crash', detail: `child killed by ${signal}; stderr: ${stderr.trim()}` });
-      else if (code !== 0) resolve({ results, inFlight, failure: 'child error', detail: `child exited with ${code}; stderr: ${stderr.trim()}` });
-      else resolve({ results, detail: '' });
-    });
-  });
-}
-
-// ---------------------------------------------------------------------------------------------------
 
 describe('mutation fuzzing of the reader in child processes', () => {
   const tmp = temporaryDirectory('paramscope-fuzz-');
@@ -391,16 +312,7 @@ describe('mutation fuzzing of the reader in child processes', () => {
   beforeAll(async () => {
     seeds = makeSeeds(tmp.dir);
     childScript = path.join(tmp.dir, 'fuzz-child.cjs');
-    const esbuild = await import('esbuild');
-    esbuild.buildSync({
-      entryPoints: [path.join(repoRoot, 'test', 'fixtures', 'fuzz-child.ts')],
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      target: 'node18',
-      outfile: childScript,
-      logLevel: 'silent',
-    });
+    await bundleChild('test/fixtures/fuzz-child.ts', childScript);
   });
   afterAll(() => tmp.cleanup());
 
@@ -427,7 +339,7 @@ describe('mutation fuzzing of the reader in child processes', () => {
       return { index, file };
     });
     fs.writeFileSync(list, JSON.stringify(inputs));
-    const run = await runChild(childScript, list, { ...process.env, PARAMSCOPE_NATIVE_PATH: addonPath() });
+    const run = await runChild<ChildResult>(childScript, list, { ...process.env, PARAMSCOPE_NATIVE_PATH: addonPath() });
     expect(run.failure, run.detail).toBeUndefined();
     expect(run.results.map((r) => r.outcome)).toEqual(seeds.map(() => 'ok'));
   });
@@ -453,7 +365,7 @@ describe('mutation fuzzing of the reader in child processes', () => {
       for (let batch = queue.shift(); batch; batch = queue.shift()) {
         const list = path.join(tmp.dir, `batch-${batchNumber++}.json`);
         fs.writeFileSync(list, JSON.stringify(batch.map((index) => ({ index, file: fileOf(index) }))));
-        const run = await runChild(childScript, list, env);
+        const run = await runChild<ChildResult>(childScript, list, env);
         for (const r of run.results) results.set(r.index, r);
         if (run.failure) {
           const culprit = run.inFlight;

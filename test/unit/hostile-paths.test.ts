@@ -170,3 +170,25 @@ describe('weight_map entries and links, through the CLI', () => {
     });
   });
 });
+
+describe('zero-copy views (docs/security.md, "Out of scope")', () => {
+  it('are private: writing into one changes neither the file, another view, nor a later copying read', () => {
+    const file = path.join(fresh('views'), 'model.safetensors');
+    shard(file);
+    const ckpt = openCheckpointSync(file);
+    try {
+      const view = ckpt.readSync('w', { as: 'raw', zeroCopy: true });
+      expect(view.zeroCopy).toBe(true);
+      expect(view.data).toBeInstanceOf(Float32Array);
+      (view.data as Float32Array)[0] = 42;
+      expect(view.data[0]).toBe(42);
+      expect(ckpt.readSync('w', { as: 'raw', zeroCopy: true }).data[0]).toBe(1);
+      expect([...ckpt.readSync('w').data]).toEqual([1, 2, 3, 4]);
+    } finally {
+      ckpt.close();
+    }
+    const again = openCheckpointSync(file);
+    expect([...again.readSync('w').data]).toEqual([1, 2, 3, 4]);
+    again.close();
+  });
+});
