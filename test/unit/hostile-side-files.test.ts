@@ -177,6 +177,26 @@ describe('prototype keys are plain data', () => {
   });
 });
 
+describe('prototype names in headers', () => {
+  it('tensors named __proto__, constructor, toString … are analysed and paired like any other', () => {
+    const names = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'model.layers.0.__proto__.weight'];
+    const write = (file: string, bump: number) =>
+      writeSafetensorsSync(file, names.map((name, i) => [name, { dtype: 'F32', shape: [3, 2], data: new Float32Array([1, 2, 3, 4, 5, 6 + i + bump]) }]));
+    const a = fresh('proto-a.safetensors');
+    const b = fresh('proto-b.safetensors');
+    write(a, 0);
+    write(b, 1);
+    const analysed = runAttack(['analyze', a, '--json', '--quiet']);
+    expectSucceeded(analysed);
+    expect(JSON.parse(analysed.stdout).tensors.map((t: { name: string }) => t.name)).toEqual(names);
+    const diffed = runAttack(['diff', a, b, '--json', '--quiet']);
+    expectSucceeded(diffed);
+    const report = JSON.parse(diffed.stdout);
+    expect(report.pairs.map((p: { name: string; fate: string }) => `${p.name}:${p.fate}`)).toEqual(names.map((n) => `${n}:paired`));
+    expect(report.aggregates.byModule.map((m: { key: string }) => m.key)).toContain('__proto__');
+  });
+});
+
 describe('the JSON reader', () => {
   const parse = (text: string, duplicates: 'refuse' | 'last' = 'refuse') => parseJson(text, { file: 'f.json', what: 'test config', code: 'ADAPTER_INVALID', duplicates });
 
