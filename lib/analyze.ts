@@ -9,13 +9,14 @@
  *   console.log(t.name, t.metrics?.stableRank);
  * const report = await analyzeCheckpoint('model.safetensors');   // everything, plus per-layer summaries
  */
-import { summarizeTensors } from './aggregate/tensors';
 import { reportedRank, spectrumMode } from './engine/options';
 import { runSpectra } from './engine/run';
-import type { SpectrumOptions } from './engine/types';
+import { type CacheOptions, withSharedCache } from './engine/cache';
+import { isFailed, type SpectrumOptions } from './engine/types';
 import { type AnalysisPlan, type AnalysisPlanOptions, type PlannedMatrix, planAnalysis } from './plan/analysis-plan';
 import { analysisJobs } from './plan/jobs';
 import { type Checkpoint, checkpointArgument } from './read/checkpoint';
+import { type AnalysisFrame, assembleAnalysis } from './report/assemble';
 import { analysisSummary, EventStream, phasePlan } from './report/event-stream';
 import type { EventOptions } from './report/events';
 import type { AnalysisReport, TensorAnalysis } from './report/model';
@@ -26,7 +27,7 @@ import { tensorAnalysis } from './results/pair-result';
  * only the matrices of these components ('vision', 'language', …; plan/modules.ts). `onEvent`
  * gets the event stream (docs/events.md); `onProgress` its progress events.
  */
-export interface AnalyzeOptions extends Omit<SpectrumOptions, 'onProgress'>, AnalysisPlanOptions, EventOptions {
+export interface AnalyzeOptions extends Omit<SpectrumOptions, 'onProgress'>, CacheOptions, AnalysisPlanOptions, EventOptions {
   /** When `checkpoint` is a path: memory-map it (default true). */
   mmap?: boolean;
 }
@@ -35,7 +36,7 @@ const open = async (checkpoint: string | Checkpoint, options: AnalyzeOptions) =>
   (await checkpointArgument('analyze: checkpoint', checkpoint, { mmap: options.mmap ?? true })).checkpoint;
 
 /** The plan event, then every matrix's spectrum as the engine finishes it, each also as a `matrix` event. */
-async function* analysisTensors(ckpt: Checkpoint, plan: AnalysisPlan, options: AnalyzeOptions, stream: EventStream): AsyncGenerator<TensorAnalysis> {
+export async function* analysisTensors(ckpt: Checkpoint, plan: AnalysisPlan, options: AnalyzeOptions, stream: EventStream): AsyncGenerator<TensorAnalysis> {
   const jobs = analysisJobs(ckpt, plan.matrices);
   const mode = spectrumMode(options);
   stream.plan({
@@ -46,27 +47,14 @@ async function* analysisTensors(ckpt: Checkpoint, plan: AnalysisPlan, options: A
   const records = stream.records<TensorAnalysis>('tensor', (i) => plan.matrices[i]?.file);
   for await (const outcome of runSpectra(jobs, { ...options, onProgress: stream.progressFor('spectra') })) {
     const t = tensorAnalysis(plan.matrices[outcome.index] as PlannedMatrix, outcome);
-    records.complete(outcome.index, t);
+    records.complete(outcome.index, t, !isFailed(outcome) && outcome.cached === true);
     yield t;
   }
 }
 
-function analysisReport(ckpt: Checkpoint, options: AnalyzeOptions, plan: AnalysisPlan, tensors: TensorAnalysis[]): AnalysisReport {
-  const { byLayer, byModule } = summarizeTensors(tensors);
-  return {
-    path: ckpt.path,
-    mode: spectrumMode(options),
-    tensors,
-    skipped: plan.skipped,
-    byLayer,
-    byModule,
-    totals: {
-      matrices: tensors.length,
-      failed: tensors.filter((t) => t.error).length,
-      parameters: tensors.reduce((s, t) => s + t.parameters, 0),
-      seconds: tensors.reduce((s, t) => s + t.seconds, 0),
-    },
-  };
+/** The parts of an analysis report besides its tensors (a shard's partial report carries them to the merge). */
+export function analysisFrame(ckpt: Checkpoint, options: AnalyzeOptions, plan: AnalysisPlan): AnalysisFrame {
+  return { path: ckpt.path, mode: spectrumMode(options), skipped: plan.skipped };
 }
 
 /**
@@ -74,10 +62,12 @@ function analysisReport(ckpt: Checkpoint, options: AnalyzeOptions, plan: Analysi
  * When `checkpoint` is a path it is opened here and closed when the iteration ends. With `onEvent`, the
  * stream ends with the summary {@link analyzeCheckpoint} would return once the iteration is complete.
  */
-export async function* analyze(checkpoint: string | Checkpoint, options: AnalyzeOptions = {}): AsyncGenerator<TensorAnalysis> {
-  const stream = EventStream.root(options);
+export async function* analyze(checkpoint: string | Checkpoint, given: AnalyzeOptions = {}): AsyncGenerator<TensorAnalysis> {
+  const stream = EventStream.root(given);
   let ckpt: Checkpoint | undefined;
   try {
+    const options = withSharedCache(given);
+    stream.trackCache(options.cache);
     ckpt = await open(checkpoint, options);
     const plan = planAnalysis(ckpt, options);
     const tensors: TensorAnalysis[] = [];
@@ -85,7 +75,7 @@ export async function* analyze(checkpoint: string | Checkpoint, options: Analyze
       if (options.onEvent) tensors.push(t); // for the summary, only when someone listens
       yield t;
     }
-    if (options.onEvent) stream.summary(analysisSummary(analysisReport(ckpt, options, plan, tensors)));
+    if (options.onEvent) stream.summary(analysisSummary(assembleAnalysis(analysisFrame(ckpt, options, plan), tensors)));
   } catch (error) {
     stream.fail(error);
     throw error;
@@ -95,15 +85,17 @@ export async function* analyze(checkpoint: string | Checkpoint, options: Analyze
 }
 
 /** Collects {@link analyze} into one report with per-layer and per-module summaries. */
-export async function analyzeCheckpoint(checkpoint: string | Checkpoint, options: AnalyzeOptions = {}): Promise<AnalysisReport> {
-  const stream = EventStream.root(options);
+export async function analyzeCheckpoint(checkpoint: string | Checkpoint, given: AnalyzeOptions = {}): Promise<AnalysisReport> {
+  const stream = EventStream.root(given);
   return stream.guard(async () => {
+    const options = withSharedCache(given);
+    stream.trackCache(options.cache);
     const ckpt = await open(checkpoint, options);
     try {
       const plan = planAnalysis(ckpt, options);
       const tensors: TensorAnalysis[] = [];
       for await (const t of analysisTensors(ckpt, plan, options, stream)) tensors.push(t);
-      const report = analysisReport(ckpt, options, plan, tensors);
+      const report = assembleAnalysis(analysisFrame(ckpt, options, plan), tensors);
       stream.summary(analysisSummary(report));
       return report;
     } finally {

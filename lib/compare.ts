@@ -9,6 +9,7 @@
  */
 import * as path from 'node:path';
 import { type DiffOptions, diffRun, planDiff } from './diff';
+import { withSharedCache } from './engine/cache';
 import { reportedRank } from './engine/options';
 import { invalidArgument } from './errors';
 import { openCheckpoint } from './read/checkpoint';
@@ -20,7 +21,7 @@ import type { DiffReport } from './report/model';
 export type CompareOptions = DiffOptions;
 
 export interface CompareArm {
-  /** The fine-tune's name: its file or directory name without `.safetensors` (made unique with `#2`, `#3`, …). */
+  /** The fine-tune's name: its file or directory name without `.safetensors`, made unique by parent directories ({@link armNames}). */
   name: string;
   path: string;
   report: DiffReport;
@@ -34,21 +35,62 @@ export interface CompareResult {
   ranking: CompareArm[];
 }
 
-/** The names the fine-tunes are shown and tagged under. */
+/**
+ * The names the fine-tunes are shown and tagged under: the file or directory name without
+ * `.safetensors` / `.safetensors.index.json`; fine-tunes that share it are told apart by their shortest
+ * distinguishing parent path (`a/model`, `b/model`), and the same path given twice by `#2`, `#3`, ….
+ */
 export function armNames(tuned: readonly string[]): string[] {
+  const parts = tuned.map((t) => {
+    const segments = path.resolve(t).split(path.sep).filter(Boolean);
+    const last = segments.length - 1;
+    if (last >= 0) segments[last] = (segments[last] as string).replace(/\.safetensors(\.index\.json)?$/, '');
+    return segments.length ? segments : ['/'];
+  });
+  const depth = parts.map(() => 1);
+  const nameOf = (i: number) => (parts[i] as string[]).slice(-(depth[i] as number)).join('/');
+  for (let changed = true; changed; ) {
+    changed = false;
+    const byName = new Map<string, number[]>();
+    parts.forEach((_, i) => byName.set(nameOf(i), [...(byName.get(nameOf(i)) ?? []), i]));
+    for (const members of byName.values()) {
+      if (members.length < 2) continue;
+      for (const i of members) {
+        if ((depth[i] as number) < (parts[i] as string[]).length) {
+          depth[i] = (depth[i] as number) + 1;
+          changed = true;
+        }
+      }
+    }
+  }
   const seen = new Map<string, number>();
-  return tuned.map((t) => {
-    const name = path.basename(t.replace(/\/+$/, '')).replace(/\.safetensors(\.index\.json)?$/, '');
+  return parts.map((_, i) => {
+    const name = nameOf(i);
     const n = (seen.get(name) ?? 0) + 1;
     seen.set(name, n);
     return n === 1 ? name : `${name}#${n}`;
   });
 }
 
+/** The arms ranked: what a single run and the merge of shards (lib/merge.ts) both return. */
+export function compareResult(base: string, arms: CompareArm[]): CompareResult {
+  return { base, arms, ranking: [...arms].sort((a, b) => a.report.verdict.score - b.report.verdict.score) };
+}
+
+/** The summary event of a comparison. */
+export function compareSummary(result: CompareResult): CompareSummary {
+  return {
+    schema: 'paramscope.compare', schemaVersion: COMPARE_SCHEMA_VERSION, base: result.base,
+    ranking: result.ranking.map((a) => ({ name: a.name, path: a.path, verdict: a.report.verdict })),
+  };
+}
+
 /** The diff of each fine-tune against `base`, ranked. Options are diff's (mode default 'truncated'). */
-export async function compare(base: string, tuned: readonly string[], options: CompareOptions = {}): Promise<CompareResult> {
-  const stream = EventStream.root(options);
+export async function compare(base: string, tuned: readonly string[], given: CompareOptions = {}): Promise<CompareResult> {
+  const stream = EventStream.root(given);
   return stream.guard(async () => {
+    const options = withSharedCache(given);
+    stream.trackCache(options.cache);
     if (!Array.isArray(tuned) || tuned.length === 0) invalidArgument('compare: tuned', 'at least one fine-tune', tuned);
     const names = armNames(tuned);
     const runs: PlanRun[] = [];
@@ -80,12 +122,8 @@ export async function compare(base: string, tuned: readonly string[], options: C
       const report = await diffRun(base, t, { ...options, mode }, stream.child(run.run, totalFlops > 0 ? run.flops / totalFlops : 1 / runs.length));
       arms.push({ name: run.run, path: t, report });
     }
-    const ranking = [...arms].sort((a, b) => a.report.verdict.score - b.report.verdict.score);
-    const summary: CompareSummary = {
-      schema: 'paramscope.compare', schemaVersion: COMPARE_SCHEMA_VERSION, base,
-      ranking: ranking.map((a) => ({ name: a.name, path: a.path, verdict: a.report.verdict })),
-    };
-    stream.summary(summary);
-    return { base, arms, ranking };
+    const result = compareResult(base, arms);
+    stream.summary(compareSummary(result));
+    return result;
   });
 }

@@ -12,7 +12,8 @@
  */
 import { reportedRank } from './engine/options';
 import { runSpectra } from './engine/run';
-import type { SpectrumOptions } from './engine/types';
+import { type CacheOptions, withSharedCache } from './engine/cache';
+import { isFailed, type SpectrumOptions } from './engine/types';
 import { invalidArgument, ParamscopeError } from './errors';
 import { diffJobs, directionJobs } from './plan/jobs';
 import type { MatrixJob } from './engine/matrix-job';
@@ -20,7 +21,7 @@ import { pairCheckpoints } from './plan/pairing';
 import { logicalView } from './plan/layouts/logical';
 import { type PairingEntry, type PairingOptions, type PairingReport, quantizedSide, sideName } from './plan/pairing-entry';
 import { type Checkpoint, checkpointArgument } from './read/checkpoint';
-import { assembleReport } from './report/assemble';
+import { assembleReport, type ReportParts } from './report/assemble';
 import { diffSummary, EventStream, phasePlan } from './report/event-stream';
 import type { EventOptions, PlanPhase } from './report/events';
 import type { DiffReport, PairResult } from './report/model';
@@ -34,7 +35,7 @@ import { vectorChanges } from './results/vector-changes';
  * the matrices of these components ('vision', 'language', …; plan/modules.ts). `onEvent` gets the event
  * stream (docs/events.md); `onProgress` its progress events.
  */
-export interface DiffOptions extends Omit<SpectrumOptions, 'onProgress'>, Pick<PairingOptions, 'map' | 'include' | 'exclude' | 'component'>, EventOptions {
+export interface DiffOptions extends Omit<SpectrumOptions, 'onProgress'>, CacheOptions, Pick<PairingOptions, 'map' | 'include' | 'exclude' | 'component'>, EventOptions {
   /**
    * Compare ΔW's and W_tuned's top singular directions with W_base's (subspace overlap, intruder
    * dimensions). Costs three more truncated spectra per matrix. 'auto' (default): on when the base is
@@ -103,6 +104,35 @@ export async function diff(base: string | Checkpoint, tuned: string | Checkpoint
 
 /** {@link diff} emitting its events on `stream` (a child stream when it is one run of several). */
 export async function diffRun(base: string | Checkpoint, tuned: string | Checkpoint, options: DiffOptions, stream: EventStream): Promise<DiffReport> {
+  const report = assembleReport(await diffParts(base, tuned, options, stream));
+  stream.summary(diffSummary(report));
+  return report;
+}
+
+/**
+ * Chooses, from the whole plan, the matrices this run computes (a shard's: lib/shard.ts); the others are
+ * left out of its jobs, its events and its pairs.
+ */
+export type DiffSelection = (plan: DiffPlan) => ReadonlySet<string>;
+
+/** The plan narrowed to the matrices named in `only`: their jobs, direction jobs and phases. */
+export function narrowDiffPlan(plan: DiffPlan, only: ReadonlySet<string>, options: DiffOptions): DiffPlan {
+  const jobs = plan.jobs.filter((j) => only.has(j.name));
+  const entries = new Map(plan.pairing.entries.map((e) => [e.name, e]));
+  const directionList = plan.directions.enabled ? directionJobs(plan.pairing, jobs.map((j) => entries.get(j.name) as PairingEntry)) : [];
+  const phases = [phasePlan('spectra', jobs, { ...options, mode: plan.mode })];
+  if (plan.directions.enabled) phases.push(phasePlan('directions', directionList, { ...options, mode: 'truncated', rank: plan.directions.rank, vectors: true }));
+  return { ...plan, jobs, directionJobs: directionList, phases };
+}
+
+/**
+ * What a diff computes before its report is assembled: the parts of {@link assembleReport}, the pairs in
+ * job order. A single run assembles them at once ({@link diffRun}); a shard writes them to its partial
+ * report and the merge assembles every shard's together, through the same assembleReport.
+ */
+export async function diffParts(base: string | Checkpoint, tuned: string | Checkpoint, given: DiffOptions, stream: EventStream, select?: DiffSelection): Promise<ReportParts> {
+  const options = withSharedCache(given);
+  stream.trackCache(options.cache);
   const { threshold } = directionSettings(options);
   const opened: Checkpoint[] = [];
   const open = async (what: string, c: string | Checkpoint) => {
@@ -113,10 +143,11 @@ export async function diffRun(base: string | Checkpoint, tuned: string | Checkpo
   try {
     const baseCkpt = await open('diff: base', base);
     const tunedCkpt = await open('diff: tuned', tuned);
-    const { pairing, jobs, mode, directions, phases } = planDiff(baseCkpt, tunedCkpt, options);
+    const whole = planDiff(baseCkpt, tunedCkpt, options);
+    const { pairing, jobs, mode, directions, phases } = select ? narrowDiffPlan(whole, select(whole), options) : whole;
     stream.plan({
       command: 'diff', inputs: [{ role: 'base', path: baseCkpt.path }, { role: 'tuned', path: tunedCkpt.path }], mode, rank: reportedRank(mode, options),
-      matrices: jobs.length, skipped: pairing.entries.length - jobs.length, phases, directions,
+      matrices: jobs.length, skipped: pairing.entries.length - whole.jobs.length, phases, directions,
     });
     for (const note of pairing.notes) stream.warning('PAIRING_NOTE', note);
     const entries = new Map(pairing.entries.map((e) => [e.name, e]));
@@ -127,20 +158,23 @@ export async function diffRun(base: string | Checkpoint, tuned: string | Checkpo
     const records = stream.records<PairResult>('pair', fileOf);
     const context = logicalView(baseCkpt).context;
     const pairs: PairResult[] = [];
-    for await (const outcome of runSpectra(jobs, { ...options, mode, onProgress: stream.progressFor('spectra') })) {
+    const cachedSpectra = new Set<PairResult>();
+    const outcomes = jobs.length ? runSpectra(jobs, { ...options, mode, onProgress: stream.progressFor('spectra') }) : [];
+    for await (const outcome of outcomes) {
       const pair = pairResult(outcome, entries.get(outcome.name) as PairingEntry, context);
       pairs.push(pair);
+      if (!isFailed(outcome) && outcome.cached) cachedSpectra.add(pair);
       // With the direction analysis a matrix is finished when its directions are in.
-      if (!directions.enabled || !pair.spectrum) records.complete(outcome.index, pair);
+      if (!directions.enabled || !pair.spectrum) records.complete(outcome.index, pair, cachedSpectra.has(pair));
     }
-    if (directions.enabled) {
+    if (directions.enabled && pairs.length) {
       const indexOf = new Map(pairs.map((p, i) => [p, i]));
       await analyzeDirections(pairing, pairs, directions.rank, threshold, { ...options, onProgress: stream.progressFor('directions') },
-        (p) => records.complete(indexOf.get(p) as number, p));
-      pairs.forEach((p, i) => records.complete(i, p));
+        (p, cached) => records.complete(indexOf.get(p) as number, p, cached && cachedSpectra.has(p)));
+      pairs.forEach((p, i) => records.complete(i, p, cachedSpectra.has(p)));
     }
     const vectors = await vectorChanges(pairing, { signal: options.signal });
-    const report = assembleReport({
+    return {
       kind: 'checkpoints',
       base: { path: baseCkpt.path, tensors: baseCkpt.tensors.length },
       tuned: { path: tunedCkpt.path, tensors: tunedCkpt.tensors.length },
@@ -154,9 +188,7 @@ export async function diffRun(base: string | Checkpoint, tuned: string | Checkpo
       pairs,
       vectors,
       ...quantizationSummary(pairing),
-    });
-    stream.summary(diffSummary(report));
-    return report;
+    };
   } finally {
     for (const c of opened) c.close();
   }

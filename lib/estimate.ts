@@ -67,7 +67,7 @@ function shapeOf(job: MatrixJob): [number, number] {
 }
 
 /** Largest first on the lane that frees first, as the engine takes them: the time the last lane ends. */
-function scheduledSeconds(seconds: number[], lanes: number): number {
+export function scheduledSeconds(seconds: number[], lanes: number): number {
   const free = new Array<number>(lanes).fill(0);
   for (const s of [...seconds].sort((a, b) => b - a)) {
     let at = 0;

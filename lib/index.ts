@@ -25,6 +25,9 @@ export { analyze, analyzeCheckpoint, type AnalyzeOptions } from './analyze';
 export { planAnalysis, type SkippedTensor } from './plan/analysis-plan';
 export type { AnalysisReport, TensorAnalysis, SpectrumSummary } from './report/model';
 export { runSpectra } from './engine/run';
+export { ResultCache, type CacheCounts } from './engine/cache';
+export { CACHE_FORMAT_VERSION } from './engine/cache-key';
+export { defaultCacheDir } from './engine/cache-location';
 export type { MatrixJob, TensorSource } from './engine/matrix-job';
 export type { SpectrumOptions, SpectrumResult, FailedSpectrum, SpectrumOutcome, EngineProgress } from './engine/types';
 export { formatBounded, midpoint, bounds, type Bounded, type SpectrumMetrics, type PowerLawFit } from './results/metrics';
@@ -48,6 +51,13 @@ export { toHtml } from './report/html/index';
 export { toMarkdown } from './report/markdown';
 export { diffToCsv } from './report/diff-csv';
 export { compare, armNames, type CompareOptions, type CompareResult, type CompareArm } from './compare';
+export { trajectory, trajectoryShard, trajectoryRunNames, type TrajectoryOptions, type TrajectoryResult, type TrajectoryStepResult } from './trajectory';
+export { trajectoryCheckpoints, stepFromName, type TrajectoryCheckpoint } from './plan/trajectory-steps';
+export type {
+  TrajectoryReport, TrajectoryStep, StepFootprint, StepSettling, SettlingSide, TrajectoryGroupSeries, TrajectoryMatrixSeries,
+} from './report/trajectory-model';
+export { TRAJECTORY_JSON_SCHEMA } from './report/trajectory-schema';
+export { trajectoryJson, trajectoryMarkdown, trajectoryCsv, writeTrajectoryReports } from './report/trajectory-render';
 export { analyzeEvents, diffEvents, adapterEvents, compareEvents } from './events';
 export {
   EVENT_STREAM_VERSION,
@@ -75,3 +85,15 @@ export {
   type CompareSummary,
 } from './report/events';
 export { EVENTS_JSON_SCHEMA } from './report/events-schema';
+export { compareWeights, type WeightsArm } from './compare-weights';
+export { buildComparison, type ComparisonOptions } from './report/comparison/build';
+export { writeComparison, COMPARISON_FILES } from './report/comparison/write';
+export { comparisonToHtml } from './report/comparison/html';
+export { COMPARISON_JSON_SCHEMA, serializeComparison } from './report/comparison/schema';
+export type { ComparisonArm, ComparisonInput, ComparisonDocument, ComparisonArmSummary, ArmDifference, Interval } from './report/comparison/model';
+export { bootstrap, pairedBootstrap, BOOTSTRAP_DEFAULTS, type BootstrapOptions, type BootstrapInterval } from './aggregate/bootstrap';
+export { diffShard, analyzeShard, adapterShard, compareShard, type ShardSpec } from './shard';
+export { merge, type MergeResult, type MergeOptions } from './merge';
+export { selectShard, balanceShards, estimatedSeconds, type ShardUnit, type ShardAssignment } from './plan/shard';
+export { planIdentity, checkpointIdentity, type PlanDescription } from './plan/plan-identity';
+export { serializePartial, parsePartial, type PartialReport, type PartialRun } from './report/partial';

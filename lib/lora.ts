@@ -13,7 +13,9 @@
  */
 import { inheritedRunOptions, reportedRank } from './engine/options';
 import { runSpectra } from './engine/run';
-import type { SpectrumOptions, SpectrumOutcome } from './engine/types';
+import { type CacheOptions, withSharedCache } from './engine/cache';
+import type { MatrixJob } from './engine/matrix-job';
+import { isFailed, type SpectrumOptions, type SpectrumOutcome } from './engine/types';
 import { ParamscopeError } from './errors';
 import { adapterBaseJobs, adapterVectorJobs, loraJobs } from './plan/jobs';
 import { openAdapter } from './plan/lora/open-adapter';
@@ -23,7 +25,7 @@ import { componentFilter } from './plan/pairing-checks';
 import type { PairingFate } from './plan/pairing-entry';
 import { detectPrefix } from './plan/prefix';
 import { type Checkpoint, checkpointArgument } from './read/checkpoint';
-import { assembleReport } from './report/assemble';
+import { assembleReport, type ReportParts } from './report/assemble';
 import { diffSummary, EventStream, phasePlan } from './report/event-stream';
 import type { EventOptions } from './report/events';
 import type { DiffReport, PairResult } from './report/model';
@@ -31,7 +33,7 @@ import { DIRECTION_DEFAULTS } from './results/directions';
 import { adapterPairResult } from './results/pair-result';
 
 /** `onEvent` gets the event stream (docs/events.md); `onProgress` its progress events. */
-export interface AdapterOptions extends Omit<SpectrumOptions, 'onProgress'>, OpenAdapterOptions, EventOptions {
+export interface AdapterOptions extends Omit<SpectrumOptions, 'onProgress'>, CacheOptions, OpenAdapterOptions, EventOptions {
   /** The base checkpoint (path or open Checkpoint) the adapter was trained on. */
   base?: string | Checkpoint;
   /** With a base: compare ΔW's top directions with W_base's (default true when a base is given). */
@@ -116,7 +118,39 @@ export async function analyzeAdapter(adapterOrPath: string | Adapter, options: A
 
 /** {@link analyzeAdapter} emitting its events on `stream`. */
 export async function adapterRun(adapterOrPath: string | Adapter, options: AdapterOptions, stream: EventStream): Promise<DiffReport> {
-  const opened: Adapter = isAdapter(adapterOrPath) ? adapterOrPath : await openAdapter(adapterOrPath, options);
+  const report = assembleReport(await adapterParts(adapterOrPath, options, stream));
+  stream.summary(diffSummary(report));
+  return report;
+}
+
+/** The runs of an adapter analysis, from the headers and factors: each lists its jobs by module name. */
+export interface AdapterPlan {
+  adapter: Adapter;
+  base: Checkpoint | undefined;
+  runs: Array<{ phase: 'spectra' | 'base' | 'vectors'; jobs: MatrixJob[]; options: SpectrumOptions }>;
+}
+
+/** Chooses, from the whole plan, the modules this run computes (a shard's: lib/shard.ts). */
+export type AdapterSelection = (plan: AdapterPlan) => ReadonlySet<string>;
+
+/** An adapter analysis planned: its runs, and what the report says of the pairing and the filter. */
+export interface PlannedAdapter {
+  plan: AdapterPlan;
+  /** The modules the component filter left out. */
+  excluded: LoraModule[];
+  pairing: AdapterPairing;
+  mode: 'exact' | 'truncated';
+  directionRank: number;
+  wantDirections: boolean;
+}
+
+/**
+ * The whole plan of an adapter analysis, from the factors and the base's headers (nothing computed): the
+ * modules' spectra; with the base, its weights' spectra (and vectors), then the modules' vectors again for
+ * the direction comparison. Throws EMPTY_PAIRING when nothing is left to analyse, SHAPE_MISMATCH when the
+ * adapter was not trained on the base.
+ */
+export function planAdapter(opened: Adapter, base: Checkpoint | undefined, options: AdapterOptions): PlannedAdapter {
   if (opened.modules.length === 0)
     throw new ParamscopeError(`${opened.path} holds no LoRA module`, { code: 'EMPTY_PAIRING', file: opened.path });
   const keep = componentFilter(options.component);
@@ -124,27 +158,49 @@ export async function adapterRun(adapterOrPath: string | Adapter, options: Adapt
   const adapter: Adapter = excluded.length ? { ...opened, modules: opened.modules.filter((m) => !excluded.includes(m)) } : opened;
   if (adapter.modules.length === 0)
     throw new ParamscopeError(`${opened.path}: the component filter left no module (${excluded.length} excluded)`, { code: 'EMPTY_PAIRING', file: opened.path });
+  const mode = options.mode ?? ADAPTER_DEFAULT_MODE;
+  const spectrumOptions = { ...options, mode } as SpectrumOptions;
+  const pairing = pairWithBase(adapter, base);
+  for (const m of excluded) pairing.entries.push({ name: m.name, fate: 'excluded', base: null, tuned: m.key, note: 'excluded by component' });
+  pairing.counts.excluded = excluded.length;
+  const directionRank = options.directionRank ?? DIRECTION_DEFAULTS.rank;
+  const wantDirections = Boolean(base) && (options.directions ?? true);
+  const baseOptions: SpectrumOptions = { mode: 'truncated', rank: directionRank, vectors: wantDirections, ...inheritedRunOptions(spectrumOptions) };
+  const vectorOptions: SpectrumOptions = { ...spectrumOptions, mode: 'exact' };
+  const plan: AdapterPlan = {
+    adapter, base,
+    runs: [
+      { phase: 'spectra', jobs: loraJobs(adapter), options: spectrumOptions },
+      { phase: 'base', jobs: base ? adapterBaseJobs(base, pairing.baseNames) : [], options: baseOptions },
+      { phase: 'vectors', jobs: wantDirections ? adapterVectorJobs(adapter, pairing.baseNames) : [], options: vectorOptions },
+    ],
+  };
+  return { plan, excluded, pairing, mode, directionRank, wantDirections };
+}
+
+/**
+ * What an adapter analysis computes before its report is assembled: the parts of {@link assembleReport},
+ * the pairs in module order ({@link adapterRun} assembles them; a shard writes them to its partial).
+ */
+export async function adapterParts(adapterOrPath: string | Adapter, given: AdapterOptions, stream: EventStream, select?: AdapterSelection): Promise<ReportParts> {
+  const options = withSharedCache(given);
+  stream.trackCache(options.cache);
+  const opened: Adapter = isAdapter(adapterOrPath) ? adapterOrPath : await openAdapter(adapterOrPath, options);
   const base = options.base === undefined ? undefined : (await checkpointArgument('analyzeAdapter: base', options.base, { mmap: options.mmap ?? true })).checkpoint;
   try {
-    const mode = options.mode ?? ADAPTER_DEFAULT_MODE;
-    const spectrumOptions = { ...options, mode } as SpectrumOptions;
-    const { baseNames, entries, counts, notes } = pairWithBase(adapter, base);
-    for (const m of excluded) entries.push({ name: m.name, fate: 'excluded', base: null, tuned: m.key, note: 'excluded by component' });
-    counts.excluded = excluded.length;
-    const directionRank = options.directionRank ?? DIRECTION_DEFAULTS.rank;
-    const wantDirections = Boolean(base) && (options.directions ?? true);
-
-    // The runs: the modules' spectra; with the base, its weights' spectra (and vectors), then the
-    // modules' vectors again for the direction comparison.
-    const jobs = loraJobs(adapter);
-    const baseJobs = base ? adapterBaseJobs(base, baseNames) : [];
-    const baseOptions: SpectrumOptions = { mode: 'truncated', rank: directionRank, vectors: wantDirections, ...inheritedRunOptions(spectrumOptions) };
-    const vectorJobs = wantDirections ? adapterVectorJobs(adapter, baseNames) : [];
-    const vectorOptions: SpectrumOptions = { ...spectrumOptions, mode: 'exact' };
+    const planned = planAdapter(opened, base, options);
+    const { plan: whole, mode, directionRank, wantDirections } = planned;
+    const { adapter } = whole;
+    const [spectrumOptions, baseOptions, vectorOptions] = whole.runs.map((r) => r.options) as [SpectrumOptions, SpectrumOptions, SpectrumOptions];
+    const { baseNames, entries, counts, notes } = planned.pairing;
+    const only = select?.(whole);
+    const chosen = (jobs: MatrixJob[]) => (only ? jobs.filter((j) => only.has(j.name)) : jobs);
+    const [jobs, baseJobs, vectorJobs] = whole.runs.map((r) => chosen(r.jobs)) as [MatrixJob[], MatrixJob[], MatrixJob[]];
+    const modules = only ? adapter.modules.filter((m) => only.has(m.name)) : adapter.modules;
     const directions = { enabled: wantDirections, rank: directionRank, reason: base ? 'adapter with base' : 'no base given' };
     stream.plan({
       command: 'lora', inputs: [{ role: 'adapter', path: adapter.path }, ...(base ? [{ role: 'base' as const, path: base.path }] : [])],
-      mode, rank: reportedRank(mode, options), matrices: adapter.modules.length, skipped: adapter.fullTensors.length,
+      mode, rank: reportedRank(mode, options), matrices: modules.length, skipped: adapter.fullTensors.length,
       phases: [
         phasePlan('spectra', jobs, spectrumOptions),
         ...(baseJobs.length ? [phasePlan('base', baseJobs, baseOptions)] : []),
@@ -156,39 +212,41 @@ export async function adapterRun(adapterOrPath: string | Adapter, options: Adapt
 
     // A module is finished when every run it takes part in has given its outcome.
     const records = stream.records<PairResult>('pair', () => adapter.path);
-    const indexOf = new Map(adapter.modules.map((m, i) => [m.name, i]));
+    const indexOf = new Map(modules.map((m, i) => [m.name, i]));
     const outcomes = new Map<string, SpectrumOutcome>();
     const baseOutcomes = new Map<string, SpectrumOutcome>();
     const arrived = new Map<string, number>();
+    const uncached = new Set<string>();
     const pairs: PairResult[] = [];
-    const arrive = (name: string) => {
+    const arrive = (name: string, outcome: SpectrumOutcome) => {
       const count = (arrived.get(name) ?? 0) + 1;
       arrived.set(name, count);
+      if (isFailed(outcome) || !outcome.cached) uncached.add(name);
       const needed = 1 + (baseNames.has(name) ? 1 : 0) + (wantDirections && baseNames.has(name) ? 1 : 0);
       const i = indexOf.get(name);
       if (count < needed || i === undefined) return;
-      const pair = adapterPairResult(adapter.modules[i] as LoraModule, outcomes.get(name) as SpectrumOutcome, baseOutcomes.get(name));
+      const pair = adapterPairResult(modules[i] as LoraModule, outcomes.get(name) as SpectrumOutcome, baseOutcomes.get(name));
       pairs[i] = pair;
-      records.complete(i, pair);
+      records.complete(i, pair, !uncached.has(name));
     };
-    for await (const o of runSpectra(jobs, { ...spectrumOptions, onProgress: stream.progressFor('spectra') })) {
+    for await (const o of jobs.length ? runSpectra(jobs, { ...spectrumOptions, onProgress: stream.progressFor('spectra') }) : []) {
       outcomes.set(o.name, o);
-      arrive(o.name);
+      arrive(o.name, o);
     }
     if (baseJobs.length) {
       for await (const o of runSpectra(baseJobs, { ...baseOptions, onProgress: stream.progressFor('base') })) {
         baseOutcomes.set(o.name, o);
-        arrive(o.name);
+        arrive(o.name, o);
       }
     }
     if (vectorJobs.length) {
       for await (const o of runSpectra(vectorJobs, { ...vectorOptions, onProgress: stream.progressFor('vectors') })) {
         outcomes.set(o.name, o);
-        arrive(o.name);
+        arrive(o.name, o);
       }
     }
 
-    const report = assembleReport({
+    return {
       kind: 'adapter',
       base: base ? { path: base.path, tensors: base.tensors.length } : null,
       tuned: { path: adapter.path, tensors: adapter.modules.length },
@@ -203,9 +261,7 @@ export async function adapterRun(adapterOrPath: string | Adapter, options: Adapt
       pairing: { prefix: { base: '', tuned: '' }, counts, notes, entries },
       pairs,
       vectors: [],
-    });
-    stream.summary(diffSummary(report));
-    return report;
+    };
   } finally {
     if (typeof options.base === 'string') base?.close();
   }

@@ -1,7 +1,13 @@
 /** The model-level summary of an update: how much changed, how evenly over layers and modules, typical ranks. */
 import type { ModelSummary, PairResult } from '../report/model';
 import { midpoint, type SpectrumMetrics } from '../results/metrics';
+import { failedMatrices, failureCounts } from './failures';
 import { gini, type GroupSummary, median, normalizedEntropy } from './groups';
+
+/** √(Σ‖ΔW‖_F² / Σ‖W_base‖_F²): the update relative to the weights it changed, over all its matrices (NaN without base norms). */
+export function pooledRelativeUpdate(updateEnergy: number, baseEnergy: number): number {
+  return baseEnergy > 0 ? Math.sqrt(updateEnergy / baseEnergy) : NaN;
+}
 
 export function modelSummary(pairs: PairResult[], byLayer: GroupSummary[], byModule: GroupSummary[]): ModelSummary {
   const ok = pairs.filter((p) => p.metrics && p.spectrum);
@@ -13,7 +19,7 @@ export function modelSummary(pairs: PairResult[], byLayer: GroupSummary[], byMod
   return {
     matrices: ok.length,
     matricesWithSignal: changed.length,
-    relativeUpdate: base > 0 ? Math.sqrt(update / base) : NaN,
+    relativeUpdate: pooledRelativeUpdate(update, base),
     layerEnergyEntropy: normalizedEntropy(byLayer.map((g) => g.energy)),
     layerEnergyGini: gini(byLayer.map((g) => g.energy)),
     moduleEnergyEntropy: normalizedEntropy(byModule.map((g) => g.energy)),
@@ -23,5 +29,6 @@ export function modelSummary(pairs: PairResult[], byLayer: GroupSummary[], byMod
     medianTopKEnergyShare: median(changed.map((p) => midpoint((p.metrics as SpectrumMetrics).topKEnergyShare))),
     energyShareAboveNoise: update > 0 ? above / update : 0,
     signalShare: update > 0 ? Math.min(1, (above + hidden) / update) : 0,
+    failed: failureCounts(failedMatrices(pairs)),
   };
 }

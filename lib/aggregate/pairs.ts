@@ -7,6 +7,7 @@ import type { DiffReport, PairResult, SpectrumSummary } from '../report/model';
 import { midpoint, type SpectrumMetrics } from '../results/metrics';
 import { totalSparsity } from '../results/sparsity';
 import { componentLayerKey, layerCounts, layersSpanComponents, summarizeGroups } from './groups';
+import { failedMatrices } from './failures';
 import { modelSummary } from './model-summary';
 import { type RegimeMatrix, regimeVerdict, type RegimeVerdict } from './regime';
 
@@ -99,6 +100,6 @@ export function aggregatePairs(pairs: PairResult[]): DiffReport['aggregates'] & 
         }
       : {}),
     model,
-    verdict: regimeVerdict(regimeInputs(pairs), model.signalShare),
+    verdict: regimeVerdict(regimeInputs(pairs), model.signalShare, failedMatrices(pairs)),
   };
 }

@@ -23,9 +23,11 @@
  * Hidden energy (below the edge) has no resolvable directions: it enters D as a range, from the fewest
  * directions it can occupy (each carries less than edge²) to all of them.
  * Labels: < 0.35 concentrated, > 0.65 dispersed, else mixed; 'indeterminate' when less than half of the
- * update's energy is more than rounding accounts for, and 'no-signal' when nothing is. docs/regime.md
- * explains each choice.
+ * update's energy is more than rounding accounts for, and 'no-signal' when nothing is. Matrices that failed
+ * (failures.ts) are not in the score; they lower the confidence (any: at most medium; more than 5 %: low)
+ * and the note says how many and why. docs/regime.md explains each choice.
  */
+import { codesText, type FailedMatrix, failureCounts } from './failures';
 import { normalizedEntropy } from './groups';
 
 export interface RegimeMatrix {
@@ -68,6 +70,8 @@ export interface RegimeVerdict {
   evidence: RegimeEvidence[];
   confidence: 'high' | 'medium' | 'low';
   confidenceNote: string;
+  /** Matrices that could not be analysed (their codes: aggregates.model.failed): not in the verdict, and counted against its confidence. */
+  failed: number;
 }
 
 // D dominates: a full fine-tune touches every matrix whatever its data, so L and C separate regimes
@@ -145,35 +149,72 @@ function directionalSpread(m: RegimeMatrix): [number, number] {
   return [scale(lo), scale(hi)];
 }
 
+/** What one matrix contributes to the score: its energy, whether it carries signal, its directional spread [lo, hi]. */
+export interface RegimeTerm {
+  energy: number;
+  signal: boolean;
+  spread: [number, number];
+}
+
+export function regimeTerm(m: RegimeMatrix): RegimeTerm {
+  const signal = ((m.values.length > 0 && (m.values[0] as number) > m.noiseEdge) || (m.hiddenEnergy ?? 0) > 0) && m.energy > 0;
+  return { energy: m.energy, signal, spread: signal ? directionalSpread(m) : [0, 0] };
+}
+
+/** The score and its components from the matrices' terms: what the verdict reports, and what a bootstrap recomputes. */
+export interface RegimeScore {
+  score: number;
+  scoreRange: [number, number];
+  directionalSpread: [number, number];
+  layerSpread: number;
+  coverage: number;
+  /** Σ energy of the matrices with signal (0: no signal at all, the score is then 0). */
+  signalEnergy: number;
+}
+
+export function regimeScore(terms: readonly RegimeTerm[]): RegimeScore {
+  let signalCount = 0, totalEnergy = 0;
+  for (const t of terms) if (t.signal) { signalCount++; totalEnergy += t.energy; }
+  const coverage = terms.length ? signalCount / terms.length : 0;
+  if (signalCount === 0 || totalEnergy <= 0) return { score: 0, scoreRange: [0, 0], directionalSpread: [0, 0], layerSpread: 0, coverage: 0, signalEnergy: 0 };
+  let dLo = 0, dHi = 0;
+  for (const t of terms) if (t.signal) { dLo += t.spread[0] * (t.energy / totalEnergy); dHi += t.spread[1] * (t.energy / totalEnergy); }
+  // Matrices without signal carry zero share: the entropy runs over all matrices, so leaving most of them
+  // untouched lowers it.
+  const layerSpread = normalizedEntropy(terms.map((t) => (t.signal ? t.energy / totalEnergy : 0)));
+  const score = (d: number) => REGIME_WEIGHTS.D * d + REGIME_WEIGHTS.L * layerSpread + REGIME_WEIGHTS.C * coverage;
+  const scoreRange: [number, number] = [score(dLo), score(dHi)];
+  return { score: (scoreRange[0] + scoreRange[1]) / 2, scoreRange, directionalSpread: [dLo, dHi], layerSpread, coverage, signalEnergy: totalEnergy };
+}
+
 /**
  * @param matrices one entry per compared matrix
  * @param signalShare share of the whole update's energy that storage rounding cannot account for (1 when
  *   there is no noise floor): when most of the update could be rounding, what is left is not a fair
  *   sample of the update's shape (a dispersed update of tiny entries is the first to vanish in rounding).
  */
-export function regimeVerdict(matrices: readonly RegimeMatrix[], signalShare = 1): RegimeVerdict {
-  const withSignal = matrices.filter((m) => ((m.values.length > 0 && (m.values[0] as number) > m.noiseEdge) || (m.hiddenEnergy ?? 0) > 0) && m.energy > 0);
-  const coverage = matrices.length ? withSignal.length / matrices.length : 0;
-  const totalEnergy = withSignal.reduce((s, m) => s + m.energy, 0);
+export function regimeVerdict(matrices: readonly RegimeMatrix[], signalShare = 1, failed: readonly FailedMatrix[] = []): RegimeVerdict {
+  // Failed matrices are unknowns, not zeros: they lower the confidence, never raise it.
+  const total = matrices.length + failed.length;
+  const failedNote = failed.length
+    ? `${failed.length} of ${total} matrices failed (${codesText(failureCounts(failed))}) and are not in the verdict: what they changed is unknown`
+    : '';
+  const terms = matrices.map(regimeTerm);
+  const withSignal = matrices.filter((_, i) => (terms[i] as RegimeTerm).signal);
+  const { score: mid, scoreRange: range, directionalSpread: [dLo, dHi], layerSpread, coverage, signalEnergy: totalEnergy } = regimeScore(terms);
   if (withSignal.length === 0 || totalEnergy <= 0) {
     return {
       score: 0, scoreRange: [0, 0], label: 'no-signal',
       components: { directionalSpread: [0, 0], layerSpread: 0, coverage: 0 }, drivers: [],
-      evidence: [{ metric: 'C', text: `no matrix of ${matrices.length} has an update above the storage-noise floor` }],
-      confidence: 'high', confidenceNote: 'the two checkpoints differ only by storage rounding (or not at all)',
+      evidence: [{ metric: 'C', text: `no matrix of ${matrices.length}${failed.length ? ' analysed' : ''} has an update above the storage-noise floor` }],
+      ...(failed.length
+        ? { confidence: 'low' as const, confidenceNote: `the analysed matrices differ only by storage rounding (or not at all), but ${failedNote}` }
+        : { confidence: 'high' as const, confidenceNote: 'the two checkpoints differ only by storage rounding (or not at all)' }),
+      failed: failed.length,
     };
   }
   const shares = withSignal.map((m) => m.energy / totalEnergy);
-  const spreads = withSignal.map(directionalSpread);
-  const dLo = spreads.reduce((s, [lo], i) => s + lo * (shares[i] as number), 0);
-  const dHi = spreads.reduce((s, [, hi], i) => s + hi * (shares[i] as number), 0);
-  // Matrices without signal carry zero share: the entropy runs over all matrices, so leaving most of them
-  // untouched lowers it.
-  const signalSet = new Set(withSignal);
-  const layerSpread = normalizedEntropy(matrices.map((m) => (signalSet.has(m) ? m.energy / totalEnergy : 0)));
-  const score = (d: number) => REGIME_WEIGHTS.D * d + REGIME_WEIGHTS.L * layerSpread + REGIME_WEIGHTS.C * coverage;
-  const range: [number, number] = [score(dLo), score(dHi)];
-  const mid = (range[0] + range[1]) / 2;
+  const spreads = terms.filter((t) => t.signal).map((t) => t.spread);
   const label: RegimeVerdict['label'] = signalShare < 0.5 ? 'indeterminate'
     : mid < REGIME_THRESHOLDS.concentrated ? 'concentrated' : mid > REGIME_THRESHOLDS.dispersed ? 'dispersed' : 'mixed';
 
@@ -211,6 +252,11 @@ export function regimeVerdict(matrices: readonly RegimeMatrix[], signalShare = 1
   if (width > 0.1) { confidence = confidence === 'high' ? 'medium' : 'low'; notes.push(`what the spectra leave unresolved (a truncated tail, update energy below the noise edge) keeps the score within ±${(width / 2).toFixed(2)}${hiddenTotal > 0 ? '' : '; use --mode exact or a larger --rank'}`); }
   if (disagreement > 0.6) { confidence = confidence === 'high' ? 'medium' : 'low'; notes.push('the components disagree (e.g. few matrices updated, but each in many directions)'); }
   if (nearThreshold) { confidence = confidence === 'high' ? 'medium' : confidence; notes.push('the score is near a label threshold'); }
+  if (failed.length) {
+    // More than a twentieth of the matrices unknown, or too few left: low; any at all: at most medium.
+    confidence = failed.length > 0.05 * total ? 'low' : confidence === 'high' ? 'medium' : confidence;
+    notes.push(failedNote);
+  }
   if (signalShare < 0.5) {
     confidence = 'low';
     notes.push(`only ${pct(signalShare)} of the update energy is more than storage rounding accounts for: the rest is indistinguishable from rounding, and a dispersed update of small entries is what rounding hides first`);
@@ -220,5 +266,6 @@ export function regimeVerdict(matrices: readonly RegimeMatrix[], signalShare = 1
     components: { directionalSpread: [dLo, dHi], layerSpread, coverage },
     drivers, evidence, confidence,
     confidenceNote: notes.length ? notes.join('; ') : `${withSignal.length} matrices with signal, components agree`,
+    failed: failed.length,
   };
 }

@@ -10,14 +10,19 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { installInterruptHandlers, interruptExitCode, interruption, InterruptedError, runInterruptHooks } from '../engine/interrupt';
 import { ParamscopeError } from '../errors';
 import { JsonlWriter } from './output/jsonl';
+import { terminalLines, terminalText } from './output/terminal-text';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 export interface CommandContext {
   argv: string[];
   parse<O extends Options>(options: O, usage: string): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] };
+  /** Human-readable text on stdout: control characters from input are escaped (output/terminal-text.ts). */
   out(text: string): void;
+  /** Human-readable text on stderr, escaped as `out`. */
   err(text: string): void;
+  /** Machine output on stdout (a --json document, --csv rows), written exactly as given. */
+  data(text: string): void;
   usageError(message: string, usage: string): number;
   isTTY: boolean;
   /** Fires on SIGINT / SIGTERM. Reading it installs the handlers (lib/engine/interrupt.ts): long commands pass it on as their signal. */
@@ -59,13 +64,14 @@ export function commandContext(name: string, rest: string[]): CommandContext {
         throw new UsageError(error instanceof Error ? error.message : String(error), usage);
       }
     },
-    out: (text) => process.stdout.write(text + '\n'),
-    err: (text) => process.stderr.write(text + '\n'),
+    out: (text) => process.stdout.write(terminalLines(text) + '\n'),
+    err: (text) => process.stderr.write(terminalLines(text) + '\n'),
+    data: (text) => process.stdout.write(text + '\n'),
     usageError(message, usage) {
       // In --jsonl mode a usage error is an event too, even before the command set the stream up.
       if (!ctx.events && rest.includes('--jsonl')) ctx.events = new JsonlWriter();
       ctx.events?.fail(new ParamscopeError(message, { code: 'INVALID_ARGUMENT' }));
-      if (!((ctx.quiet ?? rest.includes('--quiet')) && ctx.events)) process.stderr.write(`paramscope ${name}: ${message}\n\n${usage}\n`);
+      if (!((ctx.quiet ?? rest.includes('--quiet')) && ctx.events)) process.stderr.write(`paramscope ${name}: ${terminalText(message)}\n\n${usage}\n`);
       return 2;
     },
     isTTY: Boolean(process.stderr.isTTY),
@@ -112,8 +118,9 @@ export async function runCommand(name: string, command: Command, ctx: CommandCon
     if (error instanceof UsageError) return ctx.usageError(error.message, error.usage);
     ctx.events?.fail(error);
     if (!(ctx.quiet && ctx.events)) {
-      if (error instanceof ParamscopeError) process.stderr.write(`paramscope ${name}: ${error.code}: ${error.message.replace(/\s*\n\s*/g, ' ')}\n`);
-      else process.stderr.write(`paramscope ${name}: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      // One line: the message may hold names from the input (a LF or an ESC in a tensor name is escaped).
+      if (error instanceof ParamscopeError) process.stderr.write(`paramscope ${name}: ${error.code}: ${terminalText(error.message)}\n`);
+      else process.stderr.write(`paramscope ${name}: internal error: ${terminalLines(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`);
     }
     return exitCodeOf(error);
   }

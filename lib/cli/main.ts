@@ -12,8 +12,11 @@ import { diffCommand } from './commands/diff';
 import { doctorCommand } from './commands/doctor';
 import { inspectCommand } from './commands/inspect';
 import { loraCommand } from './commands/lora';
+import { mergeCommand } from './commands/merge';
 import { planCommand } from './commands/plan';
+import { trajectoryCommand } from './commands/trajectory';
 import { type Command, commandContext, runCommand } from './context';
+import { terminalText } from './output/terminal-text';
 
 const commands: Record<string, Command> = {
   demo: { run: demoCommand, summary: 'run paramscope on a small bundled example and show what it reports' },
@@ -22,6 +25,8 @@ const commands: Record<string, Command> = {
   diff: { run: diffCommand, summary: 'what a fine-tune changed: spectra of ΔW, noise floor, directions, regime verdict' },
   lora: { run: loraCommand, summary: 'the footprint of a LoRA adapter (with or without its base)' },
   compare: { run: compareCommand, summary: 'rank several fine-tunes of one base from concentrated to dispersed' },
+  trajectory: { run: trajectoryCommand, summary: 'a training run\'s checkpoints in step order: how the footprint grows, where its directions settle' },
+  merge: { run: mergeCommand, summary: 'put the partial reports of a sharded run (--shard i/N) back into one report' },
   plan: { run: planCommand, summary: 'what analyze or diff would cost (bytes, flops, memory, time), from the headers alone' },
   doctor: { run: doctorCommand, summary: 'show the BLAS backend, SIMD level, threads and versions in use' },
 };
@@ -50,7 +55,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = commands[name];
   if (!command) {
-    process.stderr.write(`paramscope: unknown command "${name}"\n\n${mainUsage()}\n`);
+    process.stderr.write(`paramscope: unknown command "${terminalText(name)}"\n\n${mainUsage()}\n`);
     return 2;
   }
   return runCommand(name, command, commandContext(name, rest));

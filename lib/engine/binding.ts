@@ -213,5 +213,6 @@ function explainLoadFailure(error: unknown): string {
     fixes.push('  - rebuild for this Node.js version and platform: `npm rebuild paramscope`');
   }
   fixes.push('  - run `npx paramscope doctor` for details');
-  return fixes.join('\n');
+  // One line (the CLI's error line): the parts joined.
+  return fixes.map((f) => f.trim()).join(' ');
 }

@@ -7,6 +7,7 @@ import { invalidArgument } from '../errors';
 import { native, type NativeEngineOptions } from './binding';
 import type { CostSettings } from '../plan/cost';
 import type { SpectrumOptions } from './types';
+import type { CacheOptions } from './cache';
 
 /**
  * What the engine does when an option is not given: the core's EngineOptions{} (native/include/
@@ -91,11 +92,12 @@ export function reportedRank(mode: 'exact' | 'truncated', options: Pick<Spectrum
 
 /**
  * The options a secondary run (the base's or the directions' spectra) takes over from the caller's:
- * progress, cancellation, the thread and memory budget, the seed. Mode, rank and vectors are its own.
+ * progress, cancellation, the thread and memory budget, the seed, the result cache. Mode, rank and
+ * vectors are its own.
  */
-export function inheritedRunOptions(options: SpectrumOptions): SpectrumOptions {
-  const { onProgress, signal, threads, parallelMatrices, memoryBudget, seed } = options;
-  return { onProgress, signal, threads, parallelMatrices, memoryBudget, seed };
+export function inheritedRunOptions(options: SpectrumOptions & CacheOptions): SpectrumOptions & CacheOptions {
+  const { onProgress, signal, threads, parallelMatrices, memoryBudget, seed, cache } = options;
+  return { onProgress, signal, threads, parallelMatrices, memoryBudget, seed, cache };
 }
 
 /** What the cost of a run depends on (lib/plan/cost.ts), from the caller's options with the defaults filled in. */

@@ -7,9 +7,12 @@ import { nativeHandleOf } from '../read/checkpoint';
 import { abortError, invalidArgument, type ParamscopeError } from '../errors';
 import { native, type NativeJobSpec } from './binding';
 import { EventQueue } from './event-queue';
-import { engineOptions } from './options';
+import { jobCost } from '../plan/cost';
+import { type CacheOptions, type ResultCache, resultCacheOf } from './cache';
+import { type CacheKey, CacheKeyBuilder } from './cache-key';
+import { costSettings, type EngineOptions, engineOptions } from './options';
 import type { MatrixJob, TensorSource } from './matrix-job';
-import type { SpectrumOptions, SpectrumOutcome } from './types';
+import { isFailed, type SpectrumOptions, type SpectrumOutcome } from './types';
 
 function nativeJob(job: MatrixJob): NativeJobSpec {
   const source = (s: TensorSource) => ({
@@ -47,11 +50,19 @@ function checkLowRankJob(job: Extract<MatrixJob, { kind: 'lowrank' }>): void {
 /**
  * Runs the spectra of `jobs` on the native engine, off the event loop, yielding each result as it
  * finishes. Breaking out of the loop or aborting the signal stops the engine within about one panel.
+ * With `options.cache`, jobs whose result is cached are yielded from the cache (`cached: true`) and only
+ * the others are computed, each stored before it is yielded (cache.ts).
  */
-export function runSpectra(jobs: readonly MatrixJob[], options: SpectrumOptions = {}): AsyncIterableIterator<SpectrumOutcome> {
+export function runSpectra(jobs: readonly MatrixJob[], options: SpectrumOptions & CacheOptions = {}): AsyncIterableIterator<SpectrumOutcome> {
   const nativeOptions = engineOptions(options);
+  const cache = resultCacheOf(options.cache);
+  if (options.signal?.aborted) throw abortError(options.signal);
+  return cache ? cachedRun(jobs, nativeOptions, options, cache) : engineRun(jobs, nativeOptions, options);
+}
+
+/** The engine run of `jobs` with options already checked. */
+function engineRun(jobs: readonly MatrixJob[], nativeOptions: EngineOptions, options: Pick<SpectrumOptions, 'signal' | 'onProgress'>): AsyncIterableIterator<SpectrumOutcome> {
   const { signal, onProgress } = options;
-  if (signal?.aborted) throw abortError(signal);
   let handle: { cancel(): void } | undefined;
   const queue = new EventQueue<SpectrumOutcome>(() => handle?.cancel());
   const onAbort = () => handle?.cancel();
@@ -73,5 +84,87 @@ export function runSpectra(jobs: readonly MatrixJob[], options: SpectrumOptions 
     }
   });
   signal?.addEventListener('abort', onAbort, { once: true });
+  return queue;
+}
+
+/**
+ * The engine options for the `missing` jobs of a run of `total`: each lane gets the threads and the
+ * memory share it would have had computing all of them, so a resumed run computes a matrix exactly as
+ * the whole run would have (the engine gives fewer jobs fewer lanes, each a larger share).
+ */
+function resumedOptions(options: EngineOptions, total: number, missing: number): EngineOptions {
+  const lanes = native().laneCount(options, total);
+  const missingLanes = Math.min(lanes, missing);
+  if (missingLanes >= lanes) return options;
+  const threads = options.threads > 0 ? options.threads : native().buildInfo().hardwareThreads;
+  return {
+    ...options,
+    parallelMatrices: missingLanes,
+    threads: Math.max(1, Math.floor(threads / lanes)) * missingLanes,
+    memoryBudget: Math.max(1, Math.floor(options.memoryBudget / lanes)) * missingLanes,
+  };
+}
+
+/** {@link runSpectra} with a cache: look every job up, compute the rest, store each new result before yielding it. */
+function cachedRun(jobs: readonly MatrixJob[], nativeOptions: EngineOptions, options: SpectrumOptions, cache: ResultCache): AsyncIterableIterator<SpectrumOutcome> {
+  const { signal, onProgress } = options;
+  let stopped = false;
+  let inner: AsyncIterableIterator<SpectrumOutcome> | undefined;
+  const queue = new EventQueue<SpectrumOutcome>(() => {
+    stopped = true;
+    void inner?.return?.();
+  });
+  const settings = costSettings(options);
+  void (async () => {
+    const builder = new CacheKeyBuilder(nativeOptions);
+    const keys: Array<CacheKey | undefined> = [];
+    for (const job of jobs) keys.push(await builder.key(job));
+    const missing: number[] = [];
+    let cachedBytes = 0, totalBytes = 0;
+    for (const [i, job] of jobs.entries()) {
+      if (stopped) return;
+      if (signal?.aborted) throw abortError(signal);
+      const key = keys[i];
+      const bytes = jobCost(job, settings).bytes;
+      totalBytes += bytes;
+      const found = key ? await cache.get(key) : undefined;
+      if (!found) {
+        missing.push(i);
+        continue;
+      }
+      cachedBytes += bytes;
+      queue.push({ ...found, index: i, name: job.name, cached: true });
+    }
+    const hits = jobs.length - missing.length;
+    // Progress covers the whole run: cached jobs count as done.
+    onProgress?.({ jobsDone: hits, jobsTotal: jobs.length, bytesDone: cachedBytes, bytesTotal: totalBytes, flopsDone: 0, current: '' });
+    if (missing.length === 0 || stopped) {
+      queue.end();
+      return;
+    }
+    // Results wait for their entry to be written; progress waits for the results before it, and for the
+    // consumer to have taken them (a macrotask), so a phase's last progress still follows its last result.
+    let inOrder: Promise<void> = Promise.resolve();
+    const then = (task: () => void | Promise<void>) => (inOrder = inOrder.then(task));
+    inner = engineRun(missing.map((i) => jobs[i] as MatrixJob), resumedOptions(nativeOptions, jobs.length, missing.length), {
+      signal,
+      onProgress: (p) => void then(async () => {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        onProgress?.({ ...p, jobsDone: p.jobsDone + hits, jobsTotal: jobs.length, bytesDone: p.bytesDone + cachedBytes, bytesTotal: p.bytesTotal + cachedBytes });
+      }).catch(() => undefined),
+    });
+    for await (const outcome of inner) {
+      const i = missing[outcome.index] as number;
+      const result = { ...outcome, index: i };
+      const key = keys[i];
+      // Not awaited: results join the order as they arrive, ahead of the progress that follows them.
+      void then(async () => {
+        if (key && !isFailed(result)) await cache.put(key, result);
+        queue.push(result);
+      });
+    }
+    await inOrder;
+    queue.end();
+  })().catch((error: unknown) => queue.fail(error));
   return queue;
 }

@@ -102,6 +102,8 @@ export interface SpectrumResult {
   /** Column-major rows×vectorCount and cols×vectorCount, when vectors were requested. */
   u?: Float64Array;
   v?: Float64Array;
+  /** True when the result came from the result cache (SpectrumOptions.cache), as the engine once computed it. */
+  cached?: boolean;
 }
 
 /** A job that failed on its own (NaN input, out of memory, …); the other jobs still ran. */

@@ -1,7 +1,23 @@
 /** Shared pieces of the human-readable reports (Markdown, HTML): number formats, orderings, grids. */
+import { codesText } from '../aggregate/failures';
 import type { GroupSummary } from '../aggregate/groups';
 import type { DiffReport, ModelSummary, PairResult } from './model';
 import { type Bounded, bounds, formatBounded, midpoint } from '../results/metrics';
+
+/**
+ * The largest of `values` (or `floor` when larger or when there are none), in a loop: `Math.max(...v)`
+ * passes every value as an argument and throws a RangeError beyond about 10⁵ of them.
+ */
+export function maxOf(values: Iterable<number>, floor = -Infinity): number {
+  let best = floor;
+  for (const v of values) if (v > best) best = v;
+  return best;
+}
+
+/** Appends `items` to `target` one by one (`push(...items)` has the same argument limit as Math.max). */
+export function appendAll<T>(target: T[], items: Iterable<T>): void {
+  for (const item of items) target.push(item);
+}
 
 export const DIAGNOSTIC_SENTENCE = 'This is a diagnostic of the update\'s shape, not a benchmark score.';
 
@@ -181,6 +197,9 @@ export function modeText(report: DiffReport): string {
 export function modelSummaryRows(m: ModelSummary): Array<[string, string]> {
   return [
     ['matrices analysed', String(m.matrices)],
+    ...(m.failed.matrices
+      ? [['matrices that could not be analysed (not in the verdict)', `${m.failed.matrices}: ${codesText(m.failed)}`] as [string, string]]
+      : []),
     ['matrices with an update above storage noise', `${m.matricesWithSignal} (${pct(m.matrices ? m.matricesWithSignal / m.matrices : NaN)})`],
     ['relative update ‖ΔW‖_F / ‖W_base‖_F (all matrices)', fmt(m.relativeUpdate)],
     ['update energy above the noise floor', pct(m.energyShareAboveNoise)],

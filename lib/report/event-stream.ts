@@ -6,6 +6,7 @@
  * gives each a child stream: same numbering and clock, events tagged with the child's `run`, its progress
  * counted as its share of the whole.
  */
+import { type CacheCounts, countsSince, type ResultCache } from '../engine/cache';
 import { InterruptedError } from '../engine/interrupt';
 import type { MatrixJob } from '../engine/matrix-job';
 import { costSettings } from '../engine/options';
@@ -73,16 +74,17 @@ export function errorFields(error: unknown): Pick<ErrorEvent, 'code' | 'message'
 /** Records that finish out of order, put out in order (the report's). */
 export class OrderedRecords<R extends PairResult | TensorAnalysis> {
   #next = 0;
-  readonly #pending = new Map<number, R>();
+  readonly #pending = new Map<number, { record: R; cached: boolean }>();
 
-  constructor(private readonly emit: (index: number, record: R) => void) {}
+  constructor(private readonly emit: (index: number, record: R, cached: boolean) => void) {}
 
-  complete(index: number, record: R): void {
+  /** Record `index` is finished; `cached`: every spectrum it took came from the result cache. */
+  complete(index: number, record: R, cached = false): void {
     if (index < this.#next || this.#pending.has(index)) return;
-    this.#pending.set(index, record);
+    this.#pending.set(index, { record, cached });
     for (let r = this.#pending.get(this.#next); r !== undefined; r = this.#pending.get(this.#next)) {
       this.#pending.delete(this.#next);
-      this.emit(this.#next++, r);
+      this.emit(this.#next++, r.record, r.cached);
     }
   }
 }
@@ -99,6 +101,7 @@ export class EventStream {
   #matricesDone = 0;
   #matricesTotal = 0;
   #lastProgress = -Infinity;
+  #cacheCounts: (() => CacheCounts) | undefined;
 
   private constructor(shared: Shared, run: string | undefined, root: boolean, offset: number, weight: number) {
     this.#shared = shared;
@@ -126,6 +129,11 @@ export class EventStream {
     const child = new EventStream(this.#shared, run, false, this.#offset + this.#weight * this.#childOffset, this.#weight * weight);
     this.#childOffset += weight;
     return child;
+  }
+
+  /** The run uses `cache` (when given): its matrix events say whether they were cached, its summary what the cache did from now on. */
+  trackCache(cache: ResultCache | undefined): void {
+    if (cache) this.#cacheCounts = countsSince(cache);
   }
 
   get startedAt(): string {
@@ -183,9 +191,9 @@ export class EventStream {
    */
   records<R extends PairResult | TensorAnalysis>(kind: R extends PairResult ? 'pair' : 'tensor', fileOf: (index: number) => string | undefined): OrderedRecords<R> {
     const of = this.#matricesTotal;
-    return new OrderedRecords<R>((index, record) => {
+    return new OrderedRecords<R>((index, record, cached) => {
       this.#matricesDone++;
-      this.#emit({ type: 'matrix', index, of, kind, record } as Body<RunEvent>);
+      this.#emit({ type: 'matrix', index, of, kind, record, ...(this.#cacheCounts ? { cached } : {}) } as Body<RunEvent>);
       const file = fileOf(index);
       const where = { ...(file === undefined ? {} : { file }), tensor: record.name };
       if (record.error) this.#emit<ErrorEvent>({ type: 'error', scope: 'matrix', code: record.error.code, message: record.error.message, ...where });
@@ -200,7 +208,7 @@ export class EventStream {
 
   /** The run's summary; on the root stream, its last event. */
   summary(report: SummaryEvent['report']): void {
-    this.#emit<SummaryEvent>({ type: 'summary', report });
+    this.#emit<SummaryEvent>({ type: 'summary', report, ...(this.#cacheCounts ? { cache: this.#cacheCounts() } : {}) });
     if (this.#root) this.#shared.ended = true;
   }
 

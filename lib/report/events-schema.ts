@@ -9,12 +9,14 @@
  */
 import type { AnalysisReport, TensorAnalysis } from './model';
 import type { SkippedTensor } from '../plan/analysis-plan';
+import type { CacheCounts } from '../engine/cache';
 import { ERROR_CODES } from '../errors';
 import {
   type AnalysisSummary, type CompareSummary, type ErrorEvent, EVENT_STREAM_VERSION, type EventType, type PairMatrixEvent,
   type PlanEvent, type PlanInput, type PlanPhase, type PlanRun, type ProgressEvent, type SummaryEvent, type TensorMatrixEvent, type WarningEvent,
 } from './events';
 import { ANALYSIS_SCHEMA_VERSION, COMPARE_SCHEMA_VERSION } from './header';
+import { TRAJECTORY_SCHEMA_DEFS } from './trajectory-schema';
 import { arrayOf, bool, count, type JsonSchema, nullable, num, obj, oneOfStrings, opt, ref, REPORT_JSON_SCHEMA, str } from './schema';
 
 const PHASES = ['spectra', 'directions', 'base', 'vectors'] as const;
@@ -32,7 +34,7 @@ function envelope<T extends EventType>(type: T, description: string) {
     v: { const: EVENT_STREAM_VERSION, description: 'Stream version (docs/events.md: bumped on any incompatible change).' } as JsonSchema,
     seq: count('Sequence number: 0 for the first event of the stream, then +1 for each (a gap means a lost line).'),
     t: count('Milliseconds since the run began (monotonic clock).'),
-    run: opt(str('For commands that run several analyses in one stream (compare): the one this event belongs to (the fine-tune\'s name).')),
+    run: opt(str('For commands that run several analyses in one stream: the one this event belongs to (compare: the fine-tune\'s name; trajectory: step-N, step-N-vs-M, step-N/directions).')),
   };
 }
 
@@ -112,7 +114,16 @@ const tensorAnalysis = obj<TensorAnalysis>('One matrix of analyze: the spectrum 
 const matrixFields = {
   index: count('Position of the record in the report\'s pairs[] (tensors[] for analyze).'),
   of: count('Records the report holds.'),
+  cached: opt(bool('Present when the run uses a result cache (docs/cache.md): true when every spectrum of this matrix came from the cache, nothing was computed.')),
 };
+
+const cacheCounts = obj<CacheCounts>('What the result cache did for the run, counted in spectra (engine jobs: a diff matrix with directions takes four). Not part of the report.', {
+  hits: count('Spectra found in the cache (not computed).'),
+  misses: count('Spectra not found: computed.'),
+  written: count('Results stored.'),
+  rejected: count('Entries found but refused (corrupt, truncated, foreign or oversize): ignored, recomputed and rewritten.'),
+  writeErrors: count('Results that could not be stored (the run goes on; a later run recomputes them).'),
+});
 
 const pairMatrix = obj<PairMatrixEvent>('One finished matrix of diff, lora or compare: the report\'s pairs[] record, serialised as the report serialises it (failed matrices too, with error).', {
   ...envelope('matrix', 'Event type.'),
@@ -191,7 +202,8 @@ const compareSummary = obj<CompareSummary>('The ranking of compare: the fine-tun
 
 const summary = obj<SummaryEvent>('The result without its per-matrix records: the last event of a run that finished (of each run, with its run tag, in compare).', {
   ...envelope('summary', 'Event type.'),
-  report: { oneOf: [ref('diffSummary'), ref('analysisSummary'), ref('compareSummary')], description: 'By report.schema: paramscope.diff (diff, lora, a run of compare), paramscope.analysis (analyze), paramscope.compare (compare\'s ranking).' },
+  report: { oneOf: [ref('diffSummary'), ref('analysisSummary'), ref('compareSummary'), ref('trajectoryReport')], description: 'By report.schema: paramscope.diff (diff, lora, a run of compare or trajectory), paramscope.analysis (analyze), paramscope.compare (compare\'s ranking), paramscope.trajectory (trajectory\'s report, docs/trajectory.md).' },
+  cache: opt(ref('cacheCounts', 'Present when the run uses a result cache: its counts for this run (for a run of compare, that run\'s).')),
 });
 
 /** The JSON Schema of one event (one line of --jsonl). Objects are open: consumers must ignore unknown fields. */
@@ -204,14 +216,15 @@ export const EVENTS_JSON_SCHEMA: JsonSchema = {
   $defs: {
     ...(REPORT_JSON_SCHEMA.$defs as Record<string, JsonSchema>),
     plan, planInput, planPhase, planRun, progress, pairMatrix, tensorMatrix, tensorAnalysis, warning, error,
-    summary, diffSummary, analysisSummary, skippedTensor, compareSummary,
+    summary, cacheCounts, diffSummary, analysisSummary, skippedTensor, compareSummary,
+    ...TRAJECTORY_SCHEMA_DEFS,
   },
 };
 
 /** The event definitions (docs/events.md documents these; the others are the report's, in docs/schema.md). */
 export const EVENT_DEFS: readonly string[] = [
   'plan', 'planInput', 'planPhase', 'planRun', 'progress', 'pairMatrix', 'tensorMatrix', 'tensorAnalysis', 'warning', 'error',
-  'summary', 'diffSummary', 'analysisSummary', 'skippedTensor', 'compareSummary',
+  'summary', 'cacheCounts', 'diffSummary', 'analysisSummary', 'skippedTensor', 'compareSummary',
 ];
 
 /** docs/events.schema.json's text. */

@@ -18,9 +18,11 @@
 import type { RegimeVerdict } from '../aggregate/regime';
 import type { EngineProgress } from '../engine/types';
 import type { InterruptSignal } from '../engine/interrupt';
+import type { CacheCounts } from '../engine/cache';
 import type { ErrorCode } from '../errors';
 import { reportReplacer } from './json';
 import type { AnalysisReport, DiffReport, PairResult, TensorAnalysis } from './model';
+import type { TrajectoryReport } from './trajectory-model';
 
 /** The version of the event stream (`v` of every event): bumped on any incompatible change. */
 export const EVENT_STREAM_VERSION = 1;
@@ -121,6 +123,8 @@ interface MatrixEventBase extends EventEnvelope<'matrix'> {
   index: number;
   /** How many records the report will hold. */
   of: number;
+  /** Present when the run uses a result cache: true when every spectrum of this matrix came from it (nothing computed). */
+  cached?: boolean;
 }
 
 /** One finished matrix: the record of the report's `pairs[]`, exactly (failed matrices too, with `error`). */
@@ -184,7 +188,9 @@ export interface CompareSummary {
 
 /** The run's result without its per-matrix records: aggregates, verdict, and everything else of the report. */
 export interface SummaryEvent extends EventEnvelope<'summary'> {
-  report: DiffSummary | AnalysisSummary | CompareSummary;
+  report: DiffSummary | AnalysisSummary | CompareSummary | TrajectoryReport;
+  /** Present when the run uses a result cache (docs/cache.md): what it found and stored, counted in spectra. Not part of the report: a resumed run's report is an uncached run's. */
+  cache?: CacheCounts;
 }
 
 export type RunEvent = PlanEvent | ProgressEvent | MatrixEvent | WarningEvent | ErrorEvent | SummaryEvent;

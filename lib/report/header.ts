@@ -21,6 +21,18 @@ export const ANALYSIS_SCHEMA_VERSION = 1;
 /** The version of `compare`'s JSON document (`paramscope.compare`). */
 export const COMPARE_SCHEMA_VERSION = 1;
 
+/** The version of the comparison document (`paramscope.comparison`, comparison.json). */
+export const COMPARISON_SCHEMA_VERSION = 1;
+
+/** The version of `trajectory`'s JSON document (`paramscope.trajectory`, report/trajectory-model.ts). */
+export const TRAJECTORY_SCHEMA_VERSION = 1;
+
+/** The fields the trajectory report starts with. */
+export function trajectoryHeader(): { schema: 'paramscope.trajectory'; schemaVersion: number; tool: DiffReport['tool']; createdAt: string } {
+  const { tool, createdAt } = reportHeader('checkpoints');
+  return { schema: 'paramscope.trajectory', schemaVersion: TRAJECTORY_SCHEMA_VERSION, tool, createdAt };
+}
+
 /** `analyze`'s report as its versioned JSON document (what `analyze --json` prints). */
 export function analysisDocument(report: AnalysisReport): { schema: 'paramscope.analysis'; schemaVersion: number } & AnalysisReport {
   return { schema: 'paramscope.analysis', schemaVersion: ANALYSIS_SCHEMA_VERSION, ...report };

@@ -4,6 +4,7 @@
  * each to its JSON Schema so a field added here without a schema entry fails to type-check.
  */
 import type { GroupSummary } from '../aggregate/groups';
+import type { FailureCounts } from '../aggregate/failures';
 import type { RegimeVerdict } from '../aggregate/regime';
 import type { ErrorCode } from '../errors';
 import type { SkippedTensor } from '../plan/analysis-plan';
@@ -109,6 +110,7 @@ export interface PairResult {
 }
 
 export interface ModelSummary {
+  /** Matrices analysed (failed ones are counted in `failed`). */
   matrices: number;
   matricesWithSignal: number;
   /** ‖ΔW‖_F / ‖W_base‖_F over all compared matrices together. */
@@ -131,6 +133,8 @@ export interface ModelSummary {
   signalShare: number;
   /** Over all compared matrices: entries bit-identical in both checkpoints, and below one storage step (absent for adapters). */
   sparsity?: UpdateSparsity;
+  /** Matrices that could not be analysed (each pair's `error` says why): in no aggregate, and counted against the verdict's confidence. */
+  failed: FailureCounts;
 }
 
 export interface DiffReport {

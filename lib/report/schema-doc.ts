@@ -6,6 +6,8 @@
  */
 import { EVENT_DEFS, EVENTS_JSON_SCHEMA } from './events-schema';
 import { type JsonSchema, REPORT_JSON_SCHEMA } from './schema';
+import { TRAJECTORY_DEFS, TRAJECTORY_JSON_SCHEMA } from './trajectory-schema';
+import { COMPARISON_JSON_SCHEMA } from './comparison/schema';
 
 const DEF_TITLES: Record<string, string> = {
   checkpointRef: 'Checkpoint', adapterInfo: 'Adapter', pairingCounts: 'Pairing counts', pairingEntry: 'Pairing entry',
@@ -16,6 +18,8 @@ const DEF_TITLES: Record<string, string> = {
   plan: 'plan', planInput: 'Plan input', planPhase: 'Plan phase', planRun: 'Plan run', progress: 'progress', pairMatrix: 'matrix (pair)',
   tensorMatrix: 'matrix (tensor)', tensorAnalysis: 'Tensor analysis', warning: 'warning', error: 'error', summary: 'summary',
   diffSummary: 'Diff summary', analysisSummary: 'Analysis summary', skippedTensor: 'Skipped tensor', compareSummary: 'Compare summary',
+  cacheCounts: 'Cache counts', trajectoryReport: 'Trajectory', trajectoryStep: 'Step', stepFootprint: 'Footprint', stepSettling: 'Settling',
+  settlingSide: 'Settling side', trajectoryGroupSeries: 'Group series', trajectoryMatrixSeries: 'Matrix series',
 };
 
 /** Where a $defs entry is documented: on the page being generated, or (the report's, from docs/events.md) in docs/schema.md. */
@@ -91,7 +95,14 @@ export function schemaFieldReference(): string {
 /** The generated field reference of docs/events.md: the events' own definitions; the report's link to docs/schema.md. */
 export function eventsFieldReference(): string {
   const own = new Set(EVENT_DEFS);
-  return fieldReference(EVENTS_JSON_SCHEMA, EVENT_DEFS, (def) => (own.has(def) ? localLink(def) : `schema.md#${anchor(def)}`));
+  const trajectory = new Set(TRAJECTORY_DEFS);
+  return fieldReference(EVENTS_JSON_SCHEMA, EVENT_DEFS, (def) => (own.has(def) ? localLink(def) : trajectory.has(def) ? `trajectory.md#${anchor(def)}` : `schema.md#${anchor(def)}`));
+}
+
+/** The generated field reference of docs/trajectory.md: the trajectory's own definitions; the report's link to docs/schema.md. */
+export function trajectoryFieldReference(): string {
+  const own = new Set(TRAJECTORY_DEFS);
+  return fieldReference(TRAJECTORY_JSON_SCHEMA, TRAJECTORY_DEFS, (def) => (own.has(def) ? localLink(def) : `schema.md#${anchor(def)}`));
 }
 
 export const SCHEMA_DOC_BEGIN = '<!-- BEGIN GENERATED FIELD REFERENCE (scripts/gen-report-schema.js) -->';
@@ -109,7 +120,30 @@ export function updateSchemaDoc(page: string): string {
   return replaceRegion(page, schemaFieldReference(), 'docs/schema.md');
 }
 
+/** Replaces the generated region of docs/trajectory.md's text with the current field reference. */
+export function updateTrajectoryDoc(page: string): string {
+  return replaceRegion(page, trajectoryFieldReference(), 'docs/trajectory.md');
+}
+
 /** Replaces the generated region of docs/events.md's text with the current field reference. */
 export function updateEventsDoc(page: string): string {
   return replaceRegion(page, eventsFieldReference(), 'docs/events.md');
+}
+
+// ---- comparison.json (docs/comparison.md) -------------------------------------------------------------
+
+Object.assign(DEF_TITLES, {
+  interval: 'Interval', differenceInterval: 'Difference interval', arm: 'Arm', difference: 'Difference', depthPoint: 'Depth point',
+  depthCurve: 'Depth curve', spectrumPoint: 'Spectrum point', spectrumCurve: 'Spectrum curve', heatmapSide: 'Heatmap side',
+  heatmapCell: 'Heatmap cell', heatmap: 'Heatmap',
+});
+
+/** The generated field reference of docs/comparison.md. */
+export function comparisonFieldReference(): string {
+  return fieldReference(COMPARISON_JSON_SCHEMA, Object.keys(COMPARISON_JSON_SCHEMA.$defs as object), localLink, ['Comparison', 'def-comparison']);
+}
+
+/** Replaces the generated region of docs/comparison.md's text with the current field reference. */
+export function updateComparisonDoc(page: string): string {
+  return replaceRegion(page, comparisonFieldReference(), 'docs/comparison.md');
 }

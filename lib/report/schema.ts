@@ -17,6 +17,7 @@
  * fs.writeFileSync('report.json', serializeReport(await diff(base, tuned)));
  */
 import type { GroupSummary } from '../aggregate/groups';
+import type { FailureCounts } from '../aggregate/failures';
 import { REGIME_COMPONENTS, REGIME_LEGEND, type RegimeEvidence, type RegimeVerdict } from '../aggregate/regime';
 import { ERROR_CODES } from '../errors';
 import type { Component, ModuleInfo, ModuleType } from '../plan/modules';
@@ -218,7 +219,7 @@ const groupSummary = obj<GroupSummary>('A summary over a group of matrices (a la
 });
 
 const modelSummary = obj<ModelSummary>('Model-level summary of the update.', {
-  matrices: count('Matrices analysed (without errors).'),
+  matrices: count('Matrices analysed (without errors; the failed ones are in failed).'),
   matricesWithSignal: count('Matrices whose update has at least one singular value above the storage-noise edge.'),
   relativeUpdate: num('√(Σ‖ΔW‖_F² / Σ‖W_base‖_F²) over all matrices (dimensionless; "NaN" without base).'),
   layerEnergyEntropy: num('Normalised entropy of the update energy across layers, in [0, 1] (1: spread evenly).'),
@@ -231,6 +232,12 @@ const modelSummary = obj<ModelSummary>('Model-level summary of the update.', {
   energyShareAboveNoise: num('Share of all update energy above the storage-noise floor, in [0, 1].'),
   signalShare: num('Share of all update energy that storage rounding cannot account for (above the noise edge, or hidden below it), in [0, 1]. The verdict is indeterminate below 0.5.'),
   sparsity: opt(ref('updateSparsity', 'Over all compared matrices: entries bit-identical in both checkpoints and below one storage step (absent for adapters).')),
+  failed: ref('failureCounts', 'Matrices that could not be analysed (each pair\'s error says why): in no aggregate and not in the verdict, whose confidence they lower.'),
+});
+
+const failureCountsSchema = obj<FailureCounts>('Matrices that could not be analysed, by error code.', {
+  matrices: count('How many matrices failed (0 when all were analysed).'),
+  byCode: { type: 'object', additionalProperties: count('Matrices that failed with this code.'), description: 'How many failed with each error code (docs/errors.md), e.g. {"OUT_OF_MEMORY": 3}.' },
 });
 
 const evidence = obj<RegimeEvidence>('One piece of evidence for the verdict.', {
@@ -257,7 +264,8 @@ const verdict = obj<RegimeVerdict>('The regime verdict (lib/aggregate/regime.ts,
   drivers: arrayOf(ref('driver'), 'Up to 5 matrices with the largest shares of the update energy.'),
   evidence: arrayOf(ref('evidence'), 'Statements behind the score.'),
   confidence: oneOfStrings(['high', 'medium', 'low'], 'How much to trust the label.'),
-  confidenceNote: str('Why the confidence is what it is.'),
+  confidenceNote: str('Why the confidence is what it is (including how many matrices failed, with their codes).'),
+  failed: count('Matrices that could not be analysed and are not in the verdict (their codes: aggregates.model.failed). Any lowers the confidence to at most medium, more than 5 % to low.'),
 });
 
 const verdictComponents = obj<RegimeVerdict['components']>('Components of the regime score, each in [0, 1].', {
@@ -382,6 +390,7 @@ export const REPORT_JSON_SCHEMA: JsonSchema = {
     vectorChange,
     groupSummary,
     modelSummary,
+    failureCounts: failureCountsSchema,
     verdict,
     verdictComponents,
     driver,

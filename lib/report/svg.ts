@@ -3,10 +3,15 @@
  * colour scales (categorical for module types, sequential viridis for heatmaps) and a colour bar. Pure
  * string building: every plot is rendered at report time, the page needs no JavaScript to show it.
  */
+import { showControlCharacters } from './control-chars';
 
-/** Escapes text for HTML/SVG content and attribute values. */
+/**
+ * Escapes text for HTML/SVG content and attribute values: the markup characters as entities, and control,
+ * bidi and separator characters shown as their escapes (`\n`, `\u202e`: lib/report/control-chars.ts), so
+ * a name can neither add markup nor reorder or hide what the page shows.
+ */
 export function esc(text: string | number): string {
-  return String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+  return showControlCharacters(String(text)).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 }
 
 /** A coordinate with 2 decimals (keeps the markup small). */

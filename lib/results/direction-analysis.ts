@@ -5,6 +5,7 @@
  * base's spectrum is run.
  */
 import type { Checkpoint } from '../read/checkpoint';
+import type { CacheOptions } from '../engine/cache';
 import { inheritedRunOptions } from '../engine/options';
 import { runSpectra } from '../engine/run';
 import { isFailed, type SpectrumOptions, type SpectrumOutcome, type SpectrumResult } from '../engine/types';
@@ -29,10 +30,11 @@ const take = (block: Float64Array, n: number, k: number) => block.subarray(0, n 
 /**
  * Runs the three truncated spectra with vectors per matrix and sets `directions` on each pair that has
  * them. `onDone` is called for each pair the analysis concerns as soon as its three spectra are in (with
- * `directions` set, or left out when one of them failed).
+ * `directions` set, or left out when one of them failed), and whether all three came from the cache.
  */
 export async function analyzeDirections(
-  pairing: PairingReport, pairs: PairResult[], rank: number, threshold: number, options: SpectrumOptions, onDone: (pair: PairResult) => void = () => undefined,
+  pairing: PairingReport, pairs: PairResult[], rank: number, threshold: number, options: SpectrumOptions & CacheOptions,
+  onDone: (pair: PairResult, cached: boolean) => void = () => undefined,
 ): Promise<void> {
   const targets = pairs.filter((p) => p.spectrum && MATRIX_FATES.has(p.fate));
   const byName = new Map(pairing.entries.map((e) => [e.name, e]));
@@ -51,8 +53,12 @@ export async function analyzeDirections(
     if (count < 3) continue;
     const directions = compareDirections(outcomes, p.name, threshold);
     if (directions) p.directions = directions;
+    const cached = Object.values(directionJobNames(p.name)).every((job) => {
+      const outcome = outcomes.get(job);
+      return outcome !== undefined && !isFailed(outcome) && outcome.cached === true;
+    });
     for (const job of Object.values(directionJobNames(p.name))) outcomes.delete(job); // their vectors are no longer needed
-    onDone(p);
+    onDone(p, cached);
   }
 }
 

@@ -18,8 +18,25 @@ export function summarizeSpectrum(r: SpectrumResult): SpectrumSummary {
   return { values, errorBounds, frobeniusSquared, complete, converged, method, passes, powerIterations };
 }
 
+/**
+ * The outcome, or a failure when the engine computed a spectrum that is not finite: finite factors whose
+ * product overflows (a LoRA scale of 1e300), or values past the float range. Such a matrix has no
+ * metrics to report; counting it as a result would make the verdict read Infinity as "no signal".
+ */
+export function finiteOutcome(outcome: SpectrumOutcome): SpectrumOutcome {
+  if (isFailed(outcome)) return outcome;
+  const first = outcome.values.length ? (outcome.values[0] as number) : 0;
+  if (Number.isFinite(outcome.frobeniusSquared) && Number.isFinite(first)) return outcome;
+  const what = !Number.isFinite(outcome.frobeniusSquared) ? `‖·‖_F² = ${outcome.frobeniusSquared}` : `σ₁ = ${first}`;
+  return {
+    index: outcome.index, name: outcome.name, rows: outcome.rows, cols: outcome.cols, seconds: outcome.seconds,
+    error: { code: 'NON_FINITE_INPUT', message: `the spectrum of ${outcome.name} is not finite (${what}): its entries (or a scale times its factors) overflow the computation's range` },
+  };
+}
+
 /** One matrix of `analyze` (a planned matrix carries its module and, when quantized, its layout). */
-export function tensorAnalysis(info: TensorInfo & { module?: ModuleInfo; layout?: string }, outcome: SpectrumOutcome): TensorAnalysis {
+export function tensorAnalysis(info: TensorInfo & { module?: ModuleInfo; layout?: string }, computed: SpectrumOutcome): TensorAnalysis {
+  const outcome = finiteOutcome(computed);
   const base = {
     name: info.name,
     dtype: info.dtype,
@@ -40,7 +57,8 @@ export function tensorAnalysis(info: TensorInfo & { module?: ModuleInfo; layout?
  * One matrix pair of `diff`: ΔW's spectrum and metrics, the norms, the relative update, the noise floor,
  * how sparse the update is, and the layouts (a quantized side; ΔW as quantization error when only one side is).
  */
-export function pairResult(outcome: SpectrumOutcome, entry: PairingEntry, context: ClassifyContext = {}): PairResult {
+export function pairResult(computed: SpectrumOutcome, entry: PairingEntry, context: ClassifyContext = {}): PairResult {
+  const outcome = finiteOutcome(computed);
   const quantized = entry.base && entry.tuned ? quantizedSide(entry.base, entry.tuned) : null;
   const base: PairResult = {
     name: entry.name,
@@ -79,7 +97,8 @@ export function pairResult(outcome: SpectrumOutcome, entry: PairingEntry, contex
  * One adapter module: ΔW = s·B·A's spectrum and metrics; with the base weight's spectrum, the relative
  * update and (when both have vectors) the overlap of their directions. The rank cap is the adapter rank.
  */
-export function adapterPairResult(m: LoraModule, outcome: SpectrumOutcome, baseOutcome: SpectrumOutcome | undefined): PairResult {
+export function adapterPairResult(m: LoraModule, computed: SpectrumOutcome, baseOutcome: SpectrumOutcome | undefined): PairResult {
+  const outcome = finiteOutcome(computed);
   const result: PairResult = {
     name: m.name,
     fate: 'paired',

@@ -187,14 +187,31 @@ describe('paramscope --jsonl', () => {
     expect((run.events.at(-1) as SummaryEvent).report).toMatchObject({ totals: { failed: 1 } });
   });
 
-  it('a report that cannot be written replaces the summary with a WRITE_FAILED error, exit 2', async () => {
-    const out = path.join(dir, 'out-blocked');
-    fs.mkdirSync(path.join(out, 'report.json'), { recursive: true }); // a directory where the file goes
-    const run = await streamCli(['diff', example.base, example.concentrated, '--jsonl', '--out', out]);
-    expect(run.status).toBe(2);
-    expectValidStream(run);
-    expect(ofType(run.events, 'summary')).toEqual([]);
-    expect(run.events.at(-1)).toMatchObject({ type: 'error', scope: 'run', code: 'WRITE_FAILED' });
+  it('a report directory refused before the run is the stream\'s only event; one that changes during the run replaces the summary, exit 2', async () => {
+    const blocked = path.join(dir, 'out-blocked');
+    fs.mkdirSync(path.join(blocked, 'report.json'), { recursive: true }); // a directory where the file goes
+    const refused = await streamCli(['diff', example.base, example.concentrated, '--jsonl', '--out', blocked]);
+    expect(refused.status).toBe(2);
+    expectValidStream(refused);
+    expect(refused.events).toEqual([expect.objectContaining({ type: 'error', scope: 'run', code: 'OUTPUT_INVALID' })]);
+
+    // Someone else's file appears in the directory while the run computes: the write refuses it then.
+    const out = path.join(dir, 'out-changed');
+    fs.mkdirSync(out);
+    process.env.PARAMSCOPE_TEST_PAUSE_WRITE = '200'; // the write checks the directory again after its files
+    try {
+      const run = await streamCli(['diff', example.base, example.concentrated, '--jsonl', '--out', out], (event) => {
+        if (event.type === 'plan') fs.writeFileSync(path.join(out, 'notes.txt'), 'mine\n');
+      });
+      expect(run.status).toBe(2);
+      expectValidStream(run);
+      expect(ofType(run.events, 'summary')).toEqual([]);
+      expect(run.events.at(-1)).toMatchObject({ type: 'error', scope: 'run', code: 'OUTPUT_INVALID' });
+      expect(fs.readdirSync(out)).toEqual(['notes.txt']);
+      expect(fs.readdirSync(dir).filter((n) => n.includes('.paramscope-'))).toEqual([]);
+    } finally {
+      delete process.env.PARAMSCOPE_TEST_PAUSE_WRITE;
+    }
   });
 
   it('lora and compare stream too: compare tags each fine-tune\'s events with its run and ends with the ranking', async () => {

@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureExample } from '../../lib/example';
-import { cliPath, repoRoot, temporaryDirectory } from '../helpers/paths';
+import { cliEnv, cliPath, repoRoot, temporaryDirectory } from '../helpers/paths';
 
 describe('examples/', () => {
   let dir: string;
@@ -47,7 +47,7 @@ describe('examples/', () => {
       expect(lines.at(-1)).toMatch(/^verdict: concentrated \(score 0\.\d\d, confidence high\)$/);
     };
     check(run('stream-progress.mjs', [base, concentrated]));
-    const jsonl = execFileSync(process.execPath, [cliPath, 'diff', base, concentrated, '--mode', 'exact', '--jsonl', '--quiet'], { encoding: 'utf8' });
+    const jsonl = execFileSync(process.execPath, [cliPath, 'diff', base, concentrated, '--mode', 'exact', '--jsonl', '--quiet'], { encoding: 'utf8', env: cliEnv() });
     check(execFileSync(process.execPath, [path.join(repoRoot, 'examples', 'stream-progress.mjs'), '-'], { cwd: repoRoot, input: jsonl, encoding: 'utf8' }));
   });
 
@@ -56,7 +56,7 @@ describe('examples/', () => {
   it.skipIf(!python)('read_stream.py (Python, standard library only) reads the stream from the CLI', () => {
     const { base, concentrated } = ensureExample(dir);
     const r = spawnSync('python3', [path.join(repoRoot, 'examples', 'read_stream.py'), base, concentrated, '--mode', 'exact'], {
-      cwd: repoRoot, encoding: 'utf8', env: { ...process.env, PARAMSCOPE: `${JSON.stringify(process.execPath)} ${JSON.stringify(cliPath)}` },
+      cwd: repoRoot, encoding: 'utf8', env: { ...cliEnv(), PARAMSCOPE: `${JSON.stringify(process.execPath)} ${JSON.stringify(cliPath)}` },
     });
     expect(r.status).toBe(0);
     const lines = r.stdout.trim().split('\n');

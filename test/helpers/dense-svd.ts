@@ -181,3 +181,130 @@ function symmetricSquareRoot(matrix: Float64Array, n: number): Float64Array {
     }
   return root;
 }
+
+export interface DenseSvd {
+  /** Descending. */
+  values: number[];
+  /** Column-major rows × p and cols × p (p = min(rows, cols)), in the order of `values`. */
+  u: Float64Array;
+  v: Float64Array;
+}
+
+/**
+ * The thin SVD of a dense row-major matrix in double by one-sided Jacobi (as jacobiSingularValues, also
+ * rotating an identity alongside to get V; U's columns are the rotated columns over their norms).
+ */
+export function jacobiSvd(matrix: Float64Array, rows: number, cols: number): DenseSvd {
+  const transposeFirst = cols > rows;
+  const m = transposeFirst ? cols : rows;
+  const n = transposeFirst ? rows : cols;
+  const columns = Array.from({ length: n }, (_, j) => {
+    const column = new Float64Array(m);
+    for (let i = 0; i < m; i++) column[i] = transposeFirst ? (matrix[j * cols + i] as number) : (matrix[i * cols + j] as number);
+    return column;
+  });
+  const rotations = Array.from({ length: n }, (_, j) => {
+    const e = new Float64Array(n);
+    e[j] = 1;
+    return e;
+  });
+  const dot = (x: Float64Array, y: Float64Array) => {
+    let sum = 0;
+    for (let i = 0; i < x.length; i++) sum += (x[i] as number) * (y[i] as number);
+    return sum;
+  };
+  const rotate = (x: Float64Array, y: Float64Array, c: number, s: number) => {
+    for (let i = 0; i < x.length; i++) {
+      const xi = x[i] as number, yi = y[i] as number;
+      x[i] = c * xi - s * yi;
+      y[i] = s * xi + c * yi;
+    }
+  };
+  for (let sweep = 0; sweep < 80; sweep++) {
+    let rotated = false;
+    for (let p = 0; p < n; p++)
+      for (let q = p + 1; q < n; q++) {
+        const x = columns[p] as Float64Array, y = columns[q] as Float64Array;
+        const alpha = dot(x, x), beta = dot(y, y), gamma = dot(x, y);
+        if (gamma === 0 || Math.abs(gamma) <= 1e-15 * Math.sqrt(alpha * beta)) continue;
+        rotated = true;
+        const zeta = (beta - alpha) / (2 * gamma);
+        const t = Math.sign(zeta || 1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
+        const c = 1 / Math.sqrt(1 + t * t);
+        rotate(x, y, c, c * t);
+        rotate(rotations[p] as Float64Array, rotations[q] as Float64Array, c, c * t);
+      }
+    if (!rotated) break;
+  }
+  const norms = columns.map((c) => Math.sqrt(dot(c, c)));
+  const order = norms.map((_, j) => j).sort((a, b) => (norms[b] as number) - (norms[a] as number));
+  const left = new Float64Array(m * n), right = new Float64Array(n * n);
+  order.forEach((j, k) => {
+    const sigma = norms[j] as number;
+    for (let i = 0; i < m; i++) left[k * m + i] = sigma > 0 ? ((columns[j] as Float64Array)[i] as number) / sigma : 0;
+    right.set(rotations[j] as Float64Array, k * n);
+  });
+  const values = order.map((j) => norms[j] as number);
+  return transposeFirst ? { values, u: right, v: left } : { values, u: left, v: right };
+}
+
+/** Q (rows × k, column-major, orthonormal) and R (k × k, row-major) of a column-major block, by modified Gram–Schmidt twice. */
+function thinQr(block: Float64Array, rows: number, k: number): { q: Float64Array; r: Float64Array } {
+  const q = Float64Array.from(block);
+  const r = new Float64Array(k * k);
+  for (let pass = 0; pass < 2; pass++)
+    for (let j = 0; j < k; j++) {
+      for (let i = 0; i < j; i++) {
+        let d = 0;
+        for (let t = 0; t < rows; t++) d += (q[i * rows + t] as number) * (q[j * rows + t] as number);
+        for (let t = 0; t < rows; t++) q[j * rows + t] = (q[j * rows + t] as number) - d * (q[i * rows + t] as number);
+        r[i * k + j] = (r[i * k + j] as number) + d;
+      }
+      let norm = 0;
+      for (let t = 0; t < rows; t++) norm += (q[j * rows + t] as number) ** 2;
+      norm = Math.sqrt(norm);
+      for (let t = 0; t < rows; t++) q[j * rows + t] = norm > 0 ? (q[j * rows + t] as number) / norm : 0;
+      r[j * k + j] = pass === 0 ? norm : (r[j * k + j] as number) * norm;
+    }
+  return { q, r };
+}
+
+/**
+ * The SVD of scale·B·A (B rows×rank, A rank×cols, row-major, in double) without forming it:
+ * B = Q_B R_B, Aᵀ = Q_A R_A, then the SVD of scale·R_B·R_Aᵀ (rank × rank) lifted by Q_B and Q_A.
+ */
+export function lowRankSvd(b: ArrayLike<number>, a: ArrayLike<number>, rows: number, cols: number, rank: number, scale: number): DenseSvd {
+  const bCols = new Float64Array(rows * rank), aRows = new Float64Array(cols * rank);
+  for (let i = 0; i < rows; i++) for (let k = 0; k < rank; k++) bCols[k * rows + i] = b[i * rank + k] as number;
+  for (let k = 0; k < rank; k++) for (let j = 0; j < cols; j++) aRows[k * cols + j] = a[k * cols + j] as number;
+  const qb = thinQr(bCols, rows, rank), qa = thinQr(aRows, cols, rank);
+  const core = new Float64Array(rank * rank);
+  for (let i = 0; i < rank; i++)
+    for (let j = 0; j < rank; j++) {
+      let s = 0;
+      for (let t = 0; t < rank; t++) s += (qb.r[i * rank + t] as number) * (qa.r[j * rank + t] as number);
+      core[i * rank + j] = scale * s;
+    }
+  const small = jacobiSvd(core, rank, rank);
+  const lift = (q: Float64Array, n: number, w: Float64Array) => {
+    const out = new Float64Array(n * rank);
+    for (let k = 0; k < rank; k++) for (let t = 0; t < rank; t++) {
+      const c = w[k * rank + t] as number;
+      if (c !== 0) for (let i = 0; i < n; i++) out[k * n + i] = (out[k * n + i] as number) + c * (q[t * n + i] as number);
+    }
+    return out;
+  };
+  return { values: small.values, u: lift(qb.q, rows, small.u), v: lift(qa.q, cols, small.v) };
+}
+
+/** ‖PᵀQ‖²_F / k of the first k columns of two column-major n-row blocks (the subspace similarity). */
+export function subspaceSimilarity(p: Float64Array, q: Float64Array, n: number, k: number): number {
+  let sum = 0;
+  for (let i = 0; i < k; i++)
+    for (let j = 0; j < k; j++) {
+      let d = 0;
+      for (let t = 0; t < n; t++) d += (p[i * n + t] as number) * (q[j * n + t] as number);
+      sum += d * d;
+    }
+  return sum / k;
+}

@@ -11,7 +11,7 @@ import * as readline from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
 import type { RunEvent } from '../../lib/report/events';
 import { validate } from './json-schema';
-import { cliPath, repoRoot } from './paths';
+import { cliEnv, cliPath, repoRoot } from './paths';
 
 export const eventsSchema = JSON.parse(fs.readFileSync(path.join(repoRoot, 'docs', 'events.schema.json'), 'utf8')) as Record<string, unknown>;
 
@@ -27,9 +27,11 @@ export interface StreamedRun {
  * Runs the CLI with `args`, parsing each stdout line as it arrives (a line that is not JSON fails the
  * test at the end); `onEvent` sees each event with the child, while it runs.
  */
-export function streamCli(args: string[], onEvent: (event: RunEvent, child: ChildProcess) => void = () => undefined, timeoutMs = 120_000): Promise<StreamedRun> {
+export function streamCli(
+  args: string[], onEvent: (event: RunEvent, child: ChildProcess) => void = () => undefined, timeoutMs = 120_000, env: NodeJS.ProcessEnv = {},
+): Promise<StreamedRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: cliEnv(env) });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     const lines: string[] = [];
     const events: RunEvent[] = [];

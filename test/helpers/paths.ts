@@ -22,3 +22,20 @@ export function temporaryDirectory(prefix = 'paramscope-test-'): { dir: string; 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
+
+let cacheRoot: string | undefined;
+let cacheRuns = 0;
+
+/**
+ * The environment of a CLI child: this process's, with a fresh, empty result cache of its own
+ * (PARAMSCOPE_CACHE_DIR, docs/cache.md), so no run reads another test's results and nothing is written
+ * to the home directory. `env` wins: a test that exercises the cache names its own.
+ */
+export function cliEnv(env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  if (!cacheRoot) {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'paramscope-test-cache-'));
+    cacheRoot = root;
+    process.on('exit', () => fs.rmSync(root, { recursive: true, force: true }));
+  }
+  return { ...process.env, PARAMSCOPE_CACHE_DIR: path.join(cacheRoot, `run-${++cacheRuns}`), ...env };
+}

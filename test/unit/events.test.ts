@@ -133,15 +133,16 @@ describe('event stream (library)', () => {
 
   it('the library and the CLI give the same events for the same run, apart from timings', async () => {
     const events: RunEvent[] = [];
-    await diff(example.base, example.concentrated, { mode: 'exact', onEvent: (e) => events.push(e) });
-    const cli = runCli(['diff', example.base, example.concentrated, '--mode', 'exact', '--jsonl']);
+    // Both with a fresh result cache (the CLI's default is one): the same matrix events, `cached: false`, and the same counts.
+    await diff(example.base, example.concentrated, { mode: 'exact', cache: path.join(dir, 'library-cache'), onEvent: (e) => events.push(e) });
+    const cli = runCli(['diff', example.base, example.concentrated, '--mode', 'exact', '--jsonl', '--cache', path.join(dir, 'cli-cache')]);
     expect(cli.status).toBe(0);
     const lines = cli.stdout.trim().split('\n').map((l) => JSON.parse(l) as RunEvent);
     expect(withoutTimings(lines)).toEqual(withoutTimings(events.map(wire)));
 
     const compareEvents: RunEvent[] = [];
-    await compare(example.base, [example.dispersed, example.concentrated], { mode: 'exact', onEvent: (e) => compareEvents.push(e) });
-    const cliCompare = runCli(['compare', example.base, example.dispersed, example.concentrated, '--mode', 'exact', '--jsonl']);
+    await compare(example.base, [example.dispersed, example.concentrated], { mode: 'exact', cache: path.join(dir, 'library-compare-cache'), onEvent: (e) => compareEvents.push(e) });
+    const cliCompare = runCli(['compare', example.base, example.dispersed, example.concentrated, '--mode', 'exact', '--jsonl', '--cache', path.join(dir, 'cli-compare-cache')]);
     expect(cliCompare.status).toBe(0);
     expect(withoutTimings(cliCompare.stdout.trim().split('\n').map((l) => JSON.parse(l) as RunEvent))).toEqual(withoutTimings(compareEvents.map(wire)));
   });

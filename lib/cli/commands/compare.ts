@@ -1,69 +1,71 @@
 /** `paramscope compare <base> <tunedA> <tunedB> …`: several fine-tunes of one base, ranked. */
-import * as path from 'node:path';
-import { REGIME_LEGEND } from '../../aggregate/regime';
 import { armNames, compare } from '../../compare';
-import { toJson } from '../../report/json';
-import { reportDocument } from '../../report/schema';
-import { rankingRow, verdictLines } from '../output/diff-summary';
-import { renderTable } from '../output/table';
+import { compareShard } from '../../shard';
+import { exitCodeOf } from '../output/diff-summary';
+import { printRanking } from '../output/compare-summary';
 import type { CommandContext } from '../context';
 import { directionsFlag } from '../flags/directions';
 import { commandOutput, machineFlagOptions, machineFlagsHelp } from '../flags/machine';
-import { emitReport, reportFlagsHelp } from '../flags/report';
+import { checkOutFlag, reportFlagsHelp } from '../flags/report';
+import { runShard, shardFlagHelp, shardFlagOption, shardFrom } from '../flags/shard';
+import { compareWrittenLine, emitCompareReport } from '../flags/compare-report';
 import { componentFlagHelp, componentFlagOption, componentFrom } from '../flags/component';
 import { spectrumFlagOptions, spectrumFlags, spectrumOptionsFrom } from '../flags/spectrum';
+import { cacheFlagHelp, cacheFlagOptions, cacheFrom, cacheLines } from '../flags/cache';
+import { comparisonFlagOptions, comparisonFlagsHelp, comparisonOptionsFrom } from '../flags/comparison';
+import { runWeightsComparison } from './run-weights';
 
 export const compareUsage = `Usage: paramscope compare <base> <tuned> <tuned> … [options]
+       paramscope compare --weights <checkpoint> <checkpoint> … --out <dir> [options]
 
 Runs 'paramscope diff' of each fine-tune against the same base and ranks them from the most concentrated
 update to the most dispersed, side by side: score, label, confidence, the verdict's components, relative
-update and median effective-rank ratio.
+update and median effective-rank ratio. With --out, also comparison.html (+ .json, .csv, .md): the arms
+side by side with bootstrap intervals over matrices, whether they differ, overlaid depth profiles and
+spectra, and a layer × module heatmap of the difference of two arms (docs/comparison.md).
+With --weights: each checkpoint's own weights W analysed and compared (model families side by side).
 
 ${spectrumFlags.replace('(default: exact)', '(default: truncated)')}
   --directions          compare top singular directions with the base (default: when base ≤ 1 GB)
 ${componentFlagHelp}
+  --weights             compare the checkpoints' own weights (no base; needs --out)
+${comparisonFlagsHelp}
 ${reportFlagsHelp.replace('write report.json, pairs.csv, summary.md and report.html into <dir>', 'write each fine-tune\'s reports into <dir>, prefixed by its name')}
+${cacheFlagHelp}
+${shardFlagHelp}
 ${machineFlagsHelp}`;
 
 export async function compareCommand(ctx: CommandContext): Promise<number> {
   const { positionals, values } = ctx.parse(
-    { ...spectrumFlagOptions, ...componentFlagOption, json: { type: 'boolean' }, out: { type: 'string' }, directions: { type: 'boolean' }, 'no-directions': { type: 'boolean' }, ...machineFlagOptions },
+    { ...spectrumFlagOptions, ...componentFlagOption, json: { type: 'boolean' }, out: { type: 'string' }, directions: { type: 'boolean' }, 'no-directions': { type: 'boolean' }, weights: { type: 'boolean' }, ...comparisonFlagOptions, ...cacheFlagOptions, ...machineFlagOptions, ...shardFlagOption },
     compareUsage,
   );
   const output = commandOutput(ctx, values);
+  if (values.weights) {
+    if (positionals.length < 2) return ctx.usageError('compare --weights takes at least two checkpoints', compareUsage);
+    if (typeof values.out !== 'string') return ctx.usageError('compare --weights writes its reports with --out <dir>', compareUsage);
+    if (values.json || values.jsonl) return ctx.usageError('compare --weights writes comparison.json with --out; --json and --jsonl are not available with it', compareUsage);
+    return runWeightsComparison(ctx, positionals, values, { ...spectrumOptionsFrom(values), ...componentFrom(values) }, output, values.out);
+  }
   if (positionals.length < 3) return ctx.usageError('compare takes a base and at least two fine-tunes', compareUsage);
   const [base, ...tuned] = positionals as [string, ...string[]];
+  const shard = shardFrom(values);
+  const outDir = shard ? undefined : checkOutFlag(values); // before any work (a shard's partial has its own rule)
   const names = armNames(tuned);
+  const { cache } = cacheFrom(values, output.text);
+  const options = { mode: 'truncated' as const, ...spectrumOptionsFrom(values), ...componentFrom(values), directions: directionsFlag(values), ...(cache ? { cache } : {}) };
+  if (shard) return runShard(ctx, output, values, shard, (hooks) => compareShard(base, tuned, shard, { ...options, ...hooks }));
+  const comparison = outDir !== undefined ? comparisonOptionsFrom(values, ctx.signal, names) : undefined;
   const { arms, ranking } = await output.withProgress((onProgress) => compare(base, tuned, {
-    mode: 'truncated',
-    ...spectrumOptionsFrom(values),
-    ...componentFrom(values),
-    directions: directionsFlag(values),
+    ...options,
     onProgress: (p) => onProgress({ ...p, current: `[${names.indexOf(p.run ?? '') + 1}/${tuned.length}] ${p.current}` }),
     ...(output.onEvent ? { onEvent: output.onEvent } : {}),
     signal: ctx.signal,
   }));
-  if (values.json) {
-    ctx.out(toJson({ schema: 'paramscope.compare', schemaVersion: 1, base, ranking: ranking.map((a) => ({ name: a.name, path: a.path, report: reportDocument(a.report) })) }));
-  } else if (!values.jsonl) {
-    const text = output.text;
-    text.out(`${tuned.length} fine-tunes of ${base}, most concentrated first:\n`);
-    text.out(renderTable(
-      [{ header: 'fine-tune' }, { header: 'verdict' }, { header: 'score', align: 'right' }, { header: 'confidence' },
-       { header: 'D', align: 'right' }, { header: 'L', align: 'right' }, { header: 'C', align: 'right' },
-       { header: '‖ΔW‖/‖W‖', align: 'right' }, { header: 'eff. rank ratio', align: 'right' }],
-      ranking.map((a) => rankingRow(a.name, a.report)),
-    ));
-    text.out(`\n${REGIME_LEGEND} (docs/regime.md); a diagnostic, not a benchmark score.`);
-    for (const a of ranking) {
-      text.out(`\n${a.name}:`);
-      for (const line of verdictLines(a.report).slice(1, -1)) text.out(line);
-    }
-  }
-  if (typeof values.out === 'string') {
-    const written: string[] = [];
-    for (const a of arms) written.push(...(await emitReport(ctx, a.report, { out: values.out }, a.name)));
-    output.text.err(`reports written: ${written.length} files in ${path.resolve(values.out)}`);
-  }
-  return 0;
+  const result = { base, arms, ranking };
+  if (!values.json && !values.jsonl) printRanking(output.text, result);
+  const written = await emitCompareReport(ctx, result, values, outDir, comparison);
+  if (outDir !== undefined) output.text.err(compareWrittenLine(result, written, outDir));
+  for (const line of cacheLines(cache)) output.text.err(line);
+  return exitCodeOf(arms.map((a) => a.report));
 }

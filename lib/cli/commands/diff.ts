@@ -3,11 +3,14 @@ import { invalidArgument } from '../../errors';
 import type { CommandContext } from '../context';
 import { printPlan } from './plan';
 import { commandOutput, machineFlagOptions, machineFlagsHelp } from '../flags/machine';
-import { emitReport, reportFlagOptions, reportFlagsHelp } from '../flags/report';
+import { checkOutFlag, emitReport, reportFlagOptions, reportFlagsHelp } from '../flags/report';
 import { componentFlagHelp, componentFlagOption } from '../flags/component';
 import { spectrumFlagOptions, spectrumFlags } from '../flags/spectrum';
-import { printReport } from '../output/diff-summary';
-import { runAdapter, runCheckpointDiff } from './run-diff';
+import { exitCodeOf, printReport } from '../output/diff-summary';
+import { terminalText } from '../output/terminal-text';
+import { cacheFlagHelp, cacheFlagOptions, cacheFrom, cacheLines } from '../flags/cache';
+import { runShard, shardFlagHelp, shardFlagOption, shardFrom } from '../flags/shard';
+import { runAdapter, runAdapterShard, runCheckpointDiff, runCheckpointDiffShard } from './run-diff';
 
 export const diffUsage = `Usage: paramscope diff <base> <tuned> [options]
        paramscope diff --adapter <adapter> [--base <base>] [options]
@@ -32,6 +35,8 @@ ${componentFlagHelp}
   --dry-run             print what the diff would cost (bytes, flops, memory, time: 'paramscope plan';
                         --no-calibration: without the time)
 ${reportFlagsHelp}
+${cacheFlagHelp}
+${shardFlagHelp}
 ${machineFlagsHelp}
 
 Example: paramscope diff base/ tuned/ --rank 64 --out report/`;
@@ -53,7 +58,9 @@ export const diffFlagOptions = {
   'no-mmap': { type: 'boolean' },
   'dry-run': { type: 'boolean' },
   'no-calibration': { type: 'boolean' },
+  ...cacheFlagOptions,
   ...machineFlagOptions,
+  ...shardFlagOption,
 } as const;
 
 export async function diffCommand(ctx: CommandContext): Promise<number> {
@@ -62,18 +69,26 @@ export async function diffCommand(ctx: CommandContext): Promise<number> {
   if (typeof values.adapter !== 'string' && positionals.length !== 2) return ctx.usageError('diff takes a base and a tuned checkpoint (or --adapter)', diffUsage);
   if (typeof values.adapter === 'string' && positionals.length > 0) invalidArgument('diff --adapter', 'no positional checkpoints (use --base)', positionals.join(' '));
   const adapter = values.adapter;
+  const shard = shardFrom(values);
+  if (!shard) checkOutFlag(values); // before any work (a shard's partial has its own rule)
   if (values['dry-run']) {
     if (typeof adapter === 'string') invalidArgument('--dry-run', 'a base and a tuned checkpoint (not --adapter)', adapter);
     return printPlan(ctx, positionals, values);
   }
+  const { cache } = cacheFrom(values, output.text);
+  if (shard)
+    return runShard(ctx, output, values, shard, (hooks) => typeof adapter === 'string'
+      ? runAdapterShard(values, adapter, shard, { ...hooks, ...(cache ? { cache } : {}) })
+      : runCheckpointDiffShard(values, positionals[0] as string, positionals[1] as string, shard, { ...hooks, ...(cache ? { cache } : {}) }));
   const report = await output.withProgress(async (onProgress) => {
-    const run = { onProgress, ...(output.onEvent ? { onEvent: output.onEvent } : {}), signal: ctx.signal };
+    const run = { onProgress, ...(output.onEvent ? { onEvent: output.onEvent } : {}), signal: ctx.signal, ...(cache ? { cache } : {}) };
     return typeof adapter === 'string'
       ? (await runAdapter(values, adapter, run)).report
       : runCheckpointDiff(values, positionals[0] as string, positionals[1] as string, run);
   });
   printReport(output.text, report, { json: output.machineOnStdout, table: !output.machineOnStdout });
   const written = await emitReport(ctx, report, values);
-  if (written.length) output.text.err(`report written: ${written.join(', ')}`);
-  return 0;
+  if (written.length) output.text.err(`report written: ${written.map(terminalText).join(', ')}`);
+  for (const line of cacheLines(cache)) output.text.err(line);
+  return exitCodeOf([report]); // 2 when a matrix failed (the others are reported)
 }

@@ -12,7 +12,7 @@ export async function doctorCommand(ctx: CommandContext): Promise<number> {
   const { values } = ctx.parse({ json: { type: 'boolean' } }, doctorUsage);
   const info = buildInfo();
   if (values.json) {
-    ctx.out(JSON.stringify(info, null, 2));
+    ctx.data(JSON.stringify(info, null, 2));
     return 0;
   }
   const flags = Object.entries(info.cpuFlags).filter(([, on]) => on).map(([f]) => f).join(' ');

@@ -2,18 +2,21 @@
 import { layoutLabel, type LogicalView, logicalView } from '../../plan/layouts/logical';
 import { openCheckpoint, type Checkpoint } from '../../read/checkpoint';
 import { formatCount, formatMB, formatShape } from '../output/numbers';
+import { allRowsFlagHelp, allRowsFlagOption, distinct, renderLongTable } from '../output/long-table';
 import { renderTable } from '../output/table';
+import { terminalText } from '../output/terminal-text';
 import type { CommandContext } from '../context';
 
-export const inspectUsage = `Usage: paramscope inspect <checkpoint> [--json] [--no-mmap]
+export const inspectUsage = `Usage: paramscope inspect <checkpoint> [--json] [--all] [--no-mmap]
 
 Lists every tensor of a checkpoint (a .safetensors file, a directory of shards, or an index.json)
 with dtype, shape, parameter count and size, then totals per dtype and per shard. Quantized weights
 show their logical dtype ("FP8 block 128×128", "FP8 per-channel", "MXFP4") and their scales what they
 belong to; fused expert tensors their expert count and orientation; unsupported quantizations are named.
 
-  --json      print one JSON document instead of tables
-  --no-mmap   read with pread instead of memory-mapping`;
+  --json                print one JSON document instead of tables
+${allRowsFlagHelp}
+  --no-mmap             read with pread instead of memory-mapping`;
 
 interface Totals {
   tensors: number;
@@ -74,7 +77,7 @@ function logicalJson(view: LogicalView) {
 }
 
 export async function inspectCommand(ctx: CommandContext): Promise<number> {
-  const { positionals, values } = ctx.parse({ json: { type: 'boolean' }, 'no-mmap': { type: 'boolean' } }, inspectUsage);
+  const { positionals, values } = ctx.parse({ json: { type: 'boolean' }, 'no-mmap': { type: 'boolean' }, ...allRowsFlagOption }, inspectUsage);
   if (positionals.length !== 1) return ctx.usageError('inspect takes exactly one checkpoint path', inspectUsage);
   const ckpt = await openCheckpoint(positionals[0] as string, { mmap: !values['no-mmap'] });
   try {
@@ -82,7 +85,7 @@ export async function inspectCommand(ctx: CommandContext): Promise<number> {
     const view = logicalView(ckpt);
     const layouts = layoutOf(view);
     if (values.json) {
-      ctx.out(
+      ctx.data(
         JSON.stringify(
           {
             path: ckpt.path,
@@ -104,14 +107,19 @@ export async function inspectCommand(ctx: CommandContext): Promise<number> {
       );
       return 0;
     }
-    ctx.out(`${ckpt.path} (${ckpt.kind}, ${ckpt.shards.length} file${ckpt.shards.length === 1 ? '' : 's'})\n`);
+    ctx.out(`${terminalText(ckpt.path)} (${ckpt.kind}, ${ckpt.shards.length} file${ckpt.shards.length === 1 ? '' : 's'})\n`);
     const withLayout = layouts.size > 0;
     ctx.out(
-      renderTable(
-        [{ header: 'name' }, { header: 'dtype' }, { header: 'shape' }, { header: 'parameters', align: 'right' }, { header: 'MB', align: 'right' },
+      renderLongTable(ckpt.tensors, {
+        columns: [{ header: 'name' }, { header: 'dtype' }, { header: 'shape' }, { header: 'parameters', align: 'right' }, { header: 'MB', align: 'right' },
           ...(withLayout ? [{ header: 'layout' }] : [])],
-        ckpt.tensors.map((t) => [t.name, t.dtype, formatShape(t.shape), formatCount(t.numel), formatMB(t.bytes), ...(withLayout ? [layouts.get(t.name) ?? ''] : [])]),
-      ),
+        row: (t) => [t.name, t.dtype, formatShape(t.shape), formatCount(t.numel), formatMB(t.bytes), ...(withLayout ? [layouts.get(t.name) ?? ''] : [])],
+        name: (t) => t.name,
+        groupColumns: [{ header: 'dtypes' }, { header: 'shapes' }, { header: 'parameters', align: 'right' }, { header: 'MB', align: 'right' }],
+        group: (ts) => [distinct(ts.map((t) => t.dtype)), distinct(ts.map((t) => formatShape(t.shape))),
+          formatCount(ts.reduce((n, t) => n + t.numel, 0)), formatMB(ts.reduce((n, t) => n + t.bytes, 0))],
+        noun: 'tensors',
+      }, { all: Boolean(values.all) }),
     );
     const totalsTable = (title: string, map: Map<string, Totals>) =>
       '\n' +
@@ -124,9 +132,9 @@ export async function inspectCommand(ctx: CommandContext): Promise<number> {
       );
     ctx.out(totalsTable('dtype', byDtype));
     if (ckpt.shards.length > 1) ctx.out(totalsTable('shard', byShard));
-    if (view.refusal) ctx.out(`\nquantized with ${view.refusal.method}, which paramscope does not decode (analyze and diff refuse it): ${view.refusal.found.join('; ')}`);
-    for (const p of view.problems) ctx.out(`quantization problem: ${p.message}`);
-    for (const w of ckpt.warnings) ctx.err(`warning: ${w}`);
+    if (view.refusal) ctx.out(`\nquantized with ${view.refusal.method}, which paramscope does not decode (analyze and diff refuse it): ${terminalText(view.refusal.found.join('; '))}`);
+    for (const p of view.problems) ctx.out(`quantization problem: ${terminalText(p.message)}`);
+    for (const w of ckpt.warnings) ctx.err(`warning: ${terminalText(w)}`);
     return 0;
   } finally {
     ckpt.close();

@@ -6,11 +6,16 @@
 import { estimate, type RunEstimate } from '../../estimate';
 import { toJson } from '../../report/json';
 import type { CommandContext } from '../context';
+import { integerFlag } from '../flags/numbers';
 import { directionRankFlag, directionsFlag } from '../flags/directions';
 import { parseRenameRule } from '../flags/rename-rule';
 import { spectrumFlagOptions, spectrumFlags, spectrumOptionsFrom } from '../flags/spectrum';
 import { formatShape } from '../output/numbers';
-import { renderTable } from '../output/table';
+import { allRowsFlagHelp, allRowsFlagOption, distinct, renderLongTable } from '../output/long-table';
+import { terminalText } from '../output/terminal-text';
+import { shardPlanText } from '../output/shard-plan';
+import { shardEstimates } from '../../shard';
+import { checkShard } from '../../plan/shard';
 
 export const planUsage = `Usage: paramscope plan <checkpoint> [<tuned>] [options]
 
@@ -23,7 +28,9 @@ ${spectrumFlags.replace('(default: exact)', '(default: exact for one checkpoint,
   --map <from=to>, --include <glob>, --exclude <glob>, --directions, --no-directions, --direction-rank <k>
                         as for diff (and include/exclude for analyze)
   --no-calibration      no time estimate (nothing is computed at all)
+  --shards <N>          also how the run falls on N shards (as --shard i/N splits it) and each one's cost
   --json                print the estimate as JSON
+${allRowsFlagHelp.replace('every tensor', 'every spectrum')}
 
 Example: paramscope plan Llama-70B/ Llama-70B-sft/ --mode truncated --rank 64`;
 
@@ -38,6 +45,8 @@ export const planFlagOptions = {
   'no-calibration': { type: 'boolean' },
   'no-mmap': { type: 'boolean' },
   json: { type: 'boolean' },
+  ...allRowsFlagOption,
+  shards: { type: 'string' },
 } as const;
 
 export async function planCommand(ctx: CommandContext): Promise<number> {
@@ -60,8 +69,9 @@ export async function printPlan(ctx: CommandContext, checkpoints: readonly strin
     mmap: !values['no-mmap'],
     calibrate: !values['no-calibration'],
   });
-  if (values.json) ctx.out(toJson(e));
-  else ctx.out(planText(e));
+  const shards = values.shards === undefined ? undefined : shardEstimates(e, checkShard({ index: 0, count: integerFlag('--shards', values.shards, 1) as number }, `--shards ${String(values.shards)}`).count);
+  if (values.json) ctx.data(toJson(shards ? { ...e, shards } : e));
+  else ctx.out(planText(e, { all: Boolean(values.all) }) + (shards ? '\n\n' + shardPlanText(e, shards) : ''));
   return 0;
 }
 
@@ -69,19 +79,24 @@ const gb = (bytes: number) => (bytes / 1e9).toFixed(bytes < 1e8 ? 3 : 2);
 const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
 const seconds = (s: number | null) => (s === null ? '-' : s < 10 ? s.toFixed(2) : s.toFixed(0));
 
-export function planText(e: RunEstimate): string {
+export function planText(e: RunEstimate, options: { all: boolean } = { all: false }): string {
   const t = e.totals;
-  const header = `${e.kind} of ${e.inputs.join(' → ')}: ${t.matrices} spectra (${e.mode}${e.rank === null ? '' : `, top ${e.rank}`}), ` +
+  const header = `${e.kind} of ${e.inputs.map(terminalText).join(' → ')}: ${t.matrices} spectra (${e.mode}${e.rank === null ? '' : `, top ${e.rank}`}), ` +
     `${e.lanes} at once with ${mib(e.laneBytes)} MiB each`;
-  const table = renderTable(
-    [{ header: 'matrix' }, { header: 'phase' }, { header: 'shape' }, { header: 'GB read', align: 'right' }, { header: 'GFLOP', align: 'right' },
+  const table = renderLongTable(e.jobs, {
+    columns: [{ header: 'matrix' }, { header: 'phase' }, { header: 'shape' }, { header: 'GB read', align: 'right' }, { header: 'GFLOP', align: 'right' },
      { header: 'memory MiB', align: 'right' }, { header: 'est. s', align: 'right' }],
-    e.jobs.map((j) => [j.name, j.phase, formatShape([j.rows, j.cols]), gb(j.bytes), (j.flops / 1e9).toFixed(1), mib(j.memoryBytes), seconds(j.seconds)]),
-  );
+    row: (j) => [j.name, j.phase, formatShape([j.rows, j.cols]), gb(j.bytes), (j.flops / 1e9).toFixed(1), mib(j.memoryBytes), seconds(j.seconds)],
+    name: (j) => j.name,
+    noun: 'spectra',
+    groupColumns: [{ header: 'shapes' }, { header: 'GB read', align: 'right' }, { header: 'GFLOP', align: 'right' }, { header: 'est. s', align: 'right' }],
+    group: (js) => [distinct(js.map((j) => formatShape([j.rows, j.cols]))), gb(js.reduce((n, j) => n + j.bytes, 0)), (js.reduce((n, j) => n + j.flops, 0) / 1e9).toFixed(1),
+      js.some((j) => j.seconds === null) ? '-' : seconds(js.reduce((n, j) => n + (j.seconds as number), 0))],
+  }, options);
   const totals = [
     `total: ${gb(t.bytes)} GB to read, ${(t.flops / 1e12).toFixed(2)} TFLOP, at most ${mib(t.memoryBytes)} MiB of anonymous memory held by the matrices computed at once, ` +
       (t.seconds === null ? 'no time estimate (--no-calibration)' : `about ${seconds(t.seconds)} s on this machine`),
-    ...e.notes.map((n) => `  ${n}`),
+    ...e.notes.map((n) => `  ${terminalText(n)}`),
   ];
   return [header, '', table, '', ...totals].join('\n');
 }

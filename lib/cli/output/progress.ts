@@ -3,6 +3,7 @@
  * second) and cleared before other output; silent when stderr is a pipe or file so logs stay clean.
  */
 import type { EngineProgress } from '../../engine/types';
+import { terminalText } from './terminal-text';
 
 export class ProgressBar {
   #lastDraw = 0;
@@ -25,7 +26,7 @@ export class ProgressBar {
     const text =
       `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.jobsDone}/${p.jobsTotal} matrices, ` +
       `${(p.bytesDone / 1e9).toFixed(2)}/${(p.bytesTotal / 1e9).toFixed(2)} GB, ${(p.flopsDone / 1e9).toFixed(0)} GFLOP, ` +
-      `${elapsed.toFixed(0)}s${Number.isFinite(eta) ? ` (eta ${eta.toFixed(0)}s)` : ''} ${p.current}`;
+      `${elapsed.toFixed(0)}s${Number.isFinite(eta) ? ` (eta ${eta.toFixed(0)}s)` : ''} ${terminalText(p.current)}`;
     this.stream.write(`\r${text.slice(0, columns - 1).padEnd(Math.min(columns - 1, text.length))}\x1b[K`);
     this.#visible = true;
   }

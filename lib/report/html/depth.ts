@@ -1,5 +1,5 @@
 /** The depth profiles: update energy per layer stacked by module type, and the effective-rank ratio per layer. */
-import { fmtRange, type GridCell, gridKey, type LayerModuleGrid, pct } from '../common';
+import { fmtRange, type GridCell, gridKey, type LayerModuleGrid, maxOf, pct } from '../common';
 import type { DiffReport } from '../model';
 import { axes, esc, type Frame, linearScale, logScale, moduleColour, pathData, plotArea, r2, svgOpen } from '../svg';
 import { effRankFloor } from './heatmap';
@@ -19,12 +19,12 @@ function energyByLayerPlot(grid: LayerModuleGrid): string {
   const a = plotArea(frame);
   const L = grid.layers.length;
   const layerShare = grid.layers.map((l) => grid.modules.reduce((s, m) => s + (grid.cells.get(gridKey(l, m))?.energyShare ?? 0), 0));
-  const y = linearScale([0, Math.max(1e-9, ...layerShare) * 1.08], [a.y1, a.y0]);
+  const y = linearScale([0, maxOf(layerShare, 1e-9) * 1.08], [a.y1, a.y0]);
   const band = (a.x1 - a.x0) / Math.max(1, L);
   const x = linearScale([grid.layers[0] as number, grid.layers[L - 1] as number], [a.x0 + band / 2, a.x1 - band / 2]);
   const xTicks = grid.layers.filter((_, i) => i % Math.max(1, Math.ceil(L / 16)) === 0);
   const parts = [
-    svgOpen(`plot-depth-energy${suffixOf(grid)}`, frame.width, frame.height, `Update energy share by layer${ofComponent(grid)}`, `Share of the update energy in each of ${L} layers, stacked by module type; the largest layer holds ${pct(Math.max(...layerShare))}.`, 'depth-energy'),
+    svgOpen(`plot-depth-energy${suffixOf(grid)}`, frame.width, frame.height, `Update energy share by layer${ofComponent(grid)}`, `Share of the update energy in each of ${L} layers, stacked by module type; the largest layer holds ${pct(maxOf(layerShare))}.`, 'depth-energy'),
     axes(frame, x, y, { xLabel: 'layer', yLabel: 'share of update energy (%)', xTicks, yFormat: (v) => `${Number((100 * v).toPrecision(3))}`, grid: true }),
   ];
   grid.layers.forEach((layer) => {

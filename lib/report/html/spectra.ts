@@ -1,6 +1,6 @@
 /** The spectra section: singular values of ΔW per module type on log–log axes, with the storage-noise edge. */
 import type { GroupSummary } from '../../aggregate/groups';
-import { fmt, orderedGroups } from '../common';
+import { fmt, maxOf, orderedGroups } from '../common';
 import type { DiffReport, PairResult } from '../model';
 import { axes, esc, type Frame, logScale, moduleColour, pathData, plotArea, r2, svgOpen } from '../svg';
 
@@ -40,7 +40,7 @@ export function spectraSection(report: DiffReport): string {
   }
   yMin = Math.max(yMin, yMax * 1e-6) / 1.5;
   yMax *= 1.5;
-  const layerCount = Math.max(1, ...drawn.map((p) => (p.module.layer ?? 0) + 1));
+  const layerCount = maxOf(drawn.map((p) => (p.module.layer ?? 0) + 1), 1);
   const panels = order.map((group, gi) => spectrumPanel(group, groups.get(group) as PairResult[], gi, [1, Math.max(2, maxLen)], [yMin, yMax], layerCount));
   const truncated = report.options.mode === 'truncated';
   return `<section id="spectra" aria-labelledby="spectra-h"><h2 id="spectra-h">Singular-value spectra of ΔW per module type</h2>
