@@ -153,6 +153,27 @@ describe('config.json beside a checkpoint, through the CLI', () => {
   });
 });
 
+describe('trainer_state.json of a trajectory step, through the CLI', () => {
+  function steps(name: string, make: (state: string) => void): string[] {
+    const base = fresh(`${name}-base.safetensors`);
+    writeSafetensorsSync(base, [['layers.0.w', { dtype: 'F32', shape: [3, 2], data: new Float32Array([1, 2, 3, 4, 5, 6]) }]]);
+    const dirs = ['run-a', 'run-b'].map((d, i) => {
+      const dir = fresh(`${name}-${d}`);
+      fs.mkdirSync(dir);
+      writeSafetensorsSync(path.join(dir, 'model.safetensors'), [['layers.0.w', { dtype: 'F32', shape: [3, 2], data: new Float32Array([1, 2, 3, 4, 5, 7 + i]) }]]);
+      return dir;
+    });
+    make(path.join(dirs[0] as string, 'trainer_state.json'));
+    return [base, ...dirs];
+  }
+
+  it('a FIFO, a link to /dev/zero and text that is not JSON are refused, promptly and without quoting it', () => {
+    expectRefused(runAttack(['trajectory', ...steps('fifo', (f) => execFileSync('mkfifo', [f]))]), 'NOT_A_REGULAR_FILE');
+    expectRefused(runAttack(['trajectory', ...steps('zero', (f) => fs.symlinkSync('/dev/zero', f))]), 'LINK_OUTSIDE_CHECKPOINT');
+    expectRefused(runAttack(['trajectory', ...steps('garbage', (f) => fs.writeFileSync(f, SECRET))]), 'TRAJECTORY_INVALID', ['hunter2', 'root:x']);
+  });
+});
+
 describe('prototype keys are plain data', () => {
   it('__proto__ and constructor in adapter_config.json neither pollute Object.prototype nor stand in for inherited members', async () => {
     const dir = writeAdapter(fresh('proto'), {
