@@ -76,7 +76,8 @@ async function trainerStep(dir: string): Promise<number | null> {
   // otherwise be read forever; a link out of the checkpoint is refused (read/links.ts).
   requireInside(dir, file, 'trainer state');
   const bytes = readBoundedFile(file, 'trainer state', TRAINER_STATE_MAX_BYTES);
-  const state: unknown = parseJsonBytes(bytes, file, { what: 'trainer state', code: 'TRAJECTORY_INVALID', duplicates: 'last' });
+  // A long run's log history holds millions of values: allow one per four bytes of the cap.
+  const state: unknown = parseJsonBytes(bytes, file, { what: 'trainer state', code: 'TRAJECTORY_INVALID', duplicates: 'last', maxValues: TRAINER_STATE_MAX_BYTES / 4 });
   if (typeof state !== 'object' || state === null || Array.isArray(state)) throw invalid(`${file} is not a JSON object`, file);
   const step = (state as Record<string, unknown>).global_step;
   if (!Number.isSafeInteger(step) || (step as number) < 0)
