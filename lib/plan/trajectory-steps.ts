@@ -12,6 +12,8 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { ParamscopeError } from '../errors';
+import { parseJsonBytes, readBoundedFile } from '../read/json-file';
+import { requireInside } from '../read/links';
 
 export interface TrajectoryCheckpoint {
   /** The training step. */
@@ -69,20 +71,13 @@ const TRAINER_STATE_MAX_BYTES = 256 * 2 ** 20;
  */
 async function trainerStep(dir: string): Promise<number | null> {
   const file = path.join(dir, 'trainer_state.json');
-  let size: number;
-  try {
-    size = (await fs.stat(file)).size;
-  } catch {
-    return null;
-  }
-  if (size > TRAINER_STATE_MAX_BYTES)
-    throw new ParamscopeError(`${file} is ${size} bytes, above the ${TRAINER_STATE_MAX_BYTES}-byte cap for a trainer state`, { code: 'INPUT_TOO_LARGE', file });
-  let state: unknown;
-  try {
-    state = JSON.parse(await fs.readFile(file, 'utf8'));
-  } catch {
-    throw invalid(`${file} is not valid JSON`, file);
-  }
+  if (!(await exists(file))) return null;
+  // Read as every side file is (read/json-file.ts): a FIFO or a link to /dev/zero in its place would
+  // otherwise be read forever; a link out of the checkpoint is refused (read/links.ts).
+  requireInside(dir, file, 'trainer state');
+  const bytes = readBoundedFile(file, 'trainer state', TRAINER_STATE_MAX_BYTES);
+  // A long run's log history holds millions of values: allow one per four bytes of the cap.
+  const state: unknown = parseJsonBytes(bytes, file, { what: 'trainer state', code: 'TRAJECTORY_INVALID', duplicates: 'last', maxValues: TRAINER_STATE_MAX_BYTES / 4 });
   if (typeof state !== 'object' || state === null || Array.isArray(state)) throw invalid(`${file} is not a JSON object`, file);
   const step = (state as Record<string, unknown>).global_step;
   if (!Number.isSafeInteger(step) || (step as number) < 0)

@@ -108,13 +108,17 @@ export interface JsonFileOptions {
   maxBytes?: number;
   /** See JsonParseOptions.duplicates (default 'refuse'). */
   duplicates?: 'refuse' | 'last';
+  /** See JsonParseOptions.maxValues. */
+  maxValues?: number;
 }
 
 /** UTF-8 JSON text → data; `code` for text that is not UTF-8 or not JSON, with the position only. */
 export function parseJsonBytes(bytes: Uint8Array, file: string, options: JsonFileOptions): JsonValue {
   const bad = invalidUtf8At(bytes);
   if (bad >= 0) throw new ParamscopeError(`${options.what} ${file} is not UTF-8 text (invalid byte sequence at byte ${bad})`, { code: options.code, file });
-  return parseJson(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'), { file, what: options.what, code: options.code, duplicates: options.duplicates ?? 'refuse' });
+  return parseJson(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'), {
+    file, what: options.what, code: options.code, duplicates: options.duplicates ?? 'refuse', ...(options.maxValues === undefined ? {} : { maxValues: options.maxValues }),
+  });
 }
 
 /** Reads and parses a JSON side file with the bounds and checks above. */

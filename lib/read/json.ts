@@ -30,6 +30,8 @@ export interface JsonParseOptions {
   code: ErrorCode;
   /** 'refuse' (default): a duplicate key is an error. 'last': the last value wins, as in Python. */
   duplicates?: 'refuse' | 'last';
+  /** Most values accepted (default MAX_JSON_VALUES). */
+  maxValues?: number;
 }
 
 /**
@@ -101,8 +103,9 @@ class Parser {
 
   #value(depth: number): JsonValue {
     if (depth > MAX_JSON_DEPTH) this.#fail(`nesting deeper than ${MAX_JSON_DEPTH} levels`);
-    if (++this.#values > MAX_JSON_VALUES)
-      throw new ParamscopeError(`${this.#options.what} ${this.#options.file} holds more than ${MAX_JSON_VALUES} JSON values (at character ${this.#pos}), more than any real one`, {
+    const cap = this.#options.maxValues ?? MAX_JSON_VALUES;
+    if (++this.#values > cap)
+      throw new ParamscopeError(`${this.#options.what} ${this.#options.file} holds more than ${cap} JSON values (at character ${this.#pos}), more than any real one`, {
         code: 'INPUT_TOO_LARGE',
         file: this.#options.file,
       });

@@ -6,6 +6,8 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { expect } from 'vitest';
 import { cliPath } from './paths';
 
@@ -21,13 +23,30 @@ export interface AttackResult {
   hung: boolean;
 }
 
+/**
+ * A result cache of the run's own, removed after it: a spectrum cached by an earlier run (in the user's
+ * ~/.cache) must not stand in for the computation an attack is meant to reach.
+ */
+function withOwnCache<T>(run: (env: NodeJS.ProcessEnv) => T, env: NodeJS.ProcessEnv = {}): T {
+  const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'paramscope-attack-cache-'));
+  try {
+    return run({ ...process.env, PARAMSCOPE_CACHE_DIR: cache, ...env });
+  } finally {
+    fs.rmSync(cache, { recursive: true, force: true });
+  }
+}
+
 /** `stdoutTo`: a file that takes stdout (for outputs of hundreds of megabytes); `stdout` is then empty. */
 export function runAttack(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; limitMs?: number; stdoutTo?: string } = {}): AttackResult {
+  return withOwnCache((env) => runAttackIn(args, env, options), options.env);
+}
+
+function runAttackIn(args: string[], env: NodeJS.ProcessEnv, options: { cwd?: string; limitMs?: number; stdoutTo?: string }): AttackResult {
   const fd = options.stdoutTo === undefined ? undefined : fs.openSync(options.stdoutTo, 'w');
   try {
     const result = spawnSync(process.execPath, [cliPath, ...args], {
       cwd: options.cwd,
-      env: { ...process.env, ...options.env },
+      env,
       encoding: 'utf8',
       timeout: options.limitMs ?? ATTACK_LIMIT_MS,
       killSignal: 'SIGKILL',
@@ -46,9 +65,10 @@ export function runAttack(args: string[], options: { cwd?: string; env?: NodeJS.
  * spawnSync that long misses vitest's own heartbeats).
  */
 export function runAttackAsync(args: string[], options: { limitMs?: number; stdoutTo?: string } = {}): Promise<AttackResult> {
-  return new Promise((resolve) => {
+  const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'paramscope-attack-cache-'));
+  return new Promise<AttackResult>((resolve) => {
     const fd = options.stdoutTo === undefined ? undefined : fs.openSync(options.stdoutTo, 'w');
-    const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', fd ?? 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', fd ?? 'pipe', 'pipe'], env: { ...process.env, PARAMSCOPE_CACHE_DIR: cache } });
     let stdout = '';
     let stderr = '';
     let hung = false;
@@ -63,7 +83,7 @@ export function runAttackAsync(args: string[], options: { limitMs?: number; stdo
       if (fd !== undefined) fs.closeSync(fd);
       resolve({ status, signal, stdout, stderr, hung });
     });
-  });
+  }).finally(() => fs.rmSync(cache, { recursive: true, force: true }));
 }
 
 /**

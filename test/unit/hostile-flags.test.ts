@@ -23,20 +23,28 @@ const model = path.join(tmp.dir, 'model.safetensors');
 writeSafetensorsSync(model, [['layers.0.q_proj.weight', { dtype: 'F32', shape: [3, 2], data: new Float32Array([1, 2, 3, 4, 5, 6]) }]]);
 const adapter = writeAdapter(path.join(tmp.dir, 'adapter'), { layout: 'peft', rank: 1 });
 
-/** The positional arguments that let each command get as far as its flags. */
-const COMMANDS: Record<string, string[]> = {
-  analyze: [model],
-  diff: [model, model],
-  lora: [adapter],
-  compare: [model, model, model],
-  plan: [model],
-};
+/** The positional arguments that let a command get as far as its flags (three checkpoints for the others). */
+const steps = ['step-100', 'step-200'].map((step) => {
+  fs.mkdirSync(path.join(tmp.dir, step));
+  fs.copyFileSync(model, path.join(tmp.dir, step, 'model.safetensors'));
+  return path.join(tmp.dir, step);
+});
+const POSITIONALS: Record<string, string[]> = { analyze: [model], diff: [model, model], lora: [adapter], plan: [model], inspect: [model], trajectory: [model, ...steps] };
+/** Commands whose positionals are not checkpoints (merge takes partial reports): their flags are covered where they are shared. */
+const SKIPPED = new Set(['merge']);
+
+/** Every command of the CLI (from its usage), with the positionals it is run with. */
+const COMMANDS: Record<string, string[]> = Object.fromEntries(
+  [...spawnSync(process.execPath, [cliPath, '--help'], { encoding: 'utf8' }).stdout.matchAll(/^ {2}([a-z-]+) {2,}/gm)]
+    .filter((m) => !SKIPPED.has(m[1] as string))
+    .map((m) => [m[1] as string, POSITIONALS[m[1] as string] ?? [model, model, model]]),
+);
 
 /** `--flag <p>` of a command's usage whose placeholder stands for a number, by kind. */
 function numericFlags(command: string): Array<{ flag: string; kind: 'integer' | 'real' | 'bytes' }> {
   const usage = spawnSync(process.execPath, [cliPath, command, '--help'], { encoding: 'utf8' }).stdout;
-  const kinds: Record<string, 'integer' | 'real' | 'bytes'> = { k: 'integer', n: 'integer', q: 'integer', t: 'real', s: 'real', b: 'bytes' };
-  return [...usage.matchAll(/^\s+(--[a-z-]+) <([a-z]+)>/gm)].filter((m) => kinds[m[2] as string]).map((m) => ({ flag: m[1] as string, kind: kinds[m[2] as string] as 'integer' | 'real' | 'bytes' }));
+  const kinds: Record<string, 'integer' | 'real' | 'bytes'> = { k: 'integer', n: 'integer', q: 'integer', B: 'integer', t: 'real', s: 'real', level: 'real', b: 'bytes' };
+  return [...usage.matchAll(/^\s+(--[a-z-]+) <([A-Za-z]+)>/gm)].filter((m) => kinds[m[2] as string]).map((m) => ({ flag: m[1] as string, kind: kinds[m[2] as string] as 'integer' | 'real' | 'bytes' }));
 }
 
 const BAD: Record<'integer' | 'real' | 'bytes', string[]> = {
@@ -68,7 +76,8 @@ function runBatch(argvs: string[][]): Array<{ code: number; stderr: string }> {
   const input = path.join(tmp.dir, 'argvs.json');
   const output = path.join(tmp.dir, 'results.json');
   fs.writeFileSync(input, JSON.stringify(argvs));
-  const run = spawnSync(process.execPath, [script, input, output], { encoding: 'utf8', timeout: 4 * ATTACK_LIMIT_MS, killSignal: 'SIGKILL' });
+  const cache = path.join(tmp.dir, 'cache');
+  const run = spawnSync(process.execPath, [script, input, output], { encoding: 'utf8', timeout: 4 * ATTACK_LIMIT_MS, killSignal: 'SIGKILL', env: { ...process.env, PARAMSCOPE_CACHE_DIR: cache } });
   expect(run.status, run.stderr).toBe(0);
   return JSON.parse(fs.readFileSync(output, 'utf8'));
 }
@@ -76,6 +85,7 @@ function runBatch(argvs: string[][]): Array<{ code: number; stderr: string }> {
 describe('numeric flags', () => {
   it('the usage texts name the numeric flags this test loops over', () => {
     const all = new Set(Object.keys(COMMANDS).flatMap((c) => numericFlags(c).map((f) => f.flag)));
+    expect(Object.keys(COMMANDS)).toEqual(expect.arrayContaining(['analyze', 'diff', 'lora', 'compare', 'plan']));
     for (const flag of ['--rank', '--tolerance', '--power-iterations', '--seed', '--threads', '--parallel-matrices', '--memory-budget', '--device-memory-budget', '--direction-rank', '--scale'])
       expect(all, flag).toContain(flag);
   });
@@ -87,9 +97,10 @@ describe('numeric flags', () => {
         for (const value of BAD[kind]) {
           // Where the value is valid only in truncated mode, ask for it: the flag must still be parsed.
           const mode = ['--rank', '--tolerance', '--power-iterations'].includes(flag) ? ['--mode', 'truncated'] : [];
-          // diff reads --scale (and --config) only with --adapter.
+          // diff reads --scale (and --config) only with --adapter; the comparison flags only with --out.
           const args = command === 'diff' && flag === '--scale' ? ['--adapter', adapter] : positionals;
-          cases.push({ argv: [command, ...args, ...mode, `${flag}=${value}`], flag, value });
+          const out = ['--ci', '--bootstrap'].includes(flag) ? ['--out', path.join(tmp.dir, `out-${cases.length}`)] : [];
+          cases.push({ argv: [command, ...args, ...mode, ...out, `${flag}=${value}`], flag, value });
         }
     expect(cases.length).toBeGreaterThan(200);
     const results = runBatch(cases.map((c) => c.argv));

@@ -153,6 +153,27 @@ describe('config.json beside a checkpoint, through the CLI', () => {
   });
 });
 
+describe('trainer_state.json of a trajectory step, through the CLI', () => {
+  function steps(name: string, make: (state: string) => void): string[] {
+    const base = fresh(`${name}-base.safetensors`);
+    writeSafetensorsSync(base, [['layers.0.w', { dtype: 'F32', shape: [3, 2], data: new Float32Array([1, 2, 3, 4, 5, 6]) }]]);
+    const dirs = ['run-a', 'run-b'].map((d, i) => {
+      const dir = fresh(`${name}-${d}`);
+      fs.mkdirSync(dir);
+      writeSafetensorsSync(path.join(dir, 'model.safetensors'), [['layers.0.w', { dtype: 'F32', shape: [3, 2], data: new Float32Array([1, 2, 3, 4, 5, 7 + i]) }]]);
+      return dir;
+    });
+    make(path.join(dirs[0] as string, 'trainer_state.json'));
+    return [base, ...dirs];
+  }
+
+  it('a FIFO, a link to /dev/zero and text that is not JSON are refused, promptly and without quoting it', () => {
+    expectRefused(runAttack(['trajectory', ...steps('fifo', (f) => execFileSync('mkfifo', [f]))]), 'NOT_A_REGULAR_FILE');
+    expectRefused(runAttack(['trajectory', ...steps('zero', (f) => fs.symlinkSync('/dev/zero', f))]), 'LINK_OUTSIDE_CHECKPOINT');
+    expectRefused(runAttack(['trajectory', ...steps('garbage', (f) => fs.writeFileSync(f, SECRET))]), 'TRAJECTORY_INVALID', ['hunter2', 'root:x']);
+  });
+});
+
 describe('prototype keys are plain data', () => {
   it('__proto__ and constructor in adapter_config.json neither pollute Object.prototype nor stand in for inherited members', async () => {
     const dir = writeAdapter(fresh('proto'), {
@@ -174,6 +195,26 @@ describe('prototype keys are plain data', () => {
     const value = readJsonFile(file, { what: 'test config', code: 'ADAPTER_INVALID' }) as Record<string, Record<string, unknown>>;
     expect(value.constructor).toBeUndefined();
     expect(value.a?.toString).toBeUndefined();
+  });
+});
+
+describe('prototype names in headers', () => {
+  it('tensors named __proto__, constructor, toString … are analysed and paired like any other', () => {
+    const names = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'model.layers.0.__proto__.weight'];
+    const write = (file: string, bump: number) =>
+      writeSafetensorsSync(file, names.map((name, i) => [name, { dtype: 'F32', shape: [3, 2], data: new Float32Array([1, 2, 3, 4, 5, 6 + i + bump]) }]));
+    const a = fresh('proto-a.safetensors');
+    const b = fresh('proto-b.safetensors');
+    write(a, 0);
+    write(b, 1);
+    const analysed = runAttack(['analyze', a, '--json', '--quiet']);
+    expectSucceeded(analysed);
+    expect(JSON.parse(analysed.stdout).tensors.map((t: { name: string }) => t.name)).toEqual(names);
+    const diffed = runAttack(['diff', a, b, '--json', '--quiet']);
+    expectSucceeded(diffed);
+    const report = JSON.parse(diffed.stdout);
+    expect(report.pairs.map((p: { name: string; fate: string }) => `${p.name}:${p.fate}`)).toEqual(names.map((n) => `${n}:paired`));
+    expect(report.aggregates.byModule.map((m: { key: string }) => m.key)).toContain('__proto__');
   });
 });
 
