@@ -55,7 +55,7 @@ export async function compareCommand(ctx: CommandContext): Promise<number> {
   const { cache } = cacheFrom(values, output.text);
   const options = { mode: 'truncated' as const, ...spectrumOptionsFrom(values), ...componentFrom(values), directions: directionsFlag(values), ...(cache ? { cache } : {}) };
   if (shard) return runShard(ctx, output, values, shard, (hooks) => compareShard(base, tuned, shard, { ...options, ...hooks }));
-  const comparison = outDir !== undefined ? comparisonOptionsFrom(values, ctx.signal, names) : undefined;
+  const comparison = comparisonOptionsFrom(values, ctx.signal, names); // checked before any work, with or without --out
   const { arms, ranking } = await output.withProgress((onProgress) => compare(base, tuned, {
     ...options,
     onProgress: (p) => onProgress({ ...p, current: `[${names.indexOf(p.run ?? '') + 1}/${tuned.length}] ${p.current}` }),
