@@ -18,6 +18,7 @@ import type { MatrixJob } from './engine/matrix-job';
 import { isFailed, type SpectrumOptions, type SpectrumOutcome } from './engine/types';
 import { ParamscopeError } from './errors';
 import { adapterBaseJobs, adapterVectorJobs, loraJobs } from './plan/jobs';
+import { logicalView, requireSupported } from './plan/layouts/logical';
 import { openAdapter } from './plan/lora/open-adapter';
 import type { Adapter, LoraModule, OpenAdapterOptions } from './plan/lora/types';
 import type { Component } from './plan/modules';
@@ -82,10 +83,14 @@ function pairWithBase(adapter: Adapter, base: Checkpoint | undefined): AdapterPa
     if (adapter.needsBase) notes.push('this adapter also changes the base (DoRA / PiSSA-style): without the base, only the low-rank part s·B·A is shown');
     return { baseNames, entries, counts, notes };
   }
+  // A quantized base is read as the model sees it (codes × scales, docs/formats.md), and a layout that
+  // cannot be decoded is refused rather than read as plain numbers.
+  const view = logicalView(base);
+  requireSupported(view, base);
   const prefix = detectPrefix(base.tensors.map((t) => t.name), adapter.modules.map((m) => m.name));
   for (const m of adapter.modules) {
     const name = baseTensorFor(m, base, prefix);
-    const info = name ? base.tensor(name) : null;
+    const info = name ? view.byName.get(name) ?? base.tensor(name) : null;
     const shape = info ? [info.shape[0] ?? 0, info.shape.slice(1).reduce((a, b) => a * b, 1)] : null;
     if (!info || !name) {
       entries.push({ name: m.name, fate: 'extra-in-tuned', base: null, tuned: m.key, note: 'the base has no tensor of this name' });

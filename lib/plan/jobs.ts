@@ -5,6 +5,7 @@
  */
 import type { Checkpoint, TensorInfo } from '../read/checkpoint';
 import type { MatrixJob, TensorSource } from '../engine/matrix-job';
+import { logicalView, matrixSource } from './layouts/logical';
 import type { Adapter } from './lora/types';
 import { MATRIX_FATES, type PairingEntry, type PairingReport, type TensorSide } from './pairing-entry';
 
@@ -66,9 +67,16 @@ export function directionJobs(pairing: PairingReport, entries: readonly PairingE
   return jobs;
 }
 
-/** With an adapter's base: one dense spectrum per module of the base weight it modifies, named after the module. */
+/**
+ * With an adapter's base: one dense spectrum per module of the base weight it modifies, named after the
+ * module; a quantized base weight is read with its scale (plan/layouts/logical.ts).
+ */
 export function adapterBaseJobs(base: Checkpoint, baseTensorOf: ReadonlyMap<string, string>): MatrixJob[] {
-  return [...baseTensorOf].map(([module, tensor]) => ({ kind: 'dense', name: module, source: { checkpoint: base, tensor } }));
+  const view = logicalView(base);
+  return [...baseTensorOf].map(([module, tensor]) => {
+    const logical = view.byName.get(tensor);
+    return { kind: 'dense', name: module, source: { checkpoint: base, ...(logical ? matrixSource(logical) : { tensor }) } };
+  });
 }
 
 /** The adapter's low-rank jobs again, with singular vectors, for the modules the base has. */

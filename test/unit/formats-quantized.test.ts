@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeCheckpoint } from '../../lib/analyze';
 import { diff } from '../../lib/diff';
+import { analyzeAdapter } from '../../lib/lora';
 import { ParamscopeError } from '../../lib/errors';
 import { openCheckpointSync } from '../../lib/read/checkpoint';
 import { type TensorToWrite, writeSafetensorsSync } from '../../lib/read/writer';
@@ -269,5 +270,48 @@ describe('unsupported quantizations are refused, never analysed as plain tensors
     }
     // Opening and inspecting still work: the refusal is for analysis.
     expect(openCheckpointSync(at).tensors.length).toBe(Object.keys(tensors).length);
+  });
+});
+
+describe('a LoRA adapter over a quantized base', () => {
+  const rows = 150, cols = 200, rank = 4;
+  const w = gaussianMatrix(rows, cols, 7, 0.02);
+  const q = quantizeFp8(w, rows, cols, [128, 128]);
+  const module = 'model.layers.0.mlp.down_proj';
+
+  /** A PEFT adapter (alpha 8, r 4) on the module, factors from a seeded Gaussian. */
+  function adapter(name: string): string {
+    const at = path.join(dir, name);
+    fs.mkdirSync(at, { recursive: true });
+    writeSafetensorsSync(path.join(at, 'adapter_model.safetensors'), {
+      [`base_model.model.${module}.lora_A.weight`]: f32Tensor(Float32Array.from(gaussianMatrix(rank, cols, 8, 0.1)), [rank, cols]),
+      [`base_model.model.${module}.lora_B.weight`]: f32Tensor(Float32Array.from(gaussianMatrix(rows, rank, 9, 0.1)), [rows, rank]),
+    });
+    fs.writeFileSync(path.join(at, 'adapter_config.json'), JSON.stringify({ peft_type: 'LORA', r: rank, lora_alpha: 8, target_modules: ['down_proj'] }));
+    return at;
+  }
+
+  it('reads the base as codes × scales: the same relative update and base spectrum as over the decoded base in F32', async () => {
+    const fp8Base = checkpoint('lora-fp8-base', {
+      [`${module}.weight`]: fp8Tensor(q.codes, [rows, cols]),
+      [`${module}.weight_scale_inv`]: f32Tensor(q.scales, [2, 2]),
+    }, { quantization_config: { quant_method: 'fp8', fmt: 'e4m3', weight_block_size: [128, 128] } });
+    const f32Base = checkpoint('lora-f32-base', { [`${module}.weight`]: f32Tensor(Float32Array.from(q.decoded), [rows, cols]) });
+    const ad = adapter('lora-over-fp8');
+    const [overFp8, overF32] = await Promise.all([analyzeAdapter(ad, { base: fp8Base, mode: 'exact' }), analyzeAdapter(ad, { base: f32Base, mode: 'exact' })]);
+    const [a, b] = [overFp8.pairs[0], overF32.pairs[0]];
+    expect(b?.relativeUpdate).toBeGreaterThan(1e-3); // the adapter's update is a visible share of this base
+    expect(Math.abs((a?.relativeUpdate as number) - (b?.relativeUpdate as number))).toBeLessThanOrEqual(1e-6 * (b?.relativeUpdate as number));
+    expect(Math.abs((a?.baseNorm as number) - (b?.baseNorm as number))).toBeLessThanOrEqual(1e-6 * (b?.baseNorm as number));
+  });
+
+  it('refuses a base in a layout it cannot decode (GPTQ) with UNSUPPORTED_QUANTIZATION, not as an empty pairing', async () => {
+    const gptq = checkpoint('lora-gptq-base', {
+      [`${module}.qweight`]: { dtype: 'I32', shape: [cols / 8, rows], data: new Int32Array((cols / 8) * rows) },
+      [`${module}.qzeros`]: { dtype: 'I32', shape: [1, Math.ceil(rows / 8)], data: new Int32Array(Math.ceil(rows / 8)) },
+      [`${module}.scales`]: { dtype: 'F16', shape: [1, rows], data: new Uint16Array(rows) },
+    }, { quantization_config: { quant_method: 'gptq', bits: 4, group_size: 128 } });
+    const error = await failure(analyzeAdapter(adapter('lora-over-gptq'), { base: gptq }));
+    expect((error as ParamscopeError).code).toBe('UNSUPPORTED_QUANTIZATION');
   });
 });
