@@ -74,7 +74,10 @@ export function summaryLines(report: DiffReport): string[] {
     `model: ${m.matricesWithSignal}/${m.matrices} matrices changed above storage noise${m.failed.matrices ? ` (${m.failed.matrices} more failed)` : ''}; relative update ${Number.isFinite(m.relativeUpdate) ? m.relativeUpdate.toExponential(2) : 'n/a (no base)'}; ` +
       `${pct(m.energyShareAboveNoise)} of update energy above the noise floor, ${pct(m.signalShare)} beyond storage rounding`,
     `  energy spread: layers entropy ${m.layerEnergyEntropy.toFixed(3)} (Gini ${m.layerEnergyGini.toFixed(3)}), modules entropy ${m.moduleEnergyEntropy.toFixed(3)} (Gini ${m.moduleEnergyGini.toFixed(3)})`,
-    `  medians: stable rank ${formatBounded(m.medianStableRank)}, eff. rank ratio ${formatBounded(m.medianEnergyEffectiveRankRatio)}, top-k energy share ${formatBounded(m.medianTopKEnergyShare)}`,
+    // Medians over the matrices with signal: none when nothing rose above the noise floor.
+    m.matricesWithSignal > 0
+      ? `  medians: stable rank ${formatBounded(m.medianStableRank)}, eff. rank ratio ${formatBounded(m.medianEnergyEffectiveRankRatio)}, top-k energy share ${formatBounded(m.medianTopKEnergyShare)}`
+      : '  medians: none (no matrix changed above storage noise)',
     ...(m.sparsity
       ? [`  update sparsity: ${pct(m.sparsity.identicalShare)} of entries bit-identical${m.sparsity.belowSpacingShare === undefined ? '' : `, ${pct(m.sparsity.belowSpacingShare)} changed by less than one storage step`}`]
       : []),
