@@ -115,10 +115,11 @@ export function fp8Block(shape: readonly number[], scaleShape: readonly number[]
 /** Names a scale companion of FP8 weight `name` may have, in order. */
 function fp8ScaleNames(name: string): string[] {
   const module = name.endsWith('.weight') ? name.slice(0, -'.weight'.length) : null;
-  return [
+  // For `<m>.weight`, `<name>_scale_inv` and `<m>.weight_scale_inv` are one name: list each once.
+  return [...new Set([
     `${name}_scale_inv`, ...(module ? [`${module}.weight_scale_inv`] : []), `${name}_scale`,
     ...(module ? [`${module}.weight_scale`, `${module}.scale`, `${module}.qscale_weight`] : [`${name}.scale`]),
-  ];
+  ])];
 }
 
 /** MXFP4 pairs: [logical name, codes, scales] by the naming conventions of the module comment. */
