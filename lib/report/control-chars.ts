@@ -26,11 +26,3 @@ export function escapeCharacter(c: string): string {
 export function showControlCharacters(text: string, keepNewlines = false): string {
   return text.replace(CONTROL_CHARACTERS, (c) => (keepNewlines && c === '\n' ? c : escapeCharacter(c)));
 }
-
-/** Whether `text` holds any character {@link showControlCharacters} would escape. */
-export function hasControlCharacters(text: string): boolean {
-  CONTROL_CHARACTERS.lastIndex = 0;
-  const found = CONTROL_CHARACTERS.test(text);
-  CONTROL_CHARACTERS.lastIndex = 0;
-  return found;
-}

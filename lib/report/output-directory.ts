@@ -25,7 +25,8 @@ export const REPORT_SET_FILES = { json: 'report.json', csv: 'pairs.csv', markdow
 
 // Every file a paramscope command writes into --out: a diff's set (each prefixed `<name>.` by compare and
 // trajectory), analyze's per-checkpoint files, and the comparison and trajectory families.
-const SET_FILE = /^(?:.+\.)?(?:report\.json|pairs\.csv|summary\.md|report\.html|analysis\.json|tensors\.csv|comparison\.(?:json|csv|md|html)|trajectory\.(?:json|csv|md))$/;
+// Shards' partial reports (`part-i-of-N.json`, report/partial-file.ts) share a directory the same way.
+const SET_FILE = /^(?:(?:.+\.)?(?:report\.json|pairs\.csv|summary\.md|report\.html|analysis\.json|tensors\.csv|comparison\.(?:json|csv|md|html)|trajectory\.(?:json|csv|md))|part-\d+-of-\d+\.json)$/;
 
 /** Temporaries the per-file writer of earlier versions left (`.report.json.paramscope-<pid>-<hex>.tmp`). */
 const LEGACY_TEMPORARY = /^\..+\.paramscope-\d+-[0-9a-f]+\.(?:tmp|old)$/;

@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { onInterrupt } from '../engine/interrupt';
 import { ParamscopeError } from '../errors';
 import { parsePartial, partialFileName, type PartialReport, serializePartial } from './partial';
 
@@ -61,6 +62,8 @@ export async function readPartialFile(file: string, maxBytes = PARTIAL_MAX_BYTES
 export async function writePartialFile(dir: string, partial: PartialReport): Promise<string> {
   const target = path.join(path.resolve(dir), partialFileName(partial.shard));
   const temp = path.join(path.dirname(target), `.${path.basename(target)}.paramscope-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  // A second SIGINT / SIGTERM exits at once: the temporary goes with it (lib/engine/interrupt.ts).
+  const unhook = onInterrupt(() => fs.rmSync(temp, { force: true }));
   try {
     await fs.promises.mkdir(path.dirname(target), { recursive: true });
     const handle = await fs.promises.open(temp, 'wx', 0o644);
@@ -76,5 +79,7 @@ export async function writePartialFile(dir: string, partial: PartialReport): Pro
     await fs.promises.rm(temp, { force: true }).catch(() => undefined);
     const reason = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
     throw new ParamscopeError(`cannot write the partial report ${target} (${reason}); nothing was written under that name`, { code: 'WRITE_FAILED', file: target, cause: error });
+  } finally {
+    unhook();
   }
 }

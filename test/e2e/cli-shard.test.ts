@@ -132,6 +132,24 @@ describe('refusals', () => {
     refused(cli(['diff', fx.base, fx.concentrated, ...RUN, '--shard', '0/2']), 'INVALID_ARGUMENT', '--json');
   });
 
+  it('a shard\'s --out follows the report-directory rule before any work (a file, someone else\'s files: OUTPUT_INVALID)', () => {
+    const file = path.join(tmp.dir, 'not-a-dir');
+    fs.writeFileSync(file, 'x');
+    refused(cli(['diff', fx.base, fx.concentrated, ...RUN, '--shard', '0/2', '--out', file]), 'OUTPUT_INVALID', 'not a directory');
+    const foreign = path.join(tmp.dir, 'someone-elses');
+    fs.mkdirSync(foreign);
+    fs.writeFileSync(path.join(foreign, 'notes.txt'), 'mine');
+    refused(cli(['diff', fx.base, fx.concentrated, ...RUN, '--shard', '0/2', '--out', foreign]), 'OUTPUT_INVALID', 'notes.txt');
+    expect(fs.readdirSync(foreign)).toEqual(['notes.txt']);
+  });
+
+  it('the weights comparison (analyze --out, compare --weights) is not sharded: --shard is refused before any work', () => {
+    const out = path.join(tmp.dir, 'weights-shard');
+    refused(cli(['analyze', fx.base, fx.concentrated, '--out', out, '--shard', '0/2']), 'INVALID_ARGUMENT', '--shard');
+    refused(cli(['compare', '--weights', fx.base, fx.concentrated, '--out', out, '--shard', '0/2']), 'INVALID_ARGUMENT', '--shard');
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
   it('MERGE_PLAN_MISMATCH names both files and both plans', () => {
     const other = path.join(tmp.dir, 'other-plan.json');
     const r = cli(['diff', fx.base, fx.concentrated, '--rank', '9', '--quiet', '--shard', '1/3', '--json']);

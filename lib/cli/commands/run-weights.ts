@@ -10,18 +10,24 @@ import { analysisDocument } from '../../report/header';
 import { toJson } from '../../report/json';
 import type { ReportFile } from '../../report/report-set';
 import type { AnalyzeOptions } from '../../analyze';
+import { invalidArgument } from '../../errors';
 import type { CommandContext } from '../context';
+import { cacheFrom, cacheLines } from '../flags/cache';
 import type { CommandOutput } from '../flags/machine';
 import { comparisonFiles, comparisonOptionsFrom, fileLink } from '../flags/comparison';
 import { checkOutFlag, reportPrefixes, writeOutSet } from '../flags/report';
 import { terminalText } from '../output/terminal-text';
 
 export async function runWeightsComparison(ctx: CommandContext, checkpoints: readonly string[], values: Record<string, unknown>, options: AnalyzeOptions, output: CommandOutput, dir: string): Promise<number> {
-  const outDir = checkOutFlag({ out: dir }); // before any work
+  // Before any work: the weights comparison runs whole (its shards would each write the whole set).
+  if (values.shard !== undefined) invalidArgument('--shard', 'a command without --out (analyze) or --weights (compare): the weights comparison is not sharded', values.shard);
+  const outDir = checkOutFlag({ out: dir });
+  const { cache } = cacheFrom(values, output.text);
   const names = armNames(checkpoints);
   const comparison = comparisonOptionsFrom(values, ctx.signal, names);
   const { arms } = await output.withProgress((onProgress) => compareWeights(checkpoints, {
     ...options,
+    ...(cache ? { cache } : {}),
     onProgress: (p) => onProgress({ ...p, current: `[${names.indexOf(p.run ?? '') + 1}/${checkpoints.length}] ${p.current}` }),
     signal: ctx.signal,
   }));
@@ -36,6 +42,7 @@ export async function runWeightsComparison(ctx: CommandContext, checkpoints: rea
   const written = await writeOutSet(ctx, outDir as string, files);
   const failed = arms.reduce((s, a) => s + a.report.totals.failed, 0);
   output.text.err(`reports written: ${written.length} files in ${terminalText(outDir as string)} (comparison.html: the ${arms.length} checkpoints side by side)`);
+  for (const line of cacheLines(cache)) output.text.err(line);
   // A failed matrix makes the exit code 2 (the other matrices are still reported), as for analyze.
   return failed > 0 ? 2 : 0;
 }

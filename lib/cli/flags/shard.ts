@@ -10,6 +10,7 @@
  * Every value is checked; a bad one is SHARD_INVALID naming the variables and their values.
  */
 import { ParamscopeError } from '../../errors';
+import { checkReportDirectory } from '../../report/output-directory';
 import { checkShard, type ShardSpec } from '../../plan/shard';
 import type { PartialReport } from '../../report/partial';
 import { serializePartial } from '../../report/partial';
@@ -80,6 +81,8 @@ export function shardFrom(values: Record<string, unknown>, env: NodeJS.ProcessEn
 
 /** Before any work: a shard run must say where its partial goes (--json or --out). */
 export function requirePartialOutput(values: Record<string, unknown>, hasOut: boolean): void {
+  // --out holds the shards' partials: checked as a report directory is (OUTPUT_INVALID before any work).
+  if (hasOut && values.out !== undefined) checkReportDirectory(values.out);
   if (values.json || (hasOut && typeof values.out === 'string')) return;
   throw new ParamscopeError(`--shard writes a partial report: give --json (stdout)${hasOut ? ' or --out <dir>' : ''}`, { code: 'INVALID_ARGUMENT' });
 }
