@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { onInterrupt } from '../engine/interrupt';
 import { ParamscopeError } from '../errors';
 import { parsePartial, partialFileName, type PartialReport, serializePartial } from './partial';
+import { writeDurably } from './report-set';
 
 /** The largest partial report merge reads: far above any real one (a 70B diff's is a few MB). */
 export const PARTIAL_MAX_BYTES = 512 * 2 ** 20;
@@ -66,13 +67,7 @@ export async function writePartialFile(dir: string, partial: PartialReport): Pro
   const unhook = onInterrupt(() => fs.rmSync(temp, { force: true }));
   try {
     await fs.promises.mkdir(path.dirname(target), { recursive: true });
-    const handle = await fs.promises.open(temp, 'wx', 0o644);
-    try {
-      await handle.writeFile(serializePartial(partial), 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeDurably(temp, serializePartial(partial));
     await fs.promises.rename(temp, target);
     return target;
   } catch (error) {

@@ -44,7 +44,8 @@ async function pause(): Promise<void> {
   if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-async function writeDurably(file: string, text: string): Promise<void> {
+/** Writes a new file (never an existing one) and fsyncs it: the first step of every all-or-nothing write. */
+export async function writeDurably(file: string, text: string): Promise<void> {
   const handle = await fs.promises.open(file, 'wx', 0o644);
   try {
     await handle.writeFile(text, 'utf8');

@@ -17,6 +17,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { DiffReport } from './model';
 import { onInterrupt } from '../engine/interrupt';
+import { writeDurably } from './report-set';
 import { invalidArgument, ParamscopeError } from '../errors';
 import { diffToCsv } from './diff-csv';
 import { toHtml } from './html/index';
@@ -46,16 +47,6 @@ export function renderReport(report: DiffReport, format: ReportFormat): string {
 
 function tempPath(target: string, tag: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.paramscope-${process.pid}-${randomBytes(4).toString('hex')}.${tag}`);
-}
-
-async function writeDurably(file: string, text: string): Promise<void> {
-  const handle = await fs.open(file, 'wx', 0o644);
-  try {
-    await handle.writeFile(text, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 async function exists(file: string): Promise<boolean> {
