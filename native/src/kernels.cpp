@@ -65,6 +65,11 @@ inline uint32_t bits_of(float x) noexcept {
   return u;
 }
 
+// An entry is below spacing when |Δ| < (1 − 2⁻¹⁶) · max spacing. Plain grids give a one-step move of
+// exactly one spacing, but a quantized value is code × scale rounded to f32: with an F32 scale a one-step
+// move can measure up to ~2⁻¹⁹ of a step short (|code| < 16 ulps for E4M3), and must still count as a move.
+constexpr double kBelowSpacingFraction = 1.0 - 0x1.0p-16;
+
 void subtract_counting_portable(const float* t, const float* b, const float* st, const float* sb, float* out32, double* out64, size_t n,
                                 DifferenceSums& sums) noexcept {
   double tt = 0, bb = 0, dd = 0, sst = 0, ssb = 0;
@@ -79,7 +84,7 @@ void subtract_counting_portable(const float* t, const float* b, const float* st,
       const double a = st[i], c = sb[i];
       sst += a * a;
       ssb += c * c;
-      below += std::fabs(d) < (a > c ? a : c);
+      below += std::fabs(d) < kBelowSpacingFraction * (a > c ? a : c);
     }
     if (out32) out32[i] = static_cast<float>(d);
     if (out64) out64[i] = d;
@@ -162,6 +167,7 @@ __attribute__((target("avx2,fma"))) void subtract_counting_avx2(const float* t, 
                                                                  double* out64, size_t n, DifferenceSums& sums) noexcept {
   __m256d tt = _mm256_setzero_pd(), bb = _mm256_setzero_pd(), dd = _mm256_setzero_pd(), sst = _mm256_setzero_pd(), ssb = _mm256_setzero_pd();
   const __m256d magnitude = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7FFFFFFFFFFFFFFFll));
+  const __m256d fraction = _mm256_set1_pd(kBelowSpacingFraction);
   uint64_t same = 0, below = 0;
   size_t i = 0;
   for (; i + 4 <= n; i += 4) {
@@ -175,7 +181,7 @@ __attribute__((target("avx2,fma"))) void subtract_counting_avx2(const float* t, 
       const __m256d a = _mm256_cvtps_pd(_mm_loadu_ps(st + i)), c = _mm256_cvtps_pd(_mm_loadu_ps(sb + i));
       sst = _mm256_fmadd_pd(a, a, sst);
       ssb = _mm256_fmadd_pd(c, c, ssb);
-      const __m256d lt = _mm256_cmp_pd(_mm256_and_pd(d, magnitude), _mm256_max_pd(a, c), _CMP_LT_OQ);
+      const __m256d lt = _mm256_cmp_pd(_mm256_and_pd(d, magnitude), _mm256_mul_pd(fraction, _mm256_max_pd(a, c)), _CMP_LT_OQ);
       below += static_cast<uint64_t>(__builtin_popcount(_mm256_movemask_pd(lt)));
     }
     if (out32) _mm_storeu_ps(out32 + i, _mm256_cvtpd_ps(d));

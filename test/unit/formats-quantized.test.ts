@@ -215,6 +215,29 @@ describe('mixed and quantized pairs', () => {
     const delta = Float64Array.from(codes, (c, i) => f32(fp8Value('F8_E4M3', c) * (q.scales[Math.floor(Math.floor(i / cols) / 32) * 3 + Math.floor((i % cols) / 32)] as number)) - (q.decoded[i] as number));
     expectSpectrum(pair?.spectrum?.values ?? [], jacobiSingularValues(delta, rows, cols));
   });
+
+  it('a code moved by exactly one step is not below spacing, with F32 scales that round code × scale', async () => {
+    // The next code within the same binade (mantissa not all ones, and never into E4M3's NaN code 0x7F):
+    // |Δ| is one step, ulp(code) · scale, up to the f32 rounding of each decoded value.
+    expect(q.scales.some((s) => Math.log2(s) % 1 !== 0)).toBe(true); // the scales are not powers of two
+    const codes = q.codes.slice();
+    const moved: number[] = [];
+    for (let i = 0; i < codes.length; i += 2) {
+      const c = codes[i] as number;
+      if ((c & 0x07) === 0x07 || (c & 0x7f) === 0x7e) continue;
+      codes[i] = c + 1;
+      moved.push(i);
+    }
+    const tuned = checkpoint('fp8-one-step', {
+      'model.layers.0.self_attn.q_proj.weight': fp8Tensor(codes, [rows, cols]),
+      'model.layers.0.self_attn.q_proj.weight_scale_inv': f32Tensor(q.scales, [2, 3]),
+    }, { quantization_config: { quant_method: 'fp8', weight_block_size: [32, 32] } });
+    const report = await diff(fp8, tuned, { mode: 'exact', directions: false });
+    const sparsity = report.pairs[0]?.sparsity;
+    expect(moved.length).toBeGreaterThan(1000);
+    expect(sparsity?.identical).toBe(rows * cols - moved.length);
+    expect(sparsity?.belowSpacing).toBe(rows * cols - moved.length);
+  });
 });
 
 describe('unsupported quantizations are refused, never analysed as plain tensors', () => {

@@ -18,7 +18,8 @@ double sum_of_squares(const float* values, size_t n) noexcept;
 struct DifferenceSums {
   double tuned_squared = 0, base_squared = 0, difference_squared = 0;
   // Counted by subtract_counting: entries whose two values have the same bits, and (only when both
-  // spacings are given) entries with |tuned − base| below the larger of the two grid spacings there.
+  // spacings are given) entries with |tuned − base| below the larger of the two grid spacings there
+  // (less a 2⁻¹⁶ tolerance for the f32 rounding of code × scale: kernels.cpp).
   uint64_t identical = 0, below_spacing = 0;
   // Σ spacing² of each side (12 × its rounding energy), when both spacings are given.
   double tuned_spacing_squared = 0, base_spacing_squared = 0;
