@@ -82,7 +82,7 @@ function trials(state, ctx) {
   const record = (id, i, m) => { if (i >= 0) (runs[id] ??= []).push(m); };
   const paramscopeRun = (pair) => async () => {
     if (state.cli) {
-      const m = await runMeasured(process.execPath, [path.join(ROOT, 'bin', 'paramscope.js'), 'diff', pair.base.dir, pair.tuned.dir, '--mode', 'truncated', '--rank', '64', '--no-directions', '--json']);
+      const m = await runMeasured(process.execPath, [path.join(ROOT, 'bin', 'paramscope.js'), 'diff', pair.base.dir, pair.tuned.dir, '--mode', 'truncated', '--rank', '64', '--no-directions', '--no-cache', '--json']);
       let verdict = null;
       try { const j = JSON.parse(m.stdout); verdict = j.verdict ? { label: j.verdict.label, score: j.verdict.score } : null; } catch { /* not JSON */ }
       return { ...m, verdict };

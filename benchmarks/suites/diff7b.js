@@ -8,7 +8,7 @@
  *  cold        before the trial the pair's files are evicted from the page cache (vmtouch -e when
  *              installed, else /proc/sys/vm/drop_caches as root): every byte comes from the disk.
  *  warm        run again right after: whatever of the pair the page cache kept is warm.
- *  paramscope  the CLI in a child process (`diff BASE TUNED --mode truncated --rank 64 --no-directions
+ *  paramscope  the CLI in a child process (`diff BASE TUNED --mode truncated --rank 64 --no-directions --no-cache
  *              --json`), wall time with start-up, RssAnon peak polled every 10 ms.
  *  breakdown   one more run through the library in a child, summing each matrix's time by phase (read and
  *              decode, products, the rest of the solver) as the engine reports it.
@@ -123,7 +123,7 @@ function trials(state) {
   const record = (id, m) => (state.runs[id] ??= []).push(m);
   const cli = async () => {
     const m = await runMeasured(process.execPath, [path.join(ROOT, 'bin', 'paramscope.js'), 'diff', pair.base.dir, pair.tuned.dir,
-      '--mode', 'truncated', '--rank', '64', '--no-directions', '--json']);
+      '--mode', 'truncated', '--rank', '64', '--no-directions', '--no-cache', '--json']);
     const report = JSON.parse(m.stdout);
     return { ...m, verdict: { label: report.verdict.label, score: report.verdict.score }, failed: report.pairs.filter((p) => p.error).length };
   };
@@ -158,7 +158,7 @@ function trials(state) {
     size: '2 × 2.1 GB', bytes: 2 * 128256 * 8192 * 2, warmup: 0, repeats: 1, quickRepeats: 1, gc: false,
     note: 'streamed: its f32 copy (4.2 GB) does not fit a lane\'s share of the 2 GiB budget; target RssAnon peak ≤ 2 GiB',
     run: async () => {
-      const m = await runMeasured(process.execPath, [path.join(ROOT, 'bin', 'paramscope.js'), 'diff', state.head[0], state.head[1], '--mode', 'truncated', '--rank', '64', '--json']);
+      const m = await runMeasured(process.execPath, [path.join(ROOT, 'bin', 'paramscope.js'), 'diff', state.head[0], state.head[1], '--mode', 'truncated', '--rank', '64', '--no-cache', '--json']);
       const report = JSON.parse(m.stdout);
       return { ...m, verdict: { label: report.verdict.label, score: report.verdict.score }, failed: report.pairs.filter((p) => p.error).length };
     },

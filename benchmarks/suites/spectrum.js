@@ -468,7 +468,7 @@ function cliExactTrials(state, tensor, m, n, size) {
       warmup: 0, repeats: 3, quickRepeats: 1, gc: false, baseline: torchId,
       target: { metric: 'ratio', min: 3, text: '≥ 3 × torch.linalg.svdvals' },
       note: 'node bin/paramscope.js analyze FILE --mode exact --include NAME --json: start, open, Gram + eigensolver',
-      run: () => runMeasured(process.execPath, [path.join(ROOT, 'bin', 'paramscope.js'), 'analyze', FILE, '--mode', 'exact', '--include', tensor, '--json']),
+      run: () => runMeasured(process.execPath, [path.join(ROOT, 'bin', 'paramscope.js'), 'analyze', FILE, '--mode', 'exact', '--include', tensor, '--no-cache', '--json']),
     },
   ];
 }
