@@ -63,6 +63,8 @@ export interface NativeBuildInfo {
   eigenVersion: string;
   simd: string;
   cpuFlags: Record<string, boolean>;
+  /** Who computes the randomized solver's thin products A·X (≤ 80 columns): the core's AVX-512 kernel, or the BLAS. */
+  thinProducts: 'avx512' | 'blas';
   compiler: string;
   engine: {
     /** EngineOptions{} of the core: the defaults of every engine option. */

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "internal/blas.hpp"
+#include "internal/skinny_sgemm.hpp"
 #include "internal/workspace.hpp"
 #include "paramscope/error.hpp"
 
@@ -147,6 +148,7 @@ void split_rows(int parts, uint64_t m, const Product& product) {
 // The BLAS (or Eigen) call itself, on the calling thread.
 void sgemm_direct(bool trans_a, bool trans_b, uint64_t m, uint64_t n, uint64_t k, const float* a, uint64_t lda, const float* b,
                   uint64_t ldb, float* c, uint64_t ldc) {
+  if (skinny_sgemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc)) return;  // the solver's thin products
   const blas::Backend& backend = blas::backend();
   if (backend.fn.sgemm) {
     backend.fn.sgemm(blas::ColMajor, trans_a ? blas::Trans : blas::NoTrans, trans_b ? blas::Trans : blas::NoTrans,

@@ -79,4 +79,12 @@ describe('paramscope inspect / doctor / usage', () => {
     expect(forced.backend).toBe('eigen');
     expect(forced.whyEigen).toMatch(/PARAMSCOPE_BLAS=eigen|Eigen-only/);
   });
+
+  it('doctor says who computes the thin products, and the BLAS does where SIMD is off', () => {
+    const info = JSON.parse(runCli(['doctor', '--json']).stdout);
+    const line = runCli(['doctor']).stdout.split('\n').find((l) => l.startsWith('thin products'));
+    expect(line).toContain(info.cpuFlags.avx512f ? 'AVX-512 kernel' : 'the BLAS');
+    const portable = runCli(['doctor'], { PARAMSCOPE_SIMD: 'off' }).stdout.split('\n').find((l) => l.startsWith('thin products'));
+    expect(portable).toContain('the BLAS (no AVX-512F');
+  });
 });

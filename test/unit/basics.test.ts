@@ -21,6 +21,8 @@ describe('addon and error model', () => {
     expect(['openblas', 'eigen']).toContain(info.backend);
     expect(info.threads).toBeGreaterThanOrEqual(1);
     expect(['baseline', 'sse4.2', 'avx2', 'avx512']).toContain(info.simd);
+    // The thin-product kernel runs exactly where the CPU has AVX-512F.
+    expect(info.thinProducts).toBe(info.cpuFlags.avx512f ? 'avx512' : 'blas');
     expect(info.napiVersion).toBe(8);
     expect(info.version).toMatch(/^\d+\.\d+\.\d+/);
     if (info.backend === 'eigen') expect(info.whyEigen).not.toBe('');

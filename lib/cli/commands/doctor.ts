@@ -5,7 +5,8 @@ import type { CommandContext } from '../context';
 export const doctorUsage = `Usage: paramscope doctor [--json]
 
 Prints the package and N-API versions, the BLAS backend in use (OpenBLAS loaded at run time, or the
-Eigen fallback and why), whether LAPACK is available, the SIMD level detected on this CPU, threads, and
+Eigen fallback and why), whether LAPACK is available, the SIMD level detected on this CPU, who computes
+the truncated solver's thin products (the core's AVX-512 kernel or the BLAS), threads, and
 the compute backend: whether the optional CUDA plugin loaded and which device it found (or why not).`;
 
 export async function doctorCommand(ctx: CommandContext): Promise<number> {
@@ -24,6 +25,9 @@ export async function doctorCommand(ctx: CommandContext): Promise<number> {
     ...(info.backend === 'openblas' ? ([['OpenBLAS', `${info.blasConfig}; core ${info.blasCore}`]] as Array<[string, string]>) : []),
     ['LAPACK', info.lapackProvider === 'openblas' ? 'yes (OpenBLAS)' : `Eigen solvers (${info.backend === 'openblas' ? 'library lacks LAPACK' : 'no OpenBLAS'})`],
     ['SIMD', `${info.simd} (${flags || 'none'})`],
+    ['thin products', info.thinProducts === 'avx512'
+      ? "AVX-512 kernel for the truncated solver's A·X (≤ 80 columns, A read in place), the BLAS for the rest"
+      : 'the BLAS (no AVX-512F on this CPU)'],
     ['threads', `${info.threads} BLAS thread(s), ${info.hardwareThreads} hardware thread(s)`],
     ['compute', computeBackendLine(info)],
     ['engine', `${info.engine.defaultLanes} matrices at once by default (one per core, at most one per ${info.engine.minLaneBytes / 2 ** 20} MiB of the ${info.engine.defaults.memoryBudget / 2 ** 30} GiB default budget), 1 BLAS thread each; a lone matrix uses all ${info.hardwareThreads} threads (--parallel-matrices, --threads, --memory-budget)`],
