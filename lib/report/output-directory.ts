@@ -19,21 +19,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CACHE_ENTRY } from '../engine/cache-location';
 import { ParamscopeError } from '../errors';
-
-/** The files of one report set: what `<dir>` holds after `--out <dir>` (each prefixed `<name>.` by compare). */
-export const REPORT_SET_FILES = { json: 'report.json', csv: 'pairs.csv', markdown: 'summary.md', html: 'report.html' } as const;
-
-// Every file a paramscope command writes into --out: a diff's set (each prefixed `<name>.` by compare and
-// trajectory), analyze's per-checkpoint files, and the comparison and trajectory families.
-// Shards' partial reports (`part-i-of-N.json`, report/partial-file.ts) share a directory the same way.
-const SET_FILE = /^(?:(?:.+\.)?(?:report\.json|pairs\.csv|summary\.md|report\.html|analysis\.json|tensors\.csv|comparison\.(?:json|csv|md|html)|trajectory\.(?:json|csv|md))|part-\d+-of-\d+\.json)$/;
+import { isSetFileName } from './set-files';
 
 /** Temporaries the per-file writer of earlier versions left (`.report.json.paramscope-<pid>-<hex>.tmp`). */
 const LEGACY_TEMPORARY = /^\..+\.paramscope-\d+-[0-9a-f]+\.(?:tmp|old)$/;
 
 /** Whether an entry of a report directory belongs to a report set (and may be replaced with it). */
 export function isReportSetEntry(name: string, entry: fs.Stats): boolean {
-  return entry.isFile() && (SET_FILE.test(name) || LEGACY_TEMPORARY.test(name));
+  return entry.isFile() && (isSetFileName(name) || LEGACY_TEMPORARY.test(name));
 }
 
 /** Whether an entry of a report directory is the result cache, which the set carries over when replaced. */

@@ -88,10 +88,7 @@ export function serializePartial(partial: PartialReport, indent = 0): string {
   return JSON.stringify(partial, replacer, indent) + '\n';
 }
 
-/** The file name a shard's partial takes in `--out <dir>`: part-<index>-of-<count>.json. */
-export function partialFileName(shard: { index: number; count: number }): string {
-  return `part-${shard.index}-of-${shard.count}.json`;
-}
+export { partialFileName } from './set-files'; // one list of --out file names
 
 function invalid(file: string, why: string): never {
   throw new ParamscopeError(`${file}: not a paramscope partial report (${why}); merge takes the files that 'paramscope … --shard i/N --json' or '--out' wrote`, { code: 'MERGE_INVALID_PARTIAL', file });

@@ -9,6 +9,7 @@ import { toJson } from './json';
 import { mdEscape } from './markdown';
 import type { TrajectoryGroupSeries, TrajectoryReport, TrajectoryStep } from './trajectory-model';
 import { type ReportFile, writeReportSet } from './report-set';
+import { TRAJECTORY_FILES } from './set-files';
 
 export function trajectoryJson(report: TrajectoryReport): string {
   return toJson(report) + '\n';
@@ -103,9 +104,9 @@ export function trajectoryCsv(report: TrajectoryReport): string {
 /** trajectory.json, trajectory.md and trajectory.csv, as files of a report set (report/report-set.ts). */
 export function trajectoryFiles(report: TrajectoryReport): ReportFile[] {
   return [
-    { name: 'trajectory.json', text: trajectoryJson(report) },
-    { name: 'trajectory.md', text: trajectoryMarkdown(report) },
-    { name: 'trajectory.csv', text: trajectoryCsv(report) },
+    { name: TRAJECTORY_FILES.json, text: trajectoryJson(report) },
+    { name: TRAJECTORY_FILES.markdown, text: trajectoryMarkdown(report) },
+    { name: TRAJECTORY_FILES.csv, text: trajectoryCsv(report) },
   ];
 }
 

@@ -70,18 +70,40 @@ inline uint32_t bits_of(float x) noexcept {
 // move can measure up to ~2⁻¹⁹ of a step short (|code| < 16 ulps for E4M3), and must still count as a move.
 constexpr double kBelowSpacingFraction = 1.0 - 0x1.0p-16;
 
-void subtract_counting_portable(const float* t, const float* b, const float* st, const float* sb, float* out32, double* out64, size_t n,
-                                DifferenceSums& sums) noexcept {
+// Where the spacings of subtract_counting come from: none, two arrays, or the two sides' formats.
+enum class Spacings { None, Given, FromFormats };
+
+// One storage step of `f` at v: 2^(max(e, emin) − p + 1) (grid_spacing's formula, one value).
+inline float grid_step(float v, StorageFormat f, float lowest, float step) noexcept {
+  const uint32_t exponent_bits = bits_of(v) & 0x7F800000u;
+  float b;
+  std::memcpy(&b, &exponent_bits, sizeof b);
+  return (b > lowest ? b : lowest) * step;
+}
+
+// The spacing constants of a format (ignored unless the mode is FromFormats).
+struct GridConstants {
+  float lowest = 0, step = 0;
+  explicit GridConstants(StorageFormat f) noexcept {
+    if (f.known()) lowest = binade_floor(f), step = std::ldexp(1.0f, 1 - f.precision);
+  }
+};
+
+template <Spacings kMode>
+void subtract_counting_portable(const float* t, const float* b, const float* st, const float* sb, StorageFormat ft, StorageFormat fb,
+                                float* out32, double* out64, size_t n, DifferenceSums& sums) noexcept {
   double tt = 0, bb = 0, dd = 0, sst = 0, ssb = 0;
   uint64_t same = 0, below = 0;
+  const GridConstants gt(ft), gb(fb);
   for (size_t i = 0; i < n; ++i) {
     const double x = t[i], y = b[i], d = x - y;
     tt += x * x;
     bb += y * y;
     dd += d * d;
     same += bits_of(t[i]) == bits_of(b[i]);
-    if (st) {
-      const double a = st[i], c = sb[i];
+    if constexpr (kMode != Spacings::None) {
+      const double a = kMode == Spacings::Given ? st[i] : grid_step(t[i], ft, gt.lowest, gt.step);
+      const double c = kMode == Spacings::Given ? sb[i] : grid_step(b[i], fb, gb.lowest, gb.step);
       sst += a * a;
       ssb += c * c;
       below += std::fabs(d) < kBelowSpacingFraction * (a > c ? a : c);
@@ -99,13 +121,8 @@ void subtract_counting_portable(const float* t, const float* b, const float* st,
 }
 
 void grid_spacing_portable(const float* v, size_t n, StorageFormat f, float* spacing) noexcept {
-  const float lowest = binade_floor(f), step = std::ldexp(1.0f, 1 - f.precision);
-  for (size_t i = 0; i < n; ++i) {
-    const uint32_t exponent_bits = bits_of(v[i]) & 0x7F800000u;
-    float b;
-    std::memcpy(&b, &exponent_bits, sizeof b);
-    spacing[i] = (b > lowest ? b : lowest) * step;
-  }
+  const GridConstants g(f);
+  for (size_t i = 0; i < n; ++i) spacing[i] = grid_step(v[i], f, g.lowest, g.step);
 }
 
 #ifdef PARAMSCOPE_X86
@@ -161,13 +178,17 @@ __attribute__((target("avx2,fma"))) double rounding_energy_avx2(const float* v, 
   return horizontal_sum(_mm256_add_pd(a0, a1)) * rounding_scale(f) + rounding_energy_portable(v + i, n - i, f);
 }
 
-// Four entries at a time in double: the difference is exact there, as are the comparisons.
-template <bool kSpacing>
-__attribute__((target("avx2,fma"))) void subtract_counting_avx2(const float* t, const float* b, const float* st, const float* sb, float* out32,
-                                                                 double* out64, size_t n, DifferenceSums& sums) noexcept {
+// Four entries at a time in double: the difference is exact there, as are the comparisons. With
+// FromFormats the spacings are made from the values as grid_spacing does (exact: powers of two).
+template <Spacings kMode>
+__attribute__((target("avx2,fma"))) void subtract_counting_avx2(const float* t, const float* b, const float* st, const float* sb, StorageFormat ft,
+                                                                 StorageFormat fb, float* out32, double* out64, size_t n, DifferenceSums& sums) noexcept {
   __m256d tt = _mm256_setzero_pd(), bb = _mm256_setzero_pd(), dd = _mm256_setzero_pd(), sst = _mm256_setzero_pd(), ssb = _mm256_setzero_pd();
   const __m256d magnitude = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7FFFFFFFFFFFFFFFll));
   const __m256d fraction = _mm256_set1_pd(kBelowSpacingFraction);
+  const GridConstants gt(ft), gb(fb);
+  const __m128 exponent_mask = _mm_castsi128_ps(_mm_set1_epi32(0x7F800000));
+  const __m128 lowest_t = _mm_set1_ps(gt.lowest), step_t = _mm_set1_ps(gt.step), lowest_b = _mm_set1_ps(gb.lowest), step_b = _mm_set1_ps(gb.step);
   uint64_t same = 0, below = 0;
   size_t i = 0;
   for (; i + 4 <= n; i += 4) {
@@ -177,8 +198,16 @@ __attribute__((target("avx2,fma"))) void subtract_counting_avx2(const float* t, 
     tt = _mm256_fmadd_pd(x, x, tt);
     bb = _mm256_fmadd_pd(y, y, bb);
     dd = _mm256_fmadd_pd(d, d, dd);
-    if constexpr (kSpacing) {
-      const __m256d a = _mm256_cvtps_pd(_mm_loadu_ps(st + i)), c = _mm256_cvtps_pd(_mm_loadu_ps(sb + i));
+    if constexpr (kMode != Spacings::None) {
+      __m128 spacing_t, spacing_b;
+      if constexpr (kMode == Spacings::Given) {
+        spacing_t = _mm_loadu_ps(st + i);
+        spacing_b = _mm_loadu_ps(sb + i);
+      } else {
+        spacing_t = _mm_mul_ps(_mm_max_ps(_mm_and_ps(tf, exponent_mask), lowest_t), step_t);
+        spacing_b = _mm_mul_ps(_mm_max_ps(_mm_and_ps(bf, exponent_mask), lowest_b), step_b);
+      }
+      const __m256d a = _mm256_cvtps_pd(spacing_t), c = _mm256_cvtps_pd(spacing_b);
       sst = _mm256_fmadd_pd(a, a, sst);
       ssb = _mm256_fmadd_pd(c, c, ssb);
       const __m256d lt = _mm256_cmp_pd(_mm256_and_pd(d, magnitude), _mm256_mul_pd(fraction, _mm256_max_pd(a, c)), _CMP_LT_OQ);
@@ -188,8 +217,9 @@ __attribute__((target("avx2,fma"))) void subtract_counting_avx2(const float* t, 
     if (out64) _mm256_storeu_pd(out64 + i, d);
   }
   DifferenceSums tail;
-  subtract_counting_portable(t + i, b + i, kSpacing ? st + i : nullptr, kSpacing ? sb + i : nullptr, out32 ? out32 + i : nullptr,
-                             out64 ? out64 + i : nullptr, n - i, tail);
+  constexpr bool kGiven = kMode == Spacings::Given;
+  subtract_counting_portable<kMode>(t + i, b + i, kGiven ? st + i : nullptr, kGiven ? sb + i : nullptr, ft, fb, out32 ? out32 + i : nullptr,
+                                    out64 ? out64 + i : nullptr, n - i, tail);
   sums.tuned_squared += horizontal_sum(tt) + tail.tuned_squared;
   sums.base_squared += horizontal_sum(bb) + tail.base_squared;
   sums.difference_squared += horizontal_sum(dd) + tail.difference_squared;
@@ -238,16 +268,27 @@ void subtract(const float* tuned, const float* base, float* out, size_t n, Diffe
   subtract_portable(tuned, base, out, n, sums);
 }
 
+namespace {
+template <Spacings kMode>
+void subtract_counting_dispatch(const float* tuned, const float* base, const float* st, const float* sb, StorageFormat ft, StorageFormat fb,
+                                float* out_f32, double* out_f64, size_t n, DifferenceSums& sums) noexcept {
+#ifdef PARAMSCOPE_X86
+  if (use_avx2()) return subtract_counting_avx2<kMode>(tuned, base, st, sb, ft, fb, out_f32, out_f64, n, sums);
+#endif
+  subtract_counting_portable<kMode>(tuned, base, st, sb, ft, fb, out_f32, out_f64, n, sums);
+}
+}  // namespace
+
 void subtract_counting(const float* tuned, const float* base, const float* tuned_spacing, const float* base_spacing, float* out_f32,
                        double* out_f64, size_t n, DifferenceSums& sums) noexcept {
-  const bool spacing = tuned_spacing && base_spacing;
-#ifdef PARAMSCOPE_X86
-  if (use_avx2()) {
-    if (spacing) return subtract_counting_avx2<true>(tuned, base, tuned_spacing, base_spacing, out_f32, out_f64, n, sums);
-    return subtract_counting_avx2<false>(tuned, base, nullptr, nullptr, out_f32, out_f64, n, sums);
-  }
-#endif
-  subtract_counting_portable(tuned, base, spacing ? tuned_spacing : nullptr, spacing ? base_spacing : nullptr, out_f32, out_f64, n, sums);
+  if (tuned_spacing && base_spacing)
+    return subtract_counting_dispatch<Spacings::Given>(tuned, base, tuned_spacing, base_spacing, {}, {}, out_f32, out_f64, n, sums);
+  subtract_counting_dispatch<Spacings::None>(tuned, base, nullptr, nullptr, {}, {}, out_f32, out_f64, n, sums);
+}
+
+void subtract_counting_on_grids(const float* tuned, const float* base, StorageFormat tuned_format, StorageFormat base_format, float* out_f32,
+                                double* out_f64, size_t n, DifferenceSums& sums) noexcept {
+  subtract_counting_dispatch<Spacings::FromFormats>(tuned, base, nullptr, nullptr, tuned_format, base_format, out_f32, out_f64, n, sums);
 }
 
 void grid_spacing(const float* values, size_t n, StorageFormat format, float* spacing) noexcept {

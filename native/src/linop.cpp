@@ -197,6 +197,13 @@ double DenseOp::copy_to_f32(float* dst, const RunControl& control) const {
 DiffOp::DiffOp(uint64_t rows, uint64_t cols, RowSource tuned, RowSource base)
     : rows_(rows), cols_(cols), tuned_(std::move(tuned)), base_(std::move(base)) {}
 
+namespace {
+// Both sides plain sources with a known grid: their spacings follow from the values (no buffers).
+bool plain_grids(const RowSource& tuned, const RowSource& base) noexcept {
+  return tuned.plain() && base.plain() && tuned.has_grid() && base.has_grid();
+}
+}  // namespace
+
 // Decode buffers of one pass: both operands, and their spacings where the pass records them.
 struct DiffOp::Buffers {
   std::vector<float> tuned, base, tuned_spacing, base_spacing;
@@ -230,13 +237,18 @@ double DiffOp::subtract_block(uint64_t r0, uint64_t r1, Buffers& buffers, float*
     for (uint64_t i = 0; i < count; ++i) out64[i] = double(tuned[i]) - double(buffers.base[i]);
     return 0;
   }
-  // Rounding energies of a side whose spacing the kernel does not sum (the other side has no grid).
-  const bool both = buffers.spacing_of_tuned() && buffers.spacing_of_base();
+  // Two plain grids: the kernel makes both spacings from the values. Otherwise it reads the spacing
+  // arrays when both sides have them, and the rounding energy of a side it does not sum is added here.
+  const bool on_grids = plain_grids(tuned_, base_);
+  const bool both = on_grids || (buffers.spacing_of_tuned() && buffers.spacing_of_base());
   if (!both && tuned_.has_grid()) norms->tuned_rounding_energy += tuned_.rounding_energy(tuned, buffers.spacing_of_tuned(), count);
   if (!both && base_.has_grid()) norms->base_rounding_energy += base_.rounding_energy(buffers.base.data(), buffers.spacing_of_base(), count);
   kernels::DifferenceSums sums;
-  kernels::subtract_counting(tuned, buffers.base.data(), both ? buffers.spacing_of_tuned() : nullptr, both ? buffers.spacing_of_base() : nullptr,
-                             out32, out64, count, sums);
+  if (on_grids)
+    kernels::subtract_counting_on_grids(tuned, buffers.base.data(), tuned_.format(), base_.format(), out32, out64, count, sums);
+  else
+    kernels::subtract_counting(tuned, buffers.base.data(), both ? buffers.spacing_of_tuned() : nullptr, both ? buffers.spacing_of_base() : nullptr,
+                               out32, out64, count, sums);
   norms->tuned_squared += sums.tuned_squared;
   norms->base_squared += sums.base_squared;
   norms->identical_entries += static_cast<int64_t>(sums.identical);
@@ -250,10 +262,11 @@ double DiffOp::subtract_block(uint64_t r0, uint64_t r1, Buffers& buffers, float*
 
 namespace {
 // Spacing buffers a recording pass needs: both sides when both have a grid (to count the entries below
-// one storage step), and a side that writes its own spacing for its rounding energy.
+// one storage step) unless both are plain (the kernel makes their spacings), and a side that writes its
+// own spacing for its rounding energy.
 void size_buffers(const RowSource& tuned, const RowSource& base, bool recording, uint64_t values, std::vector<float>& tuned_spacing,
                   std::vector<float>& base_spacing) {
-  const bool both = tuned.has_grid() && base.has_grid();
+  const bool both = tuned.has_grid() && base.has_grid() && !plain_grids(tuned, base);
   tuned_spacing.assign(recording && tuned.has_grid() && (both || !tuned.plain()) ? values : 0, 0.0f);
   base_spacing.assign(recording && base.has_grid() && (both || !base.plain()) ? values : 0, 0.0f);
 }

@@ -140,6 +140,7 @@ TEST_CASE(subtract_counting_matches_a_scalar_count) {
       b[i] = normal(rng);
       t[i] = i % 3 == 0 ? b[i] : i % 3 == 1 ? b[i] + std::ldexp(1.0f, -12) * normal(rng) : b[i] + normal(rng);
       if (i % 7 == 0) t[i] = -0.0f, b[i] = 0.0f;  // different bits, equal values: not identical
+      if (i % 11 == 5) t[i] = std::ldexp(1.0f, -130), b[i] = std::ldexp(1.0f, -140);  // below both formats' smallest binade
     }
     kernels::grid_spacing(t.data(), n, storage_format(DType::F32), st.data());
     kernels::grid_spacing(b.data(), n, storage_format(DType::BF16), sb.data());
@@ -170,6 +171,14 @@ TEST_CASE(subtract_counting_matches_a_scalar_count) {
     kernels::DifferenceSums no_spacing;
     kernels::subtract_counting(t.data(), b.data(), nullptr, nullptr, nullptr, out64.data(), n, no_spacing);
     CHECK(no_spacing.identical == identical && no_spacing.below_spacing == 0);
+    // Spacings made from the values and formats: the same counts and the same sums, bit for bit.
+    kernels::DifferenceSums on_grids;
+    std::vector<float> out_grids(n);
+    kernels::subtract_counting_on_grids(t.data(), b.data(), storage_format(DType::F32), storage_format(DType::BF16), out_grids.data(), nullptr, n, on_grids);
+    CHECK(on_grids.identical == sums.identical && on_grids.below_spacing == sums.below_spacing);
+    CHECK(on_grids.tuned_spacing_squared == sums.tuned_spacing_squared && on_grids.base_spacing_squared == sums.base_spacing_squared);
+    CHECK(on_grids.difference_squared == sums.difference_squared && on_grids.tuned_squared == sums.tuned_squared);
+    CHECK(std::memcmp(out_grids.data(), out.data(), n * sizeof(float)) == 0);
   }
 }
 

@@ -9,6 +9,7 @@ import { analysisToCsv } from '../../report/analysis-csv';
 import { analysisDocument } from '../../report/header';
 import { toJson } from '../../report/json';
 import type { ReportFile } from '../../report/report-set';
+import { ANALYSIS_FILES } from '../../report/set-files';
 import type { AnalyzeOptions } from '../../analyze';
 import { invalidArgument } from '../../errors';
 import type { CommandContext } from '../context';
@@ -34,10 +35,10 @@ export async function runWeightsComparison(ctx: CommandContext, checkpoints: rea
   // One report set: each checkpoint's analysis and the comparison family beside them, all or nothing.
   const prefixes = reportPrefixes(arms.map((a) => a.name));
   const files: ReportFile[] = arms.flatMap((a, i) => [
-    { name: `${prefixes[i]}.analysis.json`, text: toJson(analysisDocument(a.report)) + '\n' },
-    { name: `${prefixes[i]}.tensors.csv`, text: analysisToCsv(a.report) + '\n' },
+    { name: `${prefixes[i]}.${ANALYSIS_FILES.json}`, text: toJson(analysisDocument(a.report)) + '\n' },
+    { name: `${prefixes[i]}.${ANALYSIS_FILES.csv}`, text: analysisToCsv(a.report) + '\n' },
   ]);
-  const links = Object.fromEntries(arms.map((a, i) => [a.name, fileLink(`${prefixes[i]}.analysis.json`)]));
+  const links = Object.fromEntries(arms.map((a, i) => [a.name, fileLink(`${prefixes[i]}.${ANALYSIS_FILES.json}`)]));
   files.push(...(await comparisonFiles({ arms: arms.map((a) => ({ label: a.name, kind: 'weights', report: a.report })) }, comparison, links)));
   const written = await writeOutSet(ctx, outDir as string, files);
   const failed = arms.reduce((s, a) => s + a.report.totals.failed, 0);

@@ -5,7 +5,8 @@
  * report set (lib/report/report-set.ts).
  */
 import type { DiffReport } from '../../report/model';
-import { checkReportDirectory, REPORT_SET_FILES } from '../../report/output-directory';
+import { checkReportDirectory } from '../../report/output-directory';
+import { REPORT_SET_FILES } from '../../report/set-files';
 import { type ReportFile, writeReportSet } from '../../report/report-set';
 import { reportDocument } from '../../report/schema';
 import { renderReport, type ReportFormat } from '../../report/write';

@@ -6,13 +6,14 @@
  * await writeComparison(await buildComparison(input), 'out/');
  */
 import { type ReportFile, writeReportSet } from '../report-set';
+import { COMPARISON_FILES } from '../set-files';
 import { comparisonToCsv } from './csv';
 import { comparisonToHtml, type ComparisonHtmlOptions } from './html';
 import { comparisonToMarkdown } from './markdown';
 import type { ComparisonDocument } from './model';
 import { serializeComparison } from './schema';
 
-export const COMPARISON_FILES = { json: 'comparison.json', csv: 'comparison.csv', markdown: 'comparison.md', html: 'comparison.html' } as const;
+export { COMPARISON_FILES };
 
 /** The four files of the comparison family, as files of a report set (report/report-set.ts). */
 export function comparisonSetFiles(doc: ComparisonDocument, options: ComparisonHtmlOptions = {}): ReportFile[] {

@@ -36,6 +36,12 @@ void subtract(const float* tuned, const float* base, float* out, size_t n, Diffe
 void subtract_counting(const float* tuned, const float* base, const float* tuned_spacing, const float* base_spacing, float* out_f32,
                        double* out_f64, size_t n, DifferenceSums& sums) noexcept;
 
+// subtract_counting with each side's spacings made from its values and its (known) storage format, as
+// grid_spacing would write them: the same sums and counts without two spacing arrays to write and read
+// back (the common pair of two plain checkpoints, BF16 or F16). Precondition: both formats known().
+void subtract_counting_on_grids(const float* tuned, const float* base, StorageFormat tuned_format, StorageFormat base_format, float* out_f32,
+                                double* out_f64, size_t n, DifferenceSums& sums) noexcept;
+
 // spacing[i] = the spacing of `format`'s grid at values[i], 2^(max(e, emin) − p + 1) with e the exponent of
 // values[i]: one storage step there (exact for values decoded from that format). Σ spacing²/12 is
 // rounding_energy. Precondition: format.known().
