@@ -127,7 +127,8 @@ function trials(state) {
     const report = JSON.parse(m.stdout);
     return { ...m, verdict: { label: report.verdict.label, score: report.verdict.score }, failed: report.pairs.filter((p) => p.error).length };
   };
-  const cold = { warmup: 0, repeats: 1, quickRepeats: 1, gc: false, before: () => { state.evicted = evict(state.files); } };
+  // Three cold runs (a one-minute run on this VM varies by a few seconds with the disk): the median is the result.
+  const cold = { warmup: 0, repeats: 3, quickRepeats: 1, gc: false, before: () => { state.evicted = evict(state.files); } };
   const list = [
     {
       id: 'paramscope-cold', label: 'paramscope diff top-64, cold page cache', group: 'diff7b', size, bytes, ...cold,
@@ -166,7 +167,7 @@ function trials(state) {
   });
   if (state.torch)
     list.push({
-      id: 'peer-torch-cold', label: 'contender: peer_diff.py topk 64 (torch), cold page cache', group: 'diff7b', size, bytes, ...cold,
+      id: 'peer-torch-cold', label: 'contender: peer_diff.py topk 64 (torch), cold page cache', group: 'diff7b', size, bytes, ...cold, repeats: 1, // ~4–5 min a run
       note: 'torch (Debian), svd_lowrank(q=74, niter=2) per ΔW; the files evicted from the page cache first',
       run: async () => {
         const m = await runMeasured(PY, [path.join(PEERS, 'peer_diff.py'), pair.base.dir, pair.tuned.dir, 'topk', '64']);
@@ -186,7 +187,8 @@ function notes(state, results) {
     if (!runs.length) continue;
     const anon = Math.max(...runs.map((x) => x.anonPeak ?? 0)), hwm = Math.max(...runs.map((x) => x.hwm ?? 0));
     const v = runs[0].verdict;
-    out.push(`  ${r.id.padEnd(22)} ${(r.medianMs / 1e3).toFixed(1)} s | peak RSS ${fmt(hwm)} | RssAnon peak ${fmt(anon)}${r.id.startsWith('paramscope') ? ` (≤ 2 GiB: ${anon <= 2 * GIB ? 'PASS' : 'FAIL'})` : ''}${v ? ` | ${v.label} ${v.score.toFixed(3)}` : ''}${runs[0].failed ? ` | ${runs[0].failed} pairs failed` : ''}`);
+    const each = (r.samplesMs ?? []).length > 1 ? ` (runs ${r.samplesMs.map((ms) => (ms / 1e3).toFixed(1)).join(', ')} s)` : '';
+    out.push(`  ${r.id.padEnd(22)} ${(r.medianMs / 1e3).toFixed(1)} s${each} | peak RSS ${fmt(hwm)} | RssAnon peak ${fmt(anon)}${r.id.startsWith('paramscope') ? ` (≤ 2 GiB: ${anon <= 2 * GIB ? 'PASS' : 'FAIL'})` : ''}${v ? ` | ${v.label} ${v.score.toFixed(3)}` : ''}${runs[0].failed ? ` | ${runs[0].failed} pairs failed` : ''}`);
     const phases = runs[0].inner?.phases;
     if (phases && Object.keys(phases).length)
       out.push(`    by phase (summed over matrices): ${Object.entries(phases).map(([k, s]) => `${k} ${s.toFixed(1)} s`).join(', ')}; ${runs[0].inner.matrices} matrices in ${runs[0].inner.seconds.toFixed(1)} s`);
