@@ -73,21 +73,22 @@ constexpr double kBelowSpacingFraction = 1.0 - 0x1.0p-16;
 // Where the spacings of subtract_counting come from: none, two arrays, or the two sides' formats.
 enum class Spacings { None, Given, FromFormats };
 
-// One storage step of `f` at v: 2^(max(e, emin) − p + 1) (grid_spacing's formula, one value).
-inline float grid_step(float v, StorageFormat f, float lowest, float step) noexcept {
-  const uint32_t exponent_bits = bits_of(v) & 0x7F800000u;
-  float b;
-  std::memcpy(&b, &exponent_bits, sizeof b);
-  return (b > lowest ? b : lowest) * step;
-}
-
-// The spacing constants of a format (ignored unless the mode is FromFormats).
+// The spacing constants of a format: its smallest binade and 2^(1 − p) (zero for an unknown format,
+// which only the modes without spacings pass).
 struct GridConstants {
   float lowest = 0, step = 0;
   explicit GridConstants(StorageFormat f) noexcept {
     if (f.known()) lowest = binade_floor(f), step = std::ldexp(1.0f, 1 - f.precision);
   }
 };
+
+// One storage step at v: 2^(max(e, emin) − p + 1) (grid_spacing's formula, one value).
+inline float grid_step(float v, const GridConstants& g) noexcept {
+  const uint32_t exponent_bits = bits_of(v) & 0x7F800000u;
+  float b;
+  std::memcpy(&b, &exponent_bits, sizeof b);
+  return (b > g.lowest ? b : g.lowest) * g.step;
+}
 
 template <Spacings kMode>
 void subtract_counting_portable(const float* t, const float* b, const float* st, const float* sb, StorageFormat ft, StorageFormat fb,
@@ -102,8 +103,8 @@ void subtract_counting_portable(const float* t, const float* b, const float* st,
     dd += d * d;
     same += bits_of(t[i]) == bits_of(b[i]);
     if constexpr (kMode != Spacings::None) {
-      const double a = kMode == Spacings::Given ? st[i] : grid_step(t[i], ft, gt.lowest, gt.step);
-      const double c = kMode == Spacings::Given ? sb[i] : grid_step(b[i], fb, gb.lowest, gb.step);
+      const double a = kMode == Spacings::Given ? st[i] : grid_step(t[i], gt);
+      const double c = kMode == Spacings::Given ? sb[i] : grid_step(b[i], gb);
       sst += a * a;
       ssb += c * c;
       below += std::fabs(d) < kBelowSpacingFraction * (a > c ? a : c);
@@ -122,7 +123,7 @@ void subtract_counting_portable(const float* t, const float* b, const float* st,
 
 void grid_spacing_portable(const float* v, size_t n, StorageFormat f, float* spacing) noexcept {
   const GridConstants g(f);
-  for (size_t i = 0; i < n; ++i) spacing[i] = grid_step(v[i], f, g.lowest, g.step);
+  for (size_t i = 0; i < n; ++i) spacing[i] = grid_step(v[i], g);
 }
 
 #ifdef PARAMSCOPE_X86
