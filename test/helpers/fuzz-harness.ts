@@ -37,6 +37,17 @@ export interface ChildReport {
   detail?: string;
 }
 
+/** How many inputs read correctly, and the error codes of the rest by count (most frequent first, for the log line). */
+export function tallyOutcomes(results: Iterable<ChildReport>): { ok: number; codes: Map<string, number>; byCode: string } {
+  const codes = new Map<string, number>();
+  let ok = 0;
+  for (const r of results) {
+    if (r.outcome === 'ok') ++ok;
+    else if (r.code) codes.set(r.code, (codes.get(r.code) ?? 0) + 1);
+  }
+  return { ok, codes, byCode: JSON.stringify(Object.fromEntries([...codes].sort((a, b) => b[1] - a[1]))) };
+}
+
 export interface Failure {
   iteration: number;
   kind: 'crash' | 'hang' | 'bad outcome' | 'child error' | 'missing result';

@@ -6,7 +6,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { merge } from '../../lib/merge';
 import { writeSafetensorsSync } from '../../lib/read/writer';
+import { type PartialReport, serializePartial } from '../../lib/report/partial';
 import { seededGaussian } from '../../lib/results/random';
 
 export interface ShardFixtures {
@@ -92,4 +94,24 @@ export function writeShardFixtures(dir: string): ShardFixtures {
 /** A report's JSON without what may differ between two runs of the same plan: timestamps and timings. */
 export function withoutTimings(json: string): unknown {
   return JSON.parse(json, (key, value: unknown) => (key === 'createdAt' || key === 'seconds' || key === 'timing' ? undefined : value));
+}
+
+let partsWritten = 0;
+/**
+ * Runs every shard of `count`, writes each partial to its own file in a new folder under `dir`, and
+ * merges the files in reverse order (the merge puts results back in plan order).
+ */
+export async function shardAndMerge(dir: string, count: number, run: (shard: { index: number; count: number }) => Promise<PartialReport>) {
+  const parts = path.join(dir, `parts-${partsWritten++}`);
+  fs.mkdirSync(parts);
+  const partials: PartialReport[] = [];
+  const files: string[] = [];
+  for (let index = 0; index < count; index++) {
+    const partial = await run({ index, count });
+    partials.push(partial);
+    const file = path.join(parts, `part-${index}.json`);
+    fs.writeFileSync(file, serializePartial(partial));
+    files.push(file);
+  }
+  return { merged: await merge([...files].reverse()), partials, files };
 }

@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DTYPES, writeSafetensorsSync } from '../../lib/index';
 import type { ChildResult } from '../fixtures/fuzz-child';
 import { f32Bytes, f64Bytes, headerText, safetensorsBytes, type TensorSpec, u16Bytes, validFile } from '../fixtures/generate-malformed';
-import { addonPath, bundleChild, type Failure, Rng, runChild } from '../helpers/fuzz-harness';
+import { addonPath, bundleChild, type Failure, Rng, runChild, tallyOutcomes } from '../helpers/fuzz-harness';
 import { temporaryDirectory } from '../helpers/paths';
 
 const ITERATIONS = Number(process.env.PARAMSCOPE_FUZZ_ITERATIONS ?? 5000);
@@ -398,13 +398,8 @@ describe('mutation fuzzing of the reader in child processes', () => {
     expect(results.size).toBe(iterations.length);
 
     // The fuzzing reached deep into the reader: some inputs survived, many distinct rules fired.
-    const codes = new Map<string, number>();
-    let ok = 0;
-    for (const r of results.values()) {
-      if (r.outcome === 'ok') ++ok;
-      else if (r.code) codes.set(r.code, (codes.get(r.code) ?? 0) + 1);
-    }
-    console.log(`fuzz: ${results.size} inputs, ${ok} read correctly, errors by code: ${JSON.stringify(Object.fromEntries([...codes].sort((a, b) => b[1] - a[1])))}`);
+    const { ok, codes, byCode } = tallyOutcomes(results.values());
+    console.log(`fuzz: ${results.size} inputs, ${ok} read correctly, errors by code: ${byCode}`);
     if (!ONLY && ITERATIONS >= 1000) {
       expect(ok).toBeGreaterThan(ITERATIONS * 0.02);
       for (const code of ['HEADER_INVALID_JSON', 'HEADER_TOO_LARGE', 'HEADER_OUT_OF_BOUNDS', 'DUPLICATE_KEY', 'OFFSETS_NOT_CONTIGUOUS', 'TENSOR_SIZE_MISMATCH', 'FILE_SIZE_MISMATCH', 'UNKNOWN_DTYPE', 'INVALID_SHAPE', 'INVALID_OFFSETS'])

@@ -11,15 +11,13 @@ import { analyzeCheckpoint } from '../../lib/analyze';
 import { compare } from '../../lib/compare';
 import { diff } from '../../lib/diff';
 import { analyzeAdapter } from '../../lib/lora';
-import { merge } from '../../lib/merge';
 import { analysisDocument } from '../../lib/report/header';
 import { toJson } from '../../lib/report/json';
-import { type PartialReport, serializePartial } from '../../lib/report/partial';
 import { serializeReport } from '../../lib/report/schema';
 import { estimate } from '../../lib/estimate';
-import { adapterShard, analyzeShard, compareShard, diffShard, shardEstimates, type ShardSpec } from '../../lib/shard';
+import { adapterShard, analyzeShard, compareShard, diffShard, shardEstimates } from '../../lib/shard';
 import { temporaryDirectory } from '../helpers/paths';
-import { type ShardFixtures, withoutTimings, writeShardFixtures } from '../helpers/shard-fixtures';
+import { type ShardFixtures, shardAndMerge, withoutTimings, writeShardFixtures } from '../helpers/shard-fixtures';
 
 const tmp = temporaryDirectory('paramscope-shard-');
 let fx: ShardFixtures;
@@ -28,23 +26,6 @@ beforeAll(() => {
 });
 afterAll(() => tmp.cleanup());
 
-let written = 0;
-/** Runs every shard of `count`, writes each partial to its own file, and merges the files. */
-async function shardAndMerge(count: number, run: (shard: ShardSpec) => Promise<PartialReport>) {
-  const dir = path.join(tmp.dir, `parts-${written++}`);
-  fs.mkdirSync(dir);
-  const partials: PartialReport[] = [];
-  const files: string[] = [];
-  for (let index = 0; index < count; index++) {
-    const partial = await run({ index, count });
-    partials.push(partial);
-    const file = path.join(dir, `part-${index}.json`);
-    fs.writeFileSync(file, serializePartial(partial));
-    files.push(file);
-  }
-  // Merge in an order other than the shards': the merge puts results back in plan order.
-  return { merged: await merge([...files].reverse()), partials };
-}
 
 const compareDocument = (r: { base: string; ranking: Array<{ name: string; path: string; report: Parameters<typeof serializeReport>[0] }> }) =>
   JSON.stringify({ base: r.base, ranking: r.ranking.map((a) => ({ name: a.name, path: a.path, report: JSON.parse(serializeReport(a.report)) })) });
@@ -55,7 +36,7 @@ describe('shard + merge = one run', () => {
   it.each([1, 3, 40])('diff, %i shard(s): the merged report is the single run\'s (pairs, aggregates, verdict, directions)', async (count) => {
     const single = await diff(fx.base, fx.concentrated, options);
     expect(single.options.directions.enabled).toBe(true); // the direction analysis is sharded too
-    const { merged, partials } = await shardAndMerge(count, (s) => diffShard(fx.base, fx.concentrated, s, options));
+    const { merged, partials } = await shardAndMerge(tmp.dir, count, (s) => diffShard(fx.base, fx.concentrated, s, options));
     expect(merged.command).toBe('diff');
     if (merged.command !== 'diff') return;
     expect(withoutTimings(serializeReport(merged.report))).toEqual(withoutTimings(serializeReport(single)));
@@ -67,7 +48,7 @@ describe('shard + merge = one run', () => {
 
   it.each([1, 3, 20])('analyze, %i shard(s): the merged analysis document is the single run\'s', async (count) => {
     const single = await analyzeCheckpoint(fx.base, options);
-    const { merged } = await shardAndMerge(count, (s) => analyzeShard(fx.base, s, options));
+    const { merged } = await shardAndMerge(tmp.dir, count, (s) => analyzeShard(fx.base, s, options));
     expect(merged.command).toBe('analyze');
     if (merged.command !== 'analyze') return;
     expect(merged.report.totals.matrices).toBe(fx.matrices);
@@ -77,7 +58,7 @@ describe('shard + merge = one run', () => {
   it.each([1, 3, 6])('lora with its base, %i shard(s): the merged report is the single run\'s', async (count) => {
     const single = await analyzeAdapter(fx.adapter, { base: fx.base });
     expect(single.pairs.length).toBe(fx.modules);
-    const { merged } = await shardAndMerge(count, (s) => adapterShard(fx.adapter, s, { base: fx.base }));
+    const { merged } = await shardAndMerge(tmp.dir, count, (s) => adapterShard(fx.adapter, s, { base: fx.base }));
     expect(merged.command).toBe('lora');
     if (merged.command !== 'lora') return;
     expect(withoutTimings(serializeReport(merged.report))).toEqual(withoutTimings(serializeReport(single)));
@@ -86,7 +67,7 @@ describe('shard + merge = one run', () => {
   it.each([1, 5, 40])('compare of two fine-tunes, %i shard(s): the merged ranking and both reports are the single run\'s', async (count) => {
     const tuned = [fx.concentrated, fx.dispersed];
     const single = await compare(fx.base, tuned, options);
-    const { merged, partials } = await shardAndMerge(count, (s) => compareShard(fx.base, tuned, s, options));
+    const { merged, partials } = await shardAndMerge(tmp.dir, count, (s) => compareShard(fx.base, tuned, s, options));
     expect(merged.command).toBe('compare');
     if (merged.command !== 'compare') return;
     expect(merged.result.ranking.map((a) => a.name)).toEqual(single.ranking.map((a) => a.name));

@@ -20,7 +20,7 @@ import { trajectory, type TrajectoryOptions, type TrajectoryResult, trajectorySh
 import { seededGaussian } from '../../lib/results/random';
 import { runCli } from '../helpers/cli';
 import { temporaryDirectory } from '../helpers/paths';
-import { withoutTimings } from '../helpers/shard-fixtures';
+import { shardAndMerge, withoutTimings } from '../helpers/shard-fixtures';
 
 const tmp = temporaryDirectory('paramscope-tshard-');
 afterAll(() => tmp.cleanup());
@@ -87,20 +87,6 @@ beforeAll(() => {
   lora = writeLora(tmp.dir);
 });
 
-let written = 0;
-async function shardAndMerge(count: number, run: (shard: { index: number; count: number }) => Promise<PartialReport>) {
-  const dir = path.join(tmp.dir, `parts-${written++}`);
-  fs.mkdirSync(dir);
-  const partials: PartialReport[] = [];
-  const files: string[] = [];
-  for (let index = 0; index < count; index++) {
-    const partial = await run({ index, count });
-    partials.push(partial);
-    files.push(path.join(dir, `part-${index}.json`));
-    fs.writeFileSync(files.at(-1) as string, serializePartial(partial));
-  }
-  return { merged: await merge([...files].reverse()), partials, files };
-}
 
 /** The merged trajectory equals the single run's: its document and every step's reports. */
 function expectSame(merged: TrajectoryResult, single: TrajectoryResult): void {
@@ -124,7 +110,7 @@ describe('trajectory shard + merge = one trajectory run', () => {
     const single = await trajectory(full.base, [full.run], options);
     expect(single.report.options.directions.enabled).toBe(true);
     expect(single.report.steps[1]?.settling?.left.matrices).toBe(MATRICES); // the settling is computed, so it is sharded
-    const { merged, partials } = await shardAndMerge(count, (s) => trajectoryShard(full.base, [full.run], s, options));
+    const { merged, partials } = await shardAndMerge(tmp.dir, count, (s) => trajectoryShard(full.base, [full.run], s, options));
     expect(merged.command).toBe('trajectory');
     if (merged.command !== 'trajectory') return;
     expectSame(merged.result, single);
@@ -139,7 +125,7 @@ describe('trajectory shard + merge = one trajectory run', () => {
     const single = await trajectory(lora.base, [lora.run]);
     expect(single.report.kind).toBe('adapter');
     expect(single.report.steps[1]?.settling).not.toBeNull();
-    const { merged, partials } = await shardAndMerge(count, (s) => trajectoryShard(lora.base, [lora.run], s));
+    const { merged, partials } = await shardAndMerge(tmp.dir, count, (s) => trajectoryShard(lora.base, [lora.run], s));
     if (merged.command !== 'trajectory') throw new Error(merged.command);
     expectSame(merged.result, single);
     expect(coveredUnits(partials)).toBe(2 * 2 + 2 + 2); // 2 modules at 2 steps; at the second, against the previous step and their settling
@@ -147,7 +133,7 @@ describe('trajectory shard + merge = one trajectory run', () => {
 
   it('LoRA checkpoints without their base, 3 shards', async () => {
     const single = await trajectory(null, [lora.run]);
-    const { merged } = await shardAndMerge(3, (s) => trajectoryShard(null, [lora.run], s));
+    const { merged } = await shardAndMerge(tmp.dir, 3, (s) => trajectoryShard(null, [lora.run], s));
     if (merged.command !== 'trajectory') throw new Error(merged.command);
     expectSame(merged.result, single);
     expect(merged.result.report.notes).toEqual(single.report.notes);
