@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "internal/band_tridiagonal.hpp"
 #include "internal/blas.hpp"
 #include "internal/skinny_sgemm.hpp"
 #include "internal/workspace.hpp"
@@ -50,7 +51,8 @@ std::vector<double> eigenvalues_dsyevd(const blas::Backend& backend, bool two_st
   return w;
 }
 
-// Dense → band with BLAS-3 (dsytrd_sy2sb), band → tridiagonal (dsbtrd), then root-free QR (dsterf).
+// Dense → band with BLAS-3 (dsytrd_sy2sb), band → tridiagonal (our pipelined bulge chasing, on the job's
+// BLAS threads: band_tridiagonal.hpp), then root-free QR (dsterf).
 std::vector<double> eigenvalues_band_reduction(const blas::Backend& backend, int g, double* gram) {
   const int kd = 64, ldab = kd + 1;
   std::vector<double> band(static_cast<size_t>(ldab) * g), tau(g), d(g), e(g);
@@ -61,9 +63,7 @@ std::vector<double> eigenvalues_band_reduction(const blas::Backend& backend, int
   std::vector<double> work(std::max(lwork, g));
   backend.fn.dsytrd_sy2sb("L", &g, &kd, gram, &g, band.data(), &ldab, tau.data(), work.data(), &lwork, &info, 1);
   check_lapack_info(info, "dsytrd_sy2sb");
-  const int ldq = 1;
-  backend.fn.dsbtrd("N", "L", &g, &kd, band.data(), &ldab, d.data(), e.data(), nullptr, &ldq, work.data(), &info, 1, 1);
-  check_lapack_info(info, "dsbtrd");
+  band_to_tridiagonal(g, kd, band.data(), ldab, d.data(), e.data(), blas::threads());
   backend.fn.dsterf(&g, d.data(), e.data(), &info);
   check_lapack_info(info, "dsterf");
   return d;
@@ -79,7 +79,7 @@ std::vector<double> lapack_gram_eigenvalues(uint64_t g, double* gram, GramEigens
     return std::vector<double>(w.data(), w.data() + g);
   }
   const int n = as_blas_int(g);
-  const bool band_available = backend.fn.dsytrd_sy2sb && backend.fn.dsbtrd && backend.fn.dsterf;
+  const bool band_available = backend.fn.dsytrd_sy2sb && backend.fn.dsterf;
   const bool band_wanted = choice == GramEigensolver::BandReduction || choice == GramEigensolver::Auto;
   if (band_wanted && band_available && g > 2 * 64) {
     method = "gram-band-reduction";

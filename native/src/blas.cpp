@@ -43,7 +43,6 @@ bool try_load(const std::string& path, Backend& b, std::string& why) {
                 bind(handle, "sorgqr_", f.sorgqr);
   bind(handle, "dsyevd_2stage_", f.dsyevd_2stage);
   bind(handle, "dsytrd_sy2sb_", f.dsytrd_sy2sb);
-  bind(handle, "dsbtrd_", f.dsbtrd);
   bind(handle, "dsterf_", f.dsterf);
   bind(handle, "openblas_set_num_threads", f.set_num_threads);
   bind(handle, "openblas_get_num_threads", f.get_num_threads);

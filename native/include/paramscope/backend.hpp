@@ -22,7 +22,7 @@ enum class GramEigensolver {
   Auto,
   Dsyevd,        // LAPACK dsyevd, JOBZ='N' (Householder tridiagonalisation + dsterf)
   Dsyevd2Stage,  // LAPACK dsyevd_2stage, JOBZ='N' (dense → band → tridiagonal)
-  BandReduction, // dsytrd_sy2sb (BLAS-3 dense → band, bandwidth 64) + dsbtrd + dsterf
+  BandReduction, // dsytrd_sy2sb (BLAS-3 dense → band, bandwidth 64) + our bulge chasing + dsterf
 };
 
 class Backend {

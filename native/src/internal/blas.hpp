@@ -28,7 +28,6 @@ struct Functions {
   void (*sorgqr)(const int*, const int*, const int*, float*, const int*, const float*, float*, const int*, int*) = nullptr;
   // Optional pieces of the symmetric eigensolver, for values-only routes (may be null with LAPACK).
   void (*dsytrd_sy2sb)(const char*, const int*, const int*, double*, const int*, double*, const int*, double*, double*, const int*, int*, size_t) = nullptr;
-  void (*dsbtrd)(const char*, const char*, const int*, const int*, double*, const int*, double*, double*, double*, const int*, double*, int*, size_t, size_t) = nullptr;
   void (*dsterf)(const int*, double*, double*, int*) = nullptr;
   void (*set_num_threads)(int) = nullptr;
   int (*get_num_threads)() = nullptr;
