@@ -60,7 +60,7 @@ std::vector<double> eigenvalues_band_reduction(const blas::Backend& backend, int
   double work_query = 0;
   backend.fn.dsytrd_sy2sb("L", &g, &kd, gram, &g, band.data(), &ldab, tau.data(), &work_query, &lwork, &info, 1);
   lwork = std::max(1, static_cast<int>(work_query));
-  std::vector<double> work(std::max(lwork, g));
+  std::vector<double> work(lwork);
   backend.fn.dsytrd_sy2sb("L", &g, &kd, gram, &g, band.data(), &ldab, tau.data(), work.data(), &lwork, &info, 1);
   check_lapack_info(info, "dsytrd_sy2sb");
   band_to_tridiagonal(g, kd, band.data(), ldab, d.data(), e.data(), blas::threads());

@@ -287,7 +287,7 @@ void band_to_tridiagonal(uint64_t n, uint64_t kd, const double* band, uint64_t l
     // More threads than about n / (2·kd) sweeps in flight would only wait on each other.
     const uint64_t wanted = std::min<uint64_t>(uint64_t(std::max(1, threads)), std::max<uint64_t>(1, n / (2 * kd)));
     const uint64_t window_columns = kWindowBytes / (ldw * sizeof(double));
-    uint64_t group = std::clamp<uint64_t>(window_columns / kd, 3, kMaxGroup + 2) - 2;
+    const uint64_t group = std::clamp<uint64_t>(window_columns / kd, 3, kMaxGroup + 2) - 2;
     Pipeline pipeline(n, group);
     std::vector<std::thread> helpers;
     try {

@@ -7,7 +7,8 @@
 // (sb2st is parallel only in an OpenMP build of LAPACK), and on 4096² with band width 64 they took
 // 2.0 s and 2.8 s on one core while the other core idled: as long as the dense-to-band stage that
 // precedes it. This one applies each reflector to blocks of at most kd × kd that stay in the L1 cache,
-// and runs sweep s + 1 one block behind sweep s on another thread.
+// and chases groups of sweeps as cache-sized wavefronts, each group one block behind the group before
+// it on another thread.
 #include <cstdint>
 
 namespace paramscope {
