@@ -105,6 +105,16 @@ const uint64_t kEigenAvx512[] = {0x91b9f11dc5736971ULL, 0x1616e563dc54a069ULL, 0
                                  0xc7e75fe1390d5c99ULL, 0x632955944df041e9ULL, 0xd8122a769af87764ULL, 0x9fb872aaba5f4ce2ULL,
                                  0xd89b95d4c90cb851ULL};
 
+// Eigen's BDCSVD with vectors (exact_direct_vectors) gives other bits on the session-6 Intel Xeon VM
+// (AVX-512, AMX) than on the EPYC where the rows above were recorded, already before the band stage
+// changed (checked on 0b36057); every other case matches there. Recorded the same way.
+constexpr size_t kDirectVectorsCase = 2;
+constexpr uint64_t kEigenDirectVectorsXeon = 0x3c1b351fb66771e8ULL;
+
+bool matches_recorded(const uint64_t* recorded, size_t i, uint64_t hash, bool eigen) {
+  return hash == recorded[i] || (eigen && i == kDirectVectorsCase && hash == kEigenDirectVectorsXeon);
+}
+
 std::shared_ptr<const Backend> host_stub() {
   LoadedPlugin plugin = load_plugin({kPlugins + "/paramscope_stub_host.so"});
   if (!plugin.table) {
@@ -131,8 +141,10 @@ TEST_CASE(the_cpu_backend_gives_the_bits_of_before_the_seam) {
       selected = spectrum_hash(kCases[i].run());
     }
     CHECK(plain == selected);
-    if (recorded && plain != recorded[i]) std::printf("  %s: 0x%016llx, recorded 0x%016llx\n", kCases[i].name, (unsigned long long)plain, (unsigned long long)recorded[i]);
-    if (recorded) CHECK(plain == recorded[i]);
+    if (!recorded) continue;
+    const bool matches = matches_recorded(recorded, i, plain, !blas.is_openblas());
+    if (!matches) std::printf("  %s: 0x%016llx, recorded 0x%016llx\n", kCases[i].name, (unsigned long long)plain, (unsigned long long)recorded[i]);
+    CHECK(matches);
   }
 }
 
