@@ -86,7 +86,11 @@ BAND_INLINE double make_reflector(double* alpha, double* __restrict x, uint64_t 
     for (uint64_t i = 0; i < len; ++i) squares += (x[i] / scale) * (x[i] / scale);
     a /= scale;
   }
-  const double beta = -std::copysign(std::hypot(a, std::sqrt(squares)), a);
+  // √(a² + squares) without std::hypot, whose glibc 2.35 symbol version the prebuilds may not require
+  // (README: glibc 2.34); scaled by the larger part, so neither square leaves the double range.
+  const double root = std::sqrt(squares), larger = std::max(std::fabs(a), root);
+  const double norm = larger == 0 ? 0.0 : larger * std::sqrt((a / larger) * (a / larger) + (root / larger) * (root / larger));
+  const double beta = -std::copysign(norm, a);
   const double tau = (beta - a) / beta, inverse = 1 / ((a - beta) * scale);
   for (uint64_t i = 0; i < len; ++i) {
     v[i + 1] = x[i] * inverse;
