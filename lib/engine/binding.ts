@@ -63,7 +63,7 @@ export interface NativeBuildInfo {
   eigenVersion: string;
   simd: string;
   cpuFlags: Record<string, boolean>;
-  /** Who computes the randomized solver's thin products A·X (≤ 80 columns): the core's AVX-512 kernel, or the BLAS. */
+  /** Who computes the randomized solver's thin products A·X and Aᵀ·Q (≤ 80 columns): the core's AVX-512 kernel, or the BLAS. */
   thinProducts: 'avx512' | 'blas';
   compiler: string;
   engine: {

@@ -26,7 +26,7 @@ export async function doctorCommand(ctx: CommandContext): Promise<number> {
     ['LAPACK', info.lapackProvider === 'openblas' ? 'yes (OpenBLAS)' : `Eigen solvers (${info.backend === 'openblas' ? 'library lacks LAPACK' : 'no OpenBLAS'})`],
     ['SIMD', `${info.simd} (${flags || 'none'})`],
     ['thin products', info.thinProducts === 'avx512'
-      ? "AVX-512 kernel for the truncated solver's A·X (≤ 80 columns, A read in place), the BLAS for the rest"
+      ? "AVX-512 kernels for the truncated solver's A·X and Aᵀ·Q (≤ 80 columns, A read in place), the BLAS for the rest"
       : 'the BLAS (no AVX-512F on this CPU)'],
     ['threads', `${info.threads} BLAS thread(s), ${info.hardwareThreads} hardware thread(s)`],
     ['compute', computeBackendLine(info)],
