@@ -11,6 +11,7 @@
 #include "internal/blas.hpp"
 #include "internal/dense.hpp"
 #include "internal/resident.hpp"
+#include "internal/workspace.hpp"
 #include "paramscope/error.hpp"
 
 namespace paramscope {
@@ -103,11 +104,11 @@ Spectrum exact_gram(const LinearOperator& op, GramEigensolver eigensolver, const
     const uint64_t block_rows = std::min<uint64_t>(m, (available - panel_bytes) / (n * sizeof(double)));
     if (block_rows == 0) throw_out_of_memory(op, "one row block of the Gram matrix", gram_bytes + n * sizeof(double));
     const uint64_t panel_rows = op.panel_rows_within(panel_bytes);
-    std::vector<double> block(block_rows * n);
+    Buffer<double> block(block_rows * n);  // every row is copied in before it is read: no zero-fill
     for (uint64_t i0 = 0; i0 < m; i0 += block_rows) {
       const uint64_t i1 = std::min(m, i0 + block_rows), rows_in_block = i1 - i0;
       op.for_each_row_panel(i0, i1, panel_rows, [&](uint64_t r0, uint64_t r1, const double* panel) {
-        std::copy(panel, panel + (r1 - r0) * n, block.begin() + (r0 - i0) * n);
+        std::copy(panel, panel + (r1 - r0) * n, block.data() + (r0 - i0) * n);
         add_squares(panel, (r1 - r0) * n);
       }, control);
       dense::syrk_lower(true, rows_in_block, n, 1.0, block.data(), n, 0.0, gram.data() + i0 + i0 * g, g);
