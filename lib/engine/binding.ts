@@ -65,6 +65,8 @@ export interface NativeBuildInfo {
   cpuFlags: Record<string, boolean>;
   /** Who computes the randomized solver's thin products A·X and Aᵀ·Q (≤ 80 columns): the core's AVX-512 kernel, or the BLAS. */
   thinProducts: 'avx512' | 'blas';
+  /** Who computes the exact route's large Grams (≥ 256 rows): the core's AVX-512 kernel where the BLAS runs without AVX-512, else the BLAS. */
+  gramProduct: 'avx512' | 'blas';
   compiler: string;
   engine: {
     /** EngineOptions{} of the core: the defaults of every engine option. */

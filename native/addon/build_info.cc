@@ -61,6 +61,7 @@ Napi::Value build_info(const Napi::CallbackInfo& info) {
   flags.Set("avx512bf16", cpu.avx512bf16);
   out.Set("cpuFlags", flags);
   out.Set("thinProducts", runtime.thin_products);
+  out.Set("gramProduct", runtime.gram_product);
   out.Set("compiler", runtime.compiler);
   Napi::Object engine = Napi::Object::New(env);
   engine.Set("defaults", engine_options_to_js(env, runtime.engine_defaults));

@@ -14,6 +14,7 @@
 
 #include "internal/band_tridiagonal.hpp"
 #include "internal/blas.hpp"
+#include "internal/gram_syrk.hpp"
 #include "internal/skinny_sgemm.hpp"
 #include "internal/workspace.hpp"
 #include "paramscope/error.hpp"
@@ -216,6 +217,7 @@ void gemm(bool trans_a, bool trans_b, uint64_t m, uint64_t n, uint64_t k, double
 void syrk_lower(bool trans, uint64_t n, uint64_t k, double alpha, const double* a, uint64_t lda, double beta, double* c,
                 uint64_t ldc) {
   if (n == 0) return;
+  if (gram_syrk_preferred() && gram_syrk(trans, n, k, alpha, a, lda, beta, c, ldc, blas::threads())) return;  // large Grams
   const blas::Backend& backend = blas::backend();
   if (backend.fn.dsyrk) {
     backend.fn.dsyrk(blas::ColMajor, blas::Lower, trans ? blas::Trans : blas::NoTrans, as_blas_int(n), as_blas_int(k), alpha, a,

@@ -1,5 +1,7 @@
 #include "internal/blas.hpp"
 
+#include <cctype>
+
 #include <cstdlib>
 #include <thread>
 #include <vector>
@@ -53,6 +55,11 @@ bool try_load(const std::string& path, Backend& b, std::string& why) {
   b.lapack = lapack;
   if (f.get_config) b.config = f.get_config();
   if (f.get_corename) b.corename = f.get_corename();
+  for (const char* family : {"skylakex", "cooperlake", "sapphirerapids"}) {
+    std::string lower(b.corename);
+    for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    b.avx512_kernels = b.avx512_kernels || lower == family;
+  }
   return true;  // the handle stays open for the life of the process
 }
 #endif

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "internal/blas.hpp"
+#include "internal/gram_syrk.hpp"
 #include "internal/skinny_sgemm.hpp"
 #include "paramscope/config.hpp"
 
@@ -32,6 +33,7 @@ RuntimeInfo runtime_info() {
 #endif
   info.cpu = cpu_features();
   info.thin_products = cpu::skinny_sgemm_available() ? "avx512" : "blas";
+  info.gram_product = cpu::gram_syrk_preferred() ? "avx512" : "blas";
   info.default_lanes = lane_count(info.engine_defaults, std::numeric_limits<size_t>::max());
   info.min_lane_bytes = config::kMinLaneBytes;
   return info;

@@ -87,4 +87,19 @@ describe('paramscope inspect / doctor / usage', () => {
     const portable = runCli(['doctor'], { PARAMSCOPE_SIMD: 'off' }).stdout.split('\n').find((l) => l.startsWith('thin products'));
     expect(portable).toContain('the BLAS (no AVX-512F');
   });
+
+  it('doctor says who computes the Grams: the kernel only where the BLAS runs without AVX-512', () => {
+    const gramLine = (env?: Record<string, string>) => runCli(['doctor'], env).stdout.split('\n').find((l) => l.startsWith('Gram product'));
+    const info = JSON.parse(runCli(['doctor', '--json']).stdout);
+    // The Eigen fallback has no AVX-512 kernels of its own: on an AVX-512F CPU the core's kernel takes the Grams.
+    const eigen = JSON.parse(runCli(['doctor', '--json'], { PARAMSCOPE_BLAS: 'eigen' }).stdout);
+    expect(eigen.gramProduct).toBe(info.cpuFlags.avx512f ? 'avx512' : 'blas');
+    expect(gramLine({ PARAMSCOPE_BLAS: 'eigen' })).toContain(info.cpuFlags.avx512f ? 'AVX-512 kernel' : 'the BLAS');
+    expect(gramLine({ PARAMSCOPE_SIMD: 'off' })).toContain('the BLAS (no AVX-512F');
+    if (info.backend === 'openblas' && info.cpuFlags.avx512bf16) {
+      // OpenBLAS on its AVX-512 Cooperlake kernels keeps the Gram; pinned to its AVX2 Haswell ones it hands it over.
+      expect(JSON.parse(runCli(['doctor', '--json'], { OPENBLAS_CORETYPE: 'Cooperlake' }).stdout).gramProduct).toBe('blas');
+      expect(JSON.parse(runCli(['doctor', '--json'], { OPENBLAS_CORETYPE: 'Haswell' }).stdout).gramProduct).toBe('avx512');
+    }
+  });
 });

@@ -6,7 +6,8 @@ export const doctorUsage = `Usage: paramscope doctor [--json]
 
 Prints the package and N-API versions, the BLAS backend in use (OpenBLAS loaded at run time, or the
 Eigen fallback and why), whether LAPACK is available, the SIMD level detected on this CPU, who computes
-the truncated solver's thin products (the core's AVX-512 kernel or the BLAS), threads, and
+the truncated solver's thin products and the exact route's Grams (the core's AVX-512 kernels or the
+BLAS), threads, and
 the compute backend: whether the optional CUDA plugin loaded and which device it found (or why not).`;
 
 export async function doctorCommand(ctx: CommandContext): Promise<number> {
@@ -28,6 +29,9 @@ export async function doctorCommand(ctx: CommandContext): Promise<number> {
     ['thin products', info.thinProducts === 'avx512'
       ? "AVX-512 kernels for the truncated solver's A·X and Aᵀ·Q (≤ 80 columns, A read in place), the BLAS for the rest"
       : 'the BLAS (no AVX-512F on this CPU)'],
+    ['Gram product', info.gramProduct === 'avx512'
+      ? "AVX-512 kernel for the exact route's Grams (the BLAS here runs without AVX-512)"
+      : `the BLAS (${info.thinProducts === 'avx512' ? 'it runs AVX-512 kernels here' : 'no AVX-512F on this CPU'})`],
     ['threads', `${info.threads} BLAS thread(s), ${info.hardwareThreads} hardware thread(s)`],
     ['compute', computeBackendLine(info)],
     ['engine', `${info.engine.defaultLanes} matrices at once by default (one per core, at most one per ${info.engine.minLaneBytes / 2 ** 20} MiB of the ${info.engine.defaults.memoryBudget / 2 ** 30} GiB default budget), 1 BLAS thread each; a lone matrix uses all ${info.hardwareThreads} threads (--parallel-matrices, --threads, --memory-budget)`],

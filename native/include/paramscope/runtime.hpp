@@ -19,7 +19,8 @@ struct RuntimeInfo {
   int blas_threads = 1, hardware_threads = 1;
   std::string eigen_version, compiler;
   CpuFeatures cpu;
-  std::string thin_products;      // who computes the solver's thin products A·X: "avx512" (cpu::skinny_sgemm) or "blas"
+  std::string thin_products;      // who computes the solver's thin products A·X and Aᵀ·Q: "avx512" (cpu::skinny_sgemm) or "blas"
+  std::string gram_product;       // who computes the exact route's large Grams: "avx512" (cpu::gram_syrk) or "blas"
   EngineOptions engine_defaults;  // EngineOptions{}: the defaults JavaScript fills options from
   int default_lanes = 1;          // matrices computed at once by a run of many jobs with those defaults
   uint64_t min_lane_bytes = 0;    // config::kMinLaneBytes

@@ -40,6 +40,7 @@ struct Backend {
   std::string library_path;  // the file dlopen'ed ("" for eigen)
   std::string config;        // openblas_get_config(), e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH ..."
   std::string corename;      // the kernel OpenBLAS picked for this CPU
+  bool avx512_kernels = false;  // corename is one of OpenBLAS's AVX-512 families (SkylakeX, Cooperlake, SapphireRapids)
   std::string why_eigen;     // when name == "eigen": why OpenBLAS is not in use
   bool lapack = false;       // dsyevd/gesdd available from the library
   Functions fn;
