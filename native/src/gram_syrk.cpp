@@ -3,9 +3,9 @@
 // Layout: every depth block of kDepth columns of A is packed once, shared by all threads, as groups of
 // 8 rows (one vector of doubles per depth step: packed[group][κ][r] = A(8·group + r, k0 + κ), zero past
 // n). A tile is 24 rows of C (3 groups, 3 vectors) × 8 columns (1 group, broadcast), 24 accumulators;
-// each κ loads 3 vectors and broadcasts 8 values. C's rows are taken in blocks of 96 (their 12 packed
-// groups, 192 KiB, stay in L2 while the column groups pass them, each 16 KiB, from L1); threads take the
-// blocks of the lower triangle largest first. Every entry of C is updated by one tile per depth block,
+// each κ loads 3 vectors and broadcasts 8 values. A tile's 3 groups (24 KiB) stay in L1 while the
+// column groups (8 KiB each) stream past them from L2 and L3. Threads take C's rows in blocks of 96, the
+// blocks with the most of the lower triangle first. Every entry of C is updated by one tile per depth block,
 // in depth order, so its sum runs in the same order whatever the thread count.
 #include "internal/gram_syrk.hpp"
 
@@ -33,7 +33,7 @@ namespace {
 constexpr uint64_t kLanes = 8;          // doubles per vector, rows per packed group
 constexpr uint64_t kTileGroups = 3;     // 24 rows of C per tile
 constexpr uint64_t kBlockGroups = 12;   // 96 rows of C per block
-constexpr uint64_t kDepth = 128;        // depth block: a packed group is 16 KiB
+constexpr uint64_t kDepth = 128;        // depth block: a packed group is 8 KiB
 constexpr uint64_t kGroupStride = kDepth * kLanes;
 
 // The mask of rows i0 .. i0+7 of C's column j that exist (i < n) and lie in the lower triangle (i ≥ j).

@@ -3,11 +3,11 @@
 // an exact spectrum (4096 × 11008: 185 GFLOP of the route's ~280).
 //
 // Why our own here: the Gram is the one product where a BLAS's speed decides the exact route's wall time,
-// and which kernels a BLAS runs depends on the host, not on the CPU alone: OpenBLAS 0.3.21 knows no Zen 5
-// and some hosts pin its kernels (OPENBLAS_CORETYPE=Haswell, AVX2: 1.82 s for that Gram where its AVX-512
-// Cooperlake kernels take 1.08 s, on the same two cores; the Eigen fallback is slower still). Where the
-// BLAS runs without AVX-512 this kernel gives most of the AVX-512 rate (1.38–1.52 s there), with the same
-// bits on every AVX-512F CPU; each entry's sum runs in one fixed order whatever the thread count.
+// and which kernels a BLAS runs depends on its build and the host, not on the CPU alone: some hosts pin
+// OpenBLAS's kernels (OPENBLAS_CORETYPE=Haswell, AVX2: 1.82 s for that Gram where its AVX-512
+// Cooperlake kernels take 1.08 s, on the same two cores; the Eigen fallback is built for baseline x86-64).
+// Where the BLAS runs without AVX-512 this kernel gives most of the AVX-512 rate (1.37–1.66 s there), with
+// the same bits on every AVX-512F CPU; each entry's sum runs in one fixed order whatever the thread count.
 // docs/backends.md has the rates.
 #include <cstdint>
 
