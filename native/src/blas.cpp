@@ -1,7 +1,6 @@
 #include "internal/blas.hpp"
 
 #include <cctype>
-
 #include <cstdlib>
 #include <thread>
 #include <vector>
@@ -55,11 +54,9 @@ bool try_load(const std::string& path, Backend& b, std::string& why) {
   b.lapack = lapack;
   if (f.get_config) b.config = f.get_config();
   if (f.get_corename) b.corename = f.get_corename();
-  for (const char* family : {"skylakex", "cooperlake", "sapphirerapids"}) {
-    std::string lower(b.corename);
-    for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    b.avx512_kernels = b.avx512_kernels || lower == family;
-  }
+  std::string core(b.corename);
+  for (char& ch : core) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  b.avx512_kernels = core == "skylakex" || core == "cooperlake" || core == "sapphirerapids";
   return true;  // the handle stays open for the life of the process
 }
 #endif

@@ -5,7 +5,6 @@
 // 5 threads; the calls it declines, with C untouched.
 #include <cmath>
 #include <cstring>
-#include <random>
 #include <vector>
 
 #include "internal/gram_syrk.hpp"
@@ -15,14 +14,6 @@
 using namespace paramscope;
 
 namespace {
-
-std::vector<double> random_values(uint64_t count, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> normal(0, 1);
-  std::vector<double> v(count);
-  for (auto& x : v) x = normal(rng);
-  return v;
-}
 
 struct Case {
   bool trans;
@@ -48,8 +39,8 @@ TEST_CASE(grams_match_a_long_double_reference_within_the_f64_bound) {
   constexpr double u = 0x1.0p-53;
   for (const Case& t : cases) {
     const uint64_t lda = (t.trans ? t.k : t.n) + t.pad_a, ldc = t.n + t.pad_c;
-    const std::vector<double> a = random_values(lda * (t.trans ? t.n : t.k), uint32_t(t.n * 7 + t.k));
-    const std::vector<double> before = random_values(ldc * t.n, uint32_t(t.n + 99));
+    const std::vector<double> a = test_support::normal_values<double>(lda * (t.trans ? t.n : t.k), uint32_t(t.n * 7 + t.k));
+    const std::vector<double> before = test_support::normal_values<double>(ldc * t.n, uint32_t(t.n + 99));
     std::vector<double> c = before;
     CHECK(cpu::gram_syrk(t.trans, t.n, t.k, 1.0, a.data(), lda, t.beta, c.data(), ldc, 2));
     uint64_t outside = 0, upper_changed = 0, padding_changed = 0;
@@ -82,7 +73,7 @@ TEST_CASE(grams_match_a_long_double_reference_within_the_f64_bound) {
 TEST_CASE(grams_give_the_same_bits_on_any_number_of_threads) {
   if (!cpu_features().avx512f) return;
   const uint64_t n = 500, k = 700;
-  const std::vector<double> a = random_values(n * k, 3);
+  const std::vector<double> a = test_support::normal_values<double>(n * k, 3);
   std::vector<double> one(n * n, 0.0);
   CHECK(cpu::gram_syrk(true, n, k, 1.0, a.data(), k, 0.0, one.data(), n, 1));
   for (const int threads : {2, 3, 5}) {
@@ -93,7 +84,7 @@ TEST_CASE(grams_give_the_same_bits_on_any_number_of_threads) {
 }
 
 TEST_CASE(grams_decline_what_they_do_not_handle_and_leave_c_untouched) {
-  const std::vector<double> a = random_values(300 * 300, 1);
+  const std::vector<double> a = test_support::normal_values<double>(300 * 300, 1);
   std::vector<double> c(300 * 300, 3.0);
   CHECK(!cpu::gram_syrk(true, 300, 300, 2.0, a.data(), 300, 0.0, c.data(), 300, 2));  // alpha ≠ 1
   CHECK(!cpu::gram_syrk(true, 300, 300, 1.0, a.data(), 300, 0.5, c.data(), 300, 2));  // beta not 0 or 1

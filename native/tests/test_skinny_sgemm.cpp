@@ -5,7 +5,6 @@
 // shapes it declines, with C untouched.
 #include <cmath>
 #include <cstring>
-#include <random>
 #include <vector>
 
 #include "internal/skinny_sgemm.hpp"
@@ -19,14 +18,6 @@ namespace {
 struct Case {
   uint64_t m, n, k, pad_a, pad_b, pad_c;
 };
-
-std::vector<float> random_values(uint64_t count, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0, 1);
-  std::vector<float> v(count);
-  for (auto& x : v) x = normal(rng);
-  return v;
-}
 
 }  // namespace
 
@@ -47,8 +38,8 @@ TEST_CASE(thin_products_match_a_double_reference_within_the_f32_bound) {
     for (const Case& t : cases) {
       // Aᵀ·B: A is k × m; A·B: A is m × k; both column-major with their padding.
       const uint64_t lda = (trans_a ? t.k : t.m) + t.pad_a, ldb = t.k + t.pad_b, ldc = t.m + t.pad_c;
-      const std::vector<float> a = random_values(lda * (trans_a ? t.m : t.k), uint32_t(t.m * 31 + t.k)),
-                               b = random_values(ldb * t.n, uint32_t(t.n * 17 + t.k));
+      const std::vector<float> a = test_support::normal_values<float>(lda * (trans_a ? t.m : t.k), uint32_t(t.m * 31 + t.k)),
+                               b = test_support::normal_values<float>(ldb * t.n, uint32_t(t.n * 17 + t.k));
       const auto a_at = [&](uint64_t i, uint64_t kk) { return double(trans_a ? a[i * lda + kk] : a[i + kk * lda]); };
       std::vector<float> c(ldc * t.n, -7.0f);
       CHECK(cpu::skinny_sgemm(trans_a, false, t.m, t.n, t.k, a.data(), lda, b.data(), ldb, c.data(), ldc));
@@ -75,7 +66,7 @@ TEST_CASE(thin_products_match_a_double_reference_within_the_f32_bound) {
 TEST_CASE(thin_products_give_the_same_bits_whatever_the_row_split) {
   if (!cpu_features().avx512f) return;
   const uint64_t m = 300, n = 74, k = 1100;
-  const std::vector<float> a = random_values(m * k, 5), b = random_values(k * n, 6);
+  const std::vector<float> a = test_support::normal_values<float>(m * k, 5), b = test_support::normal_values<float>(k * n, 6);
   for (const bool trans_a : {true, false}) {
     // Aᵀ·B: A k × m (lda k), part p starts at column r0 of A; A·B: A m × k (lda m), at row r0.
     const uint64_t lda = trans_a ? k : m, step = trans_a ? k : 1;
@@ -89,7 +80,7 @@ TEST_CASE(thin_products_give_the_same_bits_whatever_the_row_split) {
 }
 
 TEST_CASE(thin_products_decline_what_they_do_not_handle_and_leave_c_untouched) {
-  const std::vector<float> a = random_values(256 * 256, 1), b = random_values(256 * 96, 2);
+  const std::vector<float> a = test_support::normal_values<float>(256 * 256, 1), b = test_support::normal_values<float>(256 * 96, 2);
   std::vector<float> c(256 * 96, 3.0f);
   CHECK(!cpu::skinny_sgemm(true, false, 256, cpu::kSkinnyMaxColumns + 1, 256, a.data(), 256, b.data(), 256, c.data(), 256));
   CHECK(!cpu::skinny_sgemm(false, true, 256, 8, 256, a.data(), 256, b.data(), 8, c.data(), 256));  // A·Bᵀ: the BLAS's

@@ -2,14 +2,26 @@
 // A minimal test harness for the core's ctest programs: CHECK records a failure and goes on; main()
 // returns non-zero when any check failed. Deliberately tiny so the core has no test dependency.
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "paramscope/error.hpp"
 
 namespace test_support {
+
+// `count` standard-normal values from a fixed seed (the kernels' tests' random operands).
+template <typename T>
+std::vector<T> normal_values(uint64_t count, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<T> normal(0, 1);
+  std::vector<T> v(count);
+  for (auto& x : v) x = normal(rng);
+  return v;
+}
 
 inline int& failures() {
   static int count = 0;
