@@ -174,7 +174,7 @@ class EngineRun {
   // One lane: takes the next job until none is left, the run is cancelled or another lane failed.
   void lane(int lane_index) {
     try {
-      BufferCache cache(lane_budget_, jobs_.size() == 1);
+      BufferCache cache(lane_budget_);
       BufferCache::Scope use_cache(cache);
       BackendScope use_backend(backend_);
       for (;;) {
@@ -209,6 +209,7 @@ class EngineRun {
     result.name = job.name;
     RunControl control;
     control.cancel = &cancel_;
+    control.threads = lane_threads_;
     control.on_progress = [&](uint64_t, double flops) {
       std::lock_guard<std::mutex> lock(mutex_);
       in_flight_flops_[lane_index] = flops;

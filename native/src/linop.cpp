@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
+#include <vector>
 
 #include "internal/dense.hpp"
 #include "internal/kernels.hpp"
+#include "internal/parallel_blocks.hpp"
 #include "paramscope/dtype.hpp"
 #include "paramscope/error.hpp"
 
@@ -91,6 +94,17 @@ double LinearOperator::frobenius_squared(const RunControl& control) const {
   return total;
 }
 
+double LinearOperator::copy_to_f64(double* dst, const RunControl& control) const {
+  const uint64_t n = cols(), reserved = rows() * n * sizeof(double);
+  double total = 0;
+  for_each_row_panel(0, rows(), panel_rows_within(memory_budget() > reserved ? memory_budget() - reserved : 0), [&](uint64_t r0, uint64_t r1, const double* panel) {
+    const uint64_t count = (r1 - r0) * n;
+    std::copy(panel, panel + count, dst + r0 * n);
+    total += sum_of_squares(panel, count);
+  }, control);
+  return total;
+}
+
 double LinearOperator::copy_to_f32(float* dst, const RunControl& control) const {
   const uint64_t n = cols(), reserved = rows() * n * sizeof(float);
   double total = 0;
@@ -107,6 +121,20 @@ namespace {
 // Rows per block of copy_to_f32: about 128 KiB of f32, so a block decoded into the destination is still
 // in L2 when the next kernel reads it back (and a difference's two operands fit there together).
 uint64_t cache_block_rows(uint64_t cols) { return std::max<uint64_t>(1, (uint64_t(32) << 10) / std::max<uint64_t>(cols, 1)); }
+
+uint64_t block_count(uint64_t rows, uint64_t block_rows) { return (rows + block_rows - 1) / block_rows; }
+
+// The threads a copy runs on: control.threads, but no more than there are blocks.
+int copy_threads(const RunControl& control, uint64_t blocks) {
+  return static_cast<int>(std::clamp<uint64_t>(uint64_t(std::max(control.threads, 1)), 1, std::max<uint64_t>(blocks, 1)));
+}
+
+// Σ of per-block sums in block order: the same bits whichever thread computed which block.
+double ordered_sum(const std::vector<double>& per_block) {
+  double total = 0;
+  for (double v : per_block) total += v;
+  return total;
+}
 }  // namespace
 
 // ---- RowSource ----
@@ -172,25 +200,37 @@ void DenseOp::for_each_row_panel(uint64_t row_begin, uint64_t row_end, uint64_t 
   if (record) rounding_energy_ = energy;
 }
 
-double DenseOp::copy_to_f32(float* dst, const RunControl& control) const {
-  const uint64_t block = cache_block_rows(cols_);
+// Decodes each block in place (float) or into a thread's f32 scratch and widens it (double).
+template <typename T>
+double DenseOp::copy_rows(T* dst, const RunControl& control) const {
+  constexpr bool widen = std::is_same_v<T, double>;
+  const uint64_t block = cache_block_rows(cols_), values = std::min(block, std::max<uint64_t>(rows_, 1)) * cols_;
+  const uint64_t blocks = block_count(rows_, block);
+  const int threads = copy_threads(control, blocks);
   const bool grid = source_.has_grid();
-  std::vector<float> spacing(grid && !source_.plain() ? std::min(block, std::max<uint64_t>(rows_, 1)) * cols_ : 0);
-  double total = 0, energy = 0;
-  for (uint64_t r0 = 0; r0 < rows_; r0 += block) {
-    control.check_cancelled();
-    const uint64_t r1 = std::min(rows_, r0 + block), count = (r1 - r0) * cols_;
-    float* out = dst + r0 * cols_;
-    source_.read(r0, r1, count, out, spacing.empty() ? nullptr : spacing.data());
-    total += kernels::sum_of_squares(out, count);
-    if (grid) energy += source_.rounding_energy(out, spacing.data(), count);
-    control.add_progress(1, 0);
-  }
+  std::vector<std::vector<float>> decoded(widen ? threads : 0, std::vector<float>(values));
+  std::vector<std::vector<float>> spacing(threads, std::vector<float>(grid && !source_.plain() ? values : 0));
+  std::vector<double> squares(blocks), energy(grid ? blocks : 0);
+  for_each_row_block(rows_, block, threads, control, [&](int t, uint64_t k, uint64_t r0, uint64_t r1) {
+    const uint64_t count = (r1 - r0) * cols_;
+    float* out;
+    if constexpr (widen) out = decoded[t].data();
+    else out = dst + r0 * cols_;
+    float* out_spacing = spacing[t].empty() ? nullptr : spacing[t].data();
+    source_.read(r0, r1, count, out, out_spacing);
+    squares[k] = kernels::sum_of_squares(out, count);
+    if (grid) energy[k] = source_.rounding_energy(out, out_spacing, count);
+    if constexpr (widen) std::copy(out, out + count, dst + r0 * cols_);
+  });
+  const double total = ordered_sum(squares);
   // NaN/Inf make the sum non-finite (kernels.hpp); the panel route then reports where and how many.
   if (!std::isfinite(total)) for_each_row_panel(0, rows_, panel_rows_within(memory_budget()), [](uint64_t, uint64_t, const double*) {}, control);
-  if (grid) rounding_energy_ = energy;
+  if (grid) rounding_energy_ = ordered_sum(energy);
   return total;
 }
+
+double DenseOp::copy_to_f32(float* dst, const RunControl& control) const { return copy_rows(dst, control); }
+double DenseOp::copy_to_f64(double* dst, const RunControl& control) const { return copy_rows(dst, control); }
 
 // ---- DiffOp ----
 
@@ -218,7 +258,7 @@ double DiffOp::subtract_block(uint64_t r0, uint64_t r1, Buffers& buffers, float*
   float* tuned = out32 ? out32 : buffers.tuned.data();
   tuned_.read(r0, r1, count, tuned, buffers.spacing_of_tuned());
   base_.read(r0, r1, count, buffers.base.data(), buffers.spacing_of_base());
-  if (!out32 && count_non_finite(tuned, count) + count_non_finite(buffers.base.data(), count)) {
+  if (row_end != 0 && count_non_finite(tuned, count) + count_non_finite(buffers.base.data(), count)) {
     // Either operand being NaN/Inf makes the difference meaningless (Inf − Inf is NaN, not 0).
     uint64_t first = row_end, bad = 0;
     for (uint64_t s0 = r0; s0 < row_end; s0 += panel_rows) {
@@ -301,25 +341,51 @@ OperandNorms DiffOp::empty_norms() const noexcept {
   return norms;
 }
 
-double DiffOp::copy_to_f32(float* dst, const RunControl& control) const {
+// The tuned side decodes in place (float) or into a thread's scratch (double); each block's sums and
+// counts go to its own slot and are added in block order.
+template <typename T>
+double DiffOp::copy_rows(T* dst, const RunControl& control) const {
+  constexpr bool widen = std::is_same_v<T, double>;
   const uint64_t block = cache_block_rows(cols_), values = std::min(block, std::max<uint64_t>(rows_, 1)) * cols_;
-  Buffers buffers{{}, std::vector<float>(values), {}, {}};
-  size_buffers(tuned_, base_, true, values, buffers.tuned_spacing, buffers.base_spacing);
+  const uint64_t blocks = block_count(rows_, block);
+  const int threads = copy_threads(control, blocks);
+  std::vector<Buffers> buffers(threads);
+  for (Buffers& b : buffers) {
+    b.tuned.resize(widen ? values : 0);
+    b.base.resize(values);
+    size_buffers(tuned_, base_, true, values, b.tuned_spacing, b.base_spacing);
+  }
+  OperandNorms zero;
+  zero.tuned_rounding_energy = zero.base_rounding_energy = 0;
+  zero.below_spacing_entries = 0;
+  std::vector<OperandNorms> block_norms(blocks, zero);
+  std::vector<double> difference_squared(blocks);
+  for_each_row_block(rows_, block, threads, control, [&](int t, uint64_t k, uint64_t r0, uint64_t r1) {
+    float* out32 = nullptr;
+    double* out64 = nullptr;
+    if constexpr (widen) out64 = dst + r0 * cols_;
+    else out32 = dst + r0 * cols_;
+    difference_squared[k] = subtract_block(r0, r1, buffers[t], out32, out64, &block_norms[k], block, 0);
+  });
   OperandNorms norms = empty_norms();
-  double difference_squared = 0;
-  for (uint64_t r0 = 0; r0 < rows_; r0 += block) {
-    control.check_cancelled();
-    const uint64_t r1 = std::min(rows_, r0 + block);
-    difference_squared += subtract_block(r0, r1, buffers, dst + r0 * cols_, nullptr, &norms, block, rows_);
-    control.add_progress(1, 0);
+  for (const OperandNorms& b : block_norms) {
+    norms.tuned_squared += b.tuned_squared;
+    norms.base_squared += b.base_squared;
+    norms.identical_entries += b.identical_entries;
+    if (norms.tuned_rounding_energy >= 0) norms.tuned_rounding_energy += b.tuned_rounding_energy;
+    if (norms.base_rounding_energy >= 0) norms.base_rounding_energy += b.base_rounding_energy;
+    if (norms.below_spacing_entries >= 0) norms.below_spacing_entries += b.below_spacing_entries;
   }
   // NaN/Inf make the sums non-finite (kernels.hpp); the panel route then reports where and how many.
   if (!std::isfinite(norms.tuned_squared) || !std::isfinite(norms.base_squared))
     for_each_row_panel(0, rows_, panel_rows_within(memory_budget()), [](uint64_t, uint64_t, const double*) {}, control);
   norms_ = norms;
   norms_known_ = true;
-  return difference_squared;
+  return ordered_sum(difference_squared);
 }
+
+double DiffOp::copy_to_f32(float* dst, const RunControl& control) const { return copy_rows(dst, control); }
+double DiffOp::copy_to_f64(double* dst, const RunControl& control) const { return copy_rows(dst, control); }
 
 std::optional<OperandNorms> DiffOp::operand_norms(const RunControl& control) const {
   if (!norms_known_) for_each_row_panel(0, rows_, panel_rows_within(memory_budget()), [](uint64_t, uint64_t, const double*) {}, control);

@@ -82,7 +82,8 @@ Spectrum exact_gram(const LinearOperator& op, GramEigensolver eigensolver, const
 
   Spectrum result;
   result.passes = 0;
-  std::vector<double> gram(g * g, 0.0);
+  // Only the lower triangle is written and read (dsyrk, the eigensolvers); the tall route sums into it.
+  Buffer<double> gram(g * g);
   double frobenius = 0;
   auto add_squares = [&frobenius](const double* p, uint64_t count) {
     for (uint64_t i = 0; i < count; ++i) frobenius += p[i] * p[i];
@@ -90,6 +91,7 @@ Spectrum exact_gram(const LinearOperator& op, GramEigensolver eigensolver, const
 
   if (!wide) {
     // AᵀA = Σ over row panels of panelᵀ·panel: one pass, any number of rows.
+    std::fill(gram.begin(), gram.end(), 0.0);
     op.for_each_row_panel(0, m, op.panel_rows_within(available), [&](uint64_t r0, uint64_t r1, const double* panel) {
       dense::syrk_lower(false, n, r1 - r0, 1.0, panel, n, 1.0, gram.data(), g);
       add_squares(panel, (r1 - r0) * n);
@@ -107,10 +109,14 @@ Spectrum exact_gram(const LinearOperator& op, GramEigensolver eigensolver, const
     Buffer<double> block(block_rows * n);  // every row is copied in before it is read: no zero-fill
     for (uint64_t i0 = 0; i0 < m; i0 += block_rows) {
       const uint64_t i1 = std::min(m, i0 + block_rows), rows_in_block = i1 - i0;
-      op.for_each_row_panel(i0, i1, panel_rows, [&](uint64_t r0, uint64_t r1, const double* panel) {
-        std::copy(panel, panel + (r1 - r0) * n, block.data() + (r0 - i0) * n);
-        add_squares(panel, (r1 - r0) * n);
-      }, control);
+      if (rows_in_block == m) {
+        frobenius = op.copy_to_f64(block.data(), control);  // the whole matrix: copied on all the job's threads
+      } else {
+        op.for_each_row_panel(i0, i1, panel_rows, [&](uint64_t r0, uint64_t r1, const double* panel) {
+          std::copy(panel, panel + (r1 - r0) * n, block.data() + (r0 - i0) * n);
+          add_squares(panel, (r1 - r0) * n);
+        }, control);
+      }
       dense::syrk_lower(true, rows_in_block, n, 1.0, block.data(), n, 0.0, gram.data() + i0 + i0 * g, g);
       control.add_progress(0, double(rows_in_block) * double(rows_in_block) * double(n));
       if (i0 > 0) {

@@ -9,13 +9,14 @@ namespace paramscope {
 namespace {
 thread_local BufferCache* t_current = nullptr;
 
-// Whole huge pages, so a reused block never straddles a partial one.
+// Large blocks in whole 2 MiB, so blocks of nearly the same size serve one another.
 constexpr size_t kGranule = size_t(2) << 20;
 size_t rounded(size_t bytes) noexcept { return bytes <= kGranule / 2 ? bytes : (bytes + kGranule - 1) / kGranule * kGranule; }
 
-std::pair<void*, size_t> map_pages(size_t bytes, bool huge_pages) {
+// 4 KiB pages (workspace.hpp says why not huge ones).
+std::pair<void*, size_t> map_pages(size_t bytes) {
   bytes = rounded(bytes);
-  void* p = allocate_pages(bytes, huge_pages);
+  void* p = allocate_pages(bytes, false);
   if (!p) throw std::bad_alloc();
   return {p, bytes};
 }
@@ -43,7 +44,7 @@ std::pair<void*, size_t> BufferCache::take(size_t bytes) {
     free_pages(free_.back().pointer, free_.back().bytes);
     free_.pop_back();
   }
-  auto block = map_pages(bytes, huge_pages_);
+  auto block = map_pages(bytes);
   in_use_ += block.second;
   return block;
 }
@@ -70,7 +71,7 @@ void BufferCache::release_all() noexcept {
 
 namespace detail {
 std::pair<void*, size_t> acquire_pages(size_t bytes, BufferCache* cache) {
-  return cache ? cache->take(bytes) : map_pages(bytes, true);
+  return cache ? cache->take(bytes) : map_pages(bytes);
 }
 void release_pages(void* pointer, size_t bytes, BufferCache* cache) noexcept {
   if (!pointer) return;

@@ -2,6 +2,7 @@
 // small, T − B fused subtraction across dtypes, the low-rank product, and a checkpoint tensor streamed
 // through checkpoint_row_source.
 #include <Eigen/Dense>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -33,6 +34,10 @@ Eigen::MatrixXd as_matrix(const std::vector<float>& row_major, int rows, int col
   for (int i = 0; i < rows; ++i)
     for (int j = 0; j < cols; ++j) m(i, j) = row_major[size_t(i) * cols + j];
   return m;
+}
+
+Eigen::MatrixXd as_row_major(const std::vector<double>& row_major, int rows, int cols) {
+  return Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(row_major.data(), rows, cols);
 }
 
 // apply, apply_t and frobenius_squared of `op` against the dense matrix it should present.
@@ -172,6 +177,96 @@ TEST_CASE(resident_f32_copies_of_dense_and_difference_operators_are_exact) {
   }
   DenseOp bad_dense(m, n, tuned.data());
   CHECK_THROWS_CODE(bad_dense.copy_to_f32(copy.data(), RunControl{}), NON_FINITE_INPUT);
+}
+
+TEST_CASE(whole_matrix_copies_are_exact_and_the_same_on_any_thread_count) {
+  // copy_to_f64 (the exact Gram route's block) and copy_to_f32 share row blocks out over control.threads
+  // threads: the copy must be the stored values (T − B in double), and the sums and counts the same
+  // bits whatever the thread count (each block sums into its own slot, added in block order).
+  const int m = 61, n = 2053;  // 15 rows per cache block: five blocks, the last one short
+  std::vector<float> tuned = pattern(m * n, 0), base = pattern(m * n, 0.3);
+  for (int i = 0; i < m * n; i += 7) base[i] = tuned[i];  // identical entries to count
+  auto source = [n](const std::vector<float>& v) {
+    return [&v, n](uint64_t r0, uint64_t r1, float* dst) { std::copy(&v[r0 * n], &v[r1 * n], dst); };
+  };
+  const Eigen::MatrixXd t = as_matrix(tuned, m, n), b = as_matrix(base, m, n), d = t - b;
+  std::vector<double> first_copy;
+  double first_frobenius = 0, first_energy = 0;
+  OperandNorms first_norms;
+  for (int threads : {1, 2, 3, 8}) {
+    RunControl control;
+    control.threads = threads;
+    DenseOp dense(m, n, source(tuned));
+    dense.set_storage_format(storage_format(DType::BF16));
+    std::vector<double> copy(size_t(m) * n);
+    const double frobenius = dense.copy_to_f64(copy.data(), control);
+    CHECK(as_row_major(copy, m, n) == t);
+    CHECK_NEAR(frobenius, t.squaredNorm(), 1e-13 * t.squaredNorm());
+    const double energy = kernels::rounding_energy(tuned.data(), tuned.size(), storage_format(DType::BF16));
+    CHECK_NEAR(dense.rounding_energy(), energy, 1e-12 * energy);
+
+    DiffOp diff(m, n, source(tuned), source(base));
+    diff.set_storage_formats(storage_format(DType::F32), storage_format(DType::BF16));
+    std::vector<double> difference(size_t(m) * n);
+    const double difference_squared = diff.copy_to_f64(difference.data(), control);
+    CHECK(as_row_major(difference, m, n) == d);
+    CHECK_NEAR(difference_squared, d.squaredNorm(), 1e-13 * d.squaredNorm());
+    const OperandNorms norms = *diff.operand_norms(control);
+    CHECK(norms.identical_entries == (m * n + 6) / 7);
+    CHECK(norms.below_spacing_entries >= norms.identical_entries);
+    if (threads == 1) {
+      first_copy = difference;
+      first_frobenius = frobenius;
+      first_energy = dense.rounding_energy();
+      first_norms = norms;
+      continue;
+    }
+    CHECK(difference == first_copy);
+    CHECK(frobenius == first_frobenius && dense.rounding_energy() == first_energy);
+    CHECK(norms.tuned_squared == first_norms.tuned_squared && norms.base_squared == first_norms.base_squared);
+    CHECK(norms.tuned_rounding_energy == first_norms.tuned_rounding_energy && norms.base_rounding_energy == first_norms.base_rounding_energy);
+    CHECK(norms.below_spacing_entries == first_norms.below_spacing_entries);
+    std::vector<float> copy32(size_t(m) * n);
+    RunControl serial;
+    DenseOp one(m, n, source(tuned)), many(m, n, source(tuned));
+    CHECK(one.copy_to_f32(copy32.data(), serial) == many.copy_to_f32(copy32.data(), control));
+    CHECK(copy32 == tuned);
+  }
+
+  // NaN/Inf in a late block: the panel route's message (first row, whole count) on any thread count.
+  tuned[size_t(47) * n + 5] = NAN;
+  base[size_t(60) * n + 1] = INFINITY;
+  for (int threads : {1, 3}) {
+    RunControl control;
+    control.threads = threads;
+    std::vector<double> copy(size_t(m) * n);
+    DiffOp bad(m, n, source(tuned), source(base));
+    try {
+      bad.copy_to_f64(copy.data(), control);
+      CHECK(false);
+    } catch (const Error& e) {
+      CHECK(e.code() == ErrorCode::NON_FINITE_INPUT);
+      CHECK(std::string(e.what()).find("2 NaN or infinite value(s), the first in row 47") != std::string::npos);
+    }
+    DenseOp bad_dense(m, n, source(tuned));
+    CHECK_THROWS_CODE(bad_dense.copy_to_f64(copy.data(), control), NON_FINITE_INPUT);
+  }
+
+  // Cancellation reaches every thread; progress is one panel per block, reported on the calling thread.
+  std::atomic<bool> cancel{true};
+  RunControl cancelled;
+  cancelled.cancel = &cancel;
+  cancelled.threads = 3;
+  std::vector<double> copy(size_t(m) * n);
+  const std::vector<float> finite = pattern(m * n, 0.7);
+  DenseOp dense(m, n, source(finite));
+  CHECK_THROWS_CODE(dense.copy_to_f64(copy.data(), cancelled), ABORTED);
+  RunControl counted;
+  counted.threads = 3;
+  uint64_t panels = 0;
+  counted.on_progress = [&](uint64_t done, double) { panels = done; };
+  dense.copy_to_f64(copy.data(), counted);
+  CHECK(panels == 5);
 }
 
 TEST_CASE(kernels_match_double_arithmetic) {

@@ -33,6 +33,9 @@ struct Spectrum;
 struct RunControl {
   const std::atomic<bool>* cancel = nullptr;
   std::function<void(uint64_t panels_done, double flops_done)> on_progress;
+  // Threads the computation may use for its own work besides BLAS's (copying a whole matrix into memory:
+  // copy_to_f32, copy_to_f64); the engine sets its lane's. Progress is still reported on the calling thread.
+  int threads = 1;
 
   void check_cancelled() const;
   void add_progress(uint64_t panels, double flops) const;
@@ -129,9 +132,12 @@ class LinearOperator {
 
   // Writes the whole matrix into `dst` (rows()·cols() floats, row-major) in one pass and returns ‖A‖_F²
   // (of the values before rounding to f32). Throws NON_FINITE_INPUT like for_each_row_panel. Dense and
-  // difference operators decode straight into `dst` in cache-sized blocks; the default goes through
-  // double panels. This is how ResidentF32Op is filled.
+  // difference operators decode straight into `dst` in cache-sized blocks, on control.threads threads
+  // (the sums come out the same for any count); the default goes through double panels on the calling
+  // thread. This is how ResidentF32Op is filled.
   virtual double copy_to_f32(float* dst, const RunControl& control) const;
+  // The same in double (rows()·cols() doubles): how the exact Gram route holds a wide matrix that fits.
+  virtual double copy_to_f64(double* dst, const RunControl& control) const;
 
   // Bytes a computation over this operator may use for panels and its own work arrays.
   uint64_t memory_budget() const noexcept { return memory_budget_; }
@@ -178,6 +184,7 @@ class DenseOp : public LinearOperator {
                           const RunControl& control) const override;
   uint64_t bytes_per_panel_row() const override { return cols_ * ((source_.plain() ? 1 : 2) * sizeof(float) + sizeof(double)); }
   double copy_to_f32(float* dst, const RunControl& control) const override;
+  double copy_to_f64(double* dst, const RunControl& control) const override;
 
   // The format the values were stored in, when known: a pass over all rows then also sums their
   // rounding energy (kernels::rounding_energy). A source that writes its own spacing needs none.
@@ -188,6 +195,9 @@ class DenseOp : public LinearOperator {
   double stored_rounding_energy(const RunControl&) const override { return rounding_energy_; }
 
  private:
+  template <typename T>
+  double copy_rows(T* dst, const RunControl& control) const;
+
   uint64_t rows_, cols_;
   RowSource source_;
   mutable double rounding_energy_ = -1;
@@ -205,6 +215,7 @@ class DiffOp : public LinearOperator {
                           const RunControl& control) const override;
   uint64_t bytes_per_panel_row() const override { return cols_ * ((spacings() ? 4 : 2) * sizeof(float) + sizeof(double)); }
   double copy_to_f32(float* dst, const RunControl& control) const override;
+  double copy_to_f64(double* dst, const RunControl& control) const override;
 
   // The formats the operands were stored in, when known: operand_norms then also sums each side's
   // rounding energy (kernels::rounding_energy), the expected energy of storage noise in T − B, and
@@ -227,12 +238,14 @@ class DiffOp : public LinearOperator {
   // Both sides have a grid: the recording pass reads both spacings and counts below-spacing entries.
   bool spacings() const noexcept { return tuned_.has_grid() && base_.has_grid(); }
   // Decodes rows [r0, r1) of both operands (with spacings where `buffers` has room for them), throws
-  // NON_FINITE_INPUT for bad values (counted up to row_end, panel_rows at a time), and subtracts into
-  // out32 (the tuned side is decoded there) or out64; when `norms` is not null adds the block's sums and
-  // counts to it and returns Σ (T − B)² of the block.
+  // NON_FINITE_INPUT for bad values when `row_end` is not 0 (counted up to row_end, panel_rows at a
+  // time), and subtracts into out32 (the tuned side is decoded there) or out64; when `norms` is not null
+  // adds the block's sums and counts to it and returns Σ (T − B)² of the block.
   struct Buffers;
   double subtract_block(uint64_t r0, uint64_t r1, Buffers& buffers, float* out32, double* out64, OperandNorms* norms, uint64_t panel_rows,
                       uint64_t row_end) const;
+  template <typename T>
+  double copy_rows(T* dst, const RunControl& control) const;
 
   uint64_t rows_, cols_;
   RowSource tuned_, base_;

@@ -4,8 +4,14 @@
 // 4 µs on the machines we measured) plus the kernel zeroing each page, which over the ~150 matrices of a
 // 1B checkpoint adds up to seconds. An engine lane installs a BufferCache on its thread; Buffers made
 // while it is installed take their pages from it and give them back when destroyed, so the next job
-// reuses pages that are already mapped. Without a cache a Buffer is a plain anonymous mapping (huge
-// pages requested).
+// reuses pages that are already mapped. Without a cache a Buffer is a plain anonymous mapping.
+//
+// Pages are 4 KiB, never transparent huge pages: a huge page is cheap to touch again right after the
+// process freed one, but a fresh process's first ones were the slowest kind to get on the VMs we
+// measured (0.4–1.4 GB/s when other processes had used the memory before, against ~3 GB/s for 4 KiB
+// pages, touched on all of a job's threads by the copies that fill them). A CLI run is a fresh process
+// each time: the exact spectrum of a 4096 × 11008 matrix right after a torch run took 3.0–3.4 s with
+// huge pages, 2.8–3.0 s without (benchmarks/README.md).
 #include <cstddef>
 #include <cstdint>
 #include <new>
@@ -17,12 +23,7 @@ namespace paramscope {
 class BufferCache {
  public:
   // `limit`: bytes this cache may hold, in use and cached together, before it unmaps cached blocks.
-  // `huge_pages`: map blocks with transparent huge pages. They are cheap to touch again right after the
-  // process freed some (a 256 MB block: 36 ms), but a process's first ones were the slowest kind to get
-  // on the VMs we measured (0.7–1.0 s, against 0.2 s in 4 KiB pages: the host backs memory the guest
-  // returned to it lazily). The engine asks for them for a lone job (repeated calls reuse the pages the
-  // last call freed) and not for a run of many jobs (each block is touched once, then reused).
-  explicit BufferCache(size_t limit, bool huge_pages = true) : limit_(limit), huge_pages_(huge_pages) {}
+  explicit BufferCache(size_t limit) : limit_(limit) {}
   BufferCache(const BufferCache&) = delete;
   BufferCache& operator=(const BufferCache&) = delete;
   ~BufferCache();
@@ -57,7 +58,6 @@ class BufferCache {
   };
   void release_all() noexcept;
   size_t limit_, in_use_ = 0;
-  bool huge_pages_;
   std::vector<Block> free_;
 };
 
