@@ -21,7 +21,7 @@ void RunControl::check_cancelled() const {
 void RunControl::add_progress(uint64_t panels, double flops) const {
   panels_done_ += panels;
   flops_done_ += flops;
-  if (panels && on_progress) on_progress(panels_done_, flops_done_);
+  if ((panels || flops) && on_progress) on_progress(panels_done_, flops_done_);
 }
 
 namespace {
@@ -118,16 +118,10 @@ double LinearOperator::copy_to_f32(float* dst, const RunControl& control) const 
 }
 
 namespace {
-// Rows per block of copy_to_f32: about 128 KiB of f32, so a block decoded into the destination is still
-// in L2 when the next kernel reads it back (and a difference's two operands fit there together).
+// Rows per block of the whole-matrix copies: about 128 KiB of f32, so a block decoded into the
+// destination is still in L2 when the next kernel reads it back (and a difference's two operands fit
+// there together).
 uint64_t cache_block_rows(uint64_t cols) { return std::max<uint64_t>(1, (uint64_t(32) << 10) / std::max<uint64_t>(cols, 1)); }
-
-uint64_t block_count(uint64_t rows, uint64_t block_rows) { return (rows + block_rows - 1) / block_rows; }
-
-// The threads a copy runs on: control.threads, but no more than there are blocks.
-int copy_threads(const RunControl& control, uint64_t blocks) {
-  return static_cast<int>(std::clamp<uint64_t>(uint64_t(std::max(control.threads, 1)), 1, std::max<uint64_t>(blocks, 1)));
-}
 
 // Σ of per-block sums in block order: the same bits whichever thread computed which block.
 double ordered_sum(const std::vector<double>& per_block) {
@@ -205,8 +199,8 @@ template <typename T>
 double DenseOp::copy_rows(T* dst, const RunControl& control) const {
   constexpr bool widen = std::is_same_v<T, double>;
   const uint64_t block = cache_block_rows(cols_), values = std::min(block, std::max<uint64_t>(rows_, 1)) * cols_;
-  const uint64_t blocks = block_count(rows_, block);
-  const int threads = copy_threads(control, blocks);
+  const uint64_t blocks = row_block_count(rows_, block);
+  const int threads = row_block_threads(rows_, block, control.threads);
   const bool grid = source_.has_grid();
   std::vector<std::vector<float>> decoded(widen ? threads : 0, std::vector<float>(values));
   std::vector<std::vector<float>> spacing(threads, std::vector<float>(grid && !source_.plain() ? values : 0));
@@ -347,8 +341,8 @@ template <typename T>
 double DiffOp::copy_rows(T* dst, const RunControl& control) const {
   constexpr bool widen = std::is_same_v<T, double>;
   const uint64_t block = cache_block_rows(cols_), values = std::min(block, std::max<uint64_t>(rows_, 1)) * cols_;
-  const uint64_t blocks = block_count(rows_, block);
-  const int threads = copy_threads(control, blocks);
+  const uint64_t blocks = row_block_count(rows_, block);
+  const int threads = row_block_threads(rows_, block, control.threads);
   std::vector<Buffers> buffers(threads);
   for (Buffers& b : buffers) {
     b.tuned.resize(widen ? values : 0);

@@ -82,14 +82,24 @@ Spectrum exact_gram(const LinearOperator& op, GramEigensolver eigensolver, const
 
   Spectrum result;
   result.passes = 0;
-  // Only the lower triangle is written and read (dsyrk, the eigensolvers); the tall route sums into it.
+  // Only the lower triangle is written and read (dsyrk, the eigensolvers); the tall panel route sums into it.
   Buffer<double> gram(g * g);
   double frobenius = 0;
   auto add_squares = [&frobenius](const double* p, uint64_t count) {
     for (uint64_t i = 0; i < count; ++i) frobenius += p[i] * p[i];
   };
 
-  if (!wide) {
+  const uint64_t panel_bytes = available / 4;
+  if (m * n * sizeof(double) <= available - panel_bytes) {
+    // The usual case: the whole matrix fits beside the Gram. It is copied in (as double) on all the job's
+    // threads, then one product: row-major A read column-major is Aᵀ, so A·Aᵀ = (Aᵀ)ᵀ·Aᵀ (wide) and
+    // AᵀA = Aᵀ·(Aᵀ)ᵀ (tall), both with inner dimension max(m, n).
+    Buffer<double> a(m * n);
+    frobenius = op.copy_to_f64(a.data(), control);
+    dense::syrk_lower(wide, g, std::max(m, n), 1.0, a.data(), n, 0.0, gram.data(), g);
+    control.add_progress(0, double(g) * double(g) * double(std::max(m, n)));
+    result.passes = 1;
+  } else if (!wide) {
     // AᵀA = Σ over row panels of panelᵀ·panel: one pass, any number of rows.
     std::fill(gram.begin(), gram.end(), 0.0);
     op.for_each_row_panel(0, m, op.panel_rows_within(available), [&](uint64_t r0, uint64_t r1, const double* panel) {
@@ -100,23 +110,17 @@ Spectrum exact_gram(const LinearOperator& op, GramEigensolver eigensolver, const
     result.passes = 1;
   } else {
     // A·Aᵀ needs products of every pair of row blocks. A block of rows stays resident (as double) while
-    // the rows before it stream past; when the whole matrix fits (the usual case) it is one block and one
-    // pass, otherwise ⌈m / block⌉ passes over shrinking prefixes.
-    const uint64_t panel_bytes = available / 4;
+    // the rows before it stream past: ⌈m / block⌉ passes over shrinking prefixes.
     const uint64_t block_rows = std::min<uint64_t>(m, (available - panel_bytes) / (n * sizeof(double)));
     if (block_rows == 0) throw_out_of_memory(op, "one row block of the Gram matrix", gram_bytes + n * sizeof(double));
     const uint64_t panel_rows = op.panel_rows_within(panel_bytes);
     Buffer<double> block(block_rows * n);  // every row is copied in before it is read: no zero-fill
     for (uint64_t i0 = 0; i0 < m; i0 += block_rows) {
       const uint64_t i1 = std::min(m, i0 + block_rows), rows_in_block = i1 - i0;
-      if (rows_in_block == m) {
-        frobenius = op.copy_to_f64(block.data(), control);  // the whole matrix: copied on all the job's threads
-      } else {
-        op.for_each_row_panel(i0, i1, panel_rows, [&](uint64_t r0, uint64_t r1, const double* panel) {
-          std::copy(panel, panel + (r1 - r0) * n, block.data() + (r0 - i0) * n);
-          add_squares(panel, (r1 - r0) * n);
-        }, control);
-      }
+      op.for_each_row_panel(i0, i1, panel_rows, [&](uint64_t r0, uint64_t r1, const double* panel) {
+        std::copy(panel, panel + (r1 - r0) * n, block.data() + (r0 - i0) * n);
+        add_squares(panel, (r1 - r0) * n);
+      }, control);
       dense::syrk_lower(true, rows_in_block, n, 1.0, block.data(), n, 0.0, gram.data() + i0 + i0 * g, g);
       control.add_progress(0, double(rows_in_block) * double(rows_in_block) * double(n));
       if (i0 > 0) {

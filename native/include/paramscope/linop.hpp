@@ -28,8 +28,8 @@ namespace paramscope {
 struct Spectrum;
 
 // Cancellation and progress for long computations. `cancel` is polled between panels and between solver
-// iterations (Error ABORTED once it reads true); `on_progress` is called after every panel with running
-// totals for the whole call it was passed to.
+// iterations (Error ABORTED once it reads true); `on_progress` is called after every panel and every
+// product with running totals for the whole call it was passed to.
 struct RunControl {
   const std::atomic<bool>* cancel = nullptr;
   std::function<void(uint64_t panels_done, double flops_done)> on_progress;

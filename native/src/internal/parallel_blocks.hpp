@@ -16,6 +16,14 @@
 
 namespace paramscope {
 
+inline uint64_t row_block_count(uint64_t rows, uint64_t block_rows) { return (rows + block_rows - 1) / block_rows; }
+
+// The threads for_each_row_block runs on: `threads`, but at least one and no more than there are blocks
+// (callers size their per-thread scratch with it).
+inline int row_block_threads(uint64_t rows, uint64_t block_rows, int threads) {
+  return static_cast<int>(std::clamp<uint64_t>(uint64_t(std::max(threads, 1)), 1, std::max<uint64_t>(row_block_count(rows, block_rows), 1)));
+}
+
 // Runs block(thread, k, r0, r1) for the blocks k = 0, 1, … of `block_rows` rows of [0, rows), on up to
 // `threads` threads (the caller's included, thread 0) that take blocks in turn. `thread` names the
 // caller's scratch for that thread; whatever a block sums goes into its own slot k, so adding the slots
@@ -24,8 +32,8 @@ namespace paramscope {
 // error stops the other threads and is rethrown once all have stopped.
 template <typename Block>
 void for_each_row_block(uint64_t rows, uint64_t block_rows, int threads, const RunControl& control, const Block& block) {
-  const uint64_t blocks = (rows + block_rows - 1) / block_rows;
-  threads = static_cast<int>(std::clamp<uint64_t>(uint64_t(std::max(threads, 1)), 1, std::max<uint64_t>(blocks, 1)));
+  const uint64_t blocks = row_block_count(rows, block_rows);
+  threads = row_block_threads(rows, block_rows, threads);
   std::atomic<uint64_t> next{0}, done{0};
   std::atomic<bool> stop{false};
   std::exception_ptr error;
