@@ -123,6 +123,16 @@ namespace {
 // there together).
 uint64_t cache_block_rows(uint64_t cols) { return std::max<uint64_t>(1, (uint64_t(32) << 10) / std::max<uint64_t>(cols, 1)); }
 
+// How a whole-matrix copy is cut: rows per block, values a block buffer holds, blocks, threads.
+struct CopyPlan {
+  uint64_t block_rows, values, blocks;
+  int threads;
+};
+CopyPlan copy_plan(uint64_t rows, uint64_t cols, const RunControl& control) {
+  const uint64_t block = cache_block_rows(cols);
+  return {block, std::min(block, std::max<uint64_t>(rows, 1)) * cols, row_block_count(rows, block), row_block_threads(rows, block, control.threads)};
+}
+
 // Σ of per-block sums in block order: the same bits whichever thread computed which block.
 double ordered_sum(const std::vector<double>& per_block) {
   double total = 0;
@@ -198,14 +208,12 @@ void DenseOp::for_each_row_panel(uint64_t row_begin, uint64_t row_end, uint64_t 
 template <typename T>
 double DenseOp::copy_rows(T* dst, const RunControl& control) const {
   constexpr bool widen = std::is_same_v<T, double>;
-  const uint64_t block = cache_block_rows(cols_), values = std::min(block, std::max<uint64_t>(rows_, 1)) * cols_;
-  const uint64_t blocks = row_block_count(rows_, block);
-  const int threads = row_block_threads(rows_, block, control.threads);
+  const CopyPlan plan = copy_plan(rows_, cols_, control);
   const bool grid = source_.has_grid();
-  std::vector<std::vector<float>> decoded(widen ? threads : 0, std::vector<float>(values));
-  std::vector<std::vector<float>> spacing(threads, std::vector<float>(grid && !source_.plain() ? values : 0));
-  std::vector<double> squares(blocks), energy(grid ? blocks : 0);
-  for_each_row_block(rows_, block, threads, control, [&](int t, uint64_t k, uint64_t r0, uint64_t r1) {
+  std::vector<std::vector<float>> decoded(widen ? plan.threads : 0, std::vector<float>(plan.values));
+  std::vector<std::vector<float>> spacing(plan.threads, std::vector<float>(grid && !source_.plain() ? plan.values : 0));
+  std::vector<double> squares(plan.blocks), energy(grid ? plan.blocks : 0);
+  for_each_row_block(rows_, plan.block_rows, plan.threads, control, [&](int t, uint64_t k, uint64_t r0, uint64_t r1) {
     const uint64_t count = (r1 - r0) * cols_;
     float* out;
     if constexpr (widen) out = decoded[t].data();
@@ -340,26 +348,24 @@ OperandNorms DiffOp::empty_norms() const noexcept {
 template <typename T>
 double DiffOp::copy_rows(T* dst, const RunControl& control) const {
   constexpr bool widen = std::is_same_v<T, double>;
-  const uint64_t block = cache_block_rows(cols_), values = std::min(block, std::max<uint64_t>(rows_, 1)) * cols_;
-  const uint64_t blocks = row_block_count(rows_, block);
-  const int threads = row_block_threads(rows_, block, control.threads);
-  std::vector<Buffers> buffers(threads);
+  const CopyPlan plan = copy_plan(rows_, cols_, control);
+  std::vector<Buffers> buffers(plan.threads);
   for (Buffers& b : buffers) {
-    b.tuned.resize(widen ? values : 0);
-    b.base.resize(values);
-    size_buffers(tuned_, base_, true, values, b.tuned_spacing, b.base_spacing);
+    b.tuned.resize(widen ? plan.values : 0);
+    b.base.resize(plan.values);
+    size_buffers(tuned_, base_, true, plan.values, b.tuned_spacing, b.base_spacing);
   }
   OperandNorms zero;
   zero.tuned_rounding_energy = zero.base_rounding_energy = 0;
   zero.below_spacing_entries = 0;
-  std::vector<OperandNorms> block_norms(blocks, zero);
-  std::vector<double> difference_squared(blocks);
-  for_each_row_block(rows_, block, threads, control, [&](int t, uint64_t k, uint64_t r0, uint64_t r1) {
+  std::vector<OperandNorms> block_norms(plan.blocks, zero);
+  std::vector<double> difference_squared(plan.blocks);
+  for_each_row_block(rows_, plan.block_rows, plan.threads, control, [&](int t, uint64_t k, uint64_t r0, uint64_t r1) {
     float* out32 = nullptr;
     double* out64 = nullptr;
     if constexpr (widen) out64 = dst + r0 * cols_;
     else out32 = dst + r0 * cols_;
-    difference_squared[k] = subtract_block(r0, r1, buffers[t], out32, out64, &block_norms[k], block, 0);
+    difference_squared[k] = subtract_block(r0, r1, buffers[t], out32, out64, &block_norms[k], plan.block_rows, 0);
   });
   OperandNorms norms = empty_norms();
   for (const OperandNorms& b : block_norms) {
