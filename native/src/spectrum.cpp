@@ -90,7 +90,7 @@ Spectrum exact_gram(const LinearOperator& op, GramEigensolver eigensolver, const
   };
 
   const uint64_t panel_bytes = available / 4;
-  if (m * n * sizeof(double) <= available - panel_bytes) {
+  if (m <= (available - panel_bytes) / sizeof(double) / std::max<uint64_t>(n, 1)) {  // m·n doubles fit (no overflow)
     // The usual case: the whole matrix fits beside the Gram. It is copied in (as double) on all the job's
     // threads, then one product: row-major A read column-major is Aᵀ, so A·Aᵀ = (Aᵀ)ᵀ·Aᵀ (wide) and
     // AᵀA = Aᵀ·(Aᵀ)ᵀ (tall), both with inner dimension max(m, n).

@@ -136,7 +136,7 @@ class LinearOperator {
   // (the sums come out the same for any count); the default goes through double panels on the calling
   // thread. This is how ResidentF32Op is filled.
   virtual double copy_to_f32(float* dst, const RunControl& control) const;
-  // The same in double (rows()·cols() doubles): how the exact Gram route holds a wide matrix that fits.
+  // The same in double (rows()·cols() doubles): how the exact Gram route holds a matrix that fits.
   virtual double copy_to_f64(double* dst, const RunControl& control) const;
 
   // Bytes a computation over this operator may use for panels and its own work arrays.
