@@ -94,28 +94,24 @@ double LinearOperator::frobenius_squared(const RunControl& control) const {
   return total;
 }
 
-double LinearOperator::copy_to_f64(double* dst, const RunControl& control) const {
-  const uint64_t n = cols(), reserved = rows() * n * sizeof(double);
+namespace {
+// The default whole-matrix copy: through double panels, within what the budget leaves beside `dst`.
+template <typename T>
+double copy_through_panels(const LinearOperator& op, T* dst, const RunControl& control) {
+  const uint64_t n = op.cols(), reserved = op.rows() * n * sizeof(T), budget = op.memory_budget();
   double total = 0;
-  for_each_row_panel(0, rows(), panel_rows_within(memory_budget() > reserved ? memory_budget() - reserved : 0), [&](uint64_t r0, uint64_t r1, const double* panel) {
+  op.for_each_row_panel(0, op.rows(), op.panel_rows_within(budget > reserved ? budget - reserved : 0), [&](uint64_t r0, uint64_t r1, const double* panel) {
     const uint64_t count = (r1 - r0) * n;
-    std::copy(panel, panel + count, dst + r0 * n);
+    T* out = dst + r0 * n;
+    for (uint64_t i = 0; i < count; ++i) out[i] = static_cast<T>(panel[i]);
     total += sum_of_squares(panel, count);
   }, control);
   return total;
 }
+}  // namespace
 
-double LinearOperator::copy_to_f32(float* dst, const RunControl& control) const {
-  const uint64_t n = cols(), reserved = rows() * n * sizeof(float);
-  double total = 0;
-  for_each_row_panel(0, rows(), panel_rows_within(memory_budget() > reserved ? memory_budget() - reserved : 0), [&](uint64_t r0, uint64_t r1, const double* panel) {
-    const uint64_t count = (r1 - r0) * n;
-    float* out = dst + r0 * n;
-    for (uint64_t i = 0; i < count; ++i) out[i] = static_cast<float>(panel[i]);
-    total += sum_of_squares(panel, count);
-  }, control);
-  return total;
-}
+double LinearOperator::copy_to_f32(float* dst, const RunControl& control) const { return copy_through_panels(*this, dst, control); }
+double LinearOperator::copy_to_f64(double* dst, const RunControl& control) const { return copy_through_panels(*this, dst, control); }
 
 namespace {
 // Rows per block of the whole-matrix copies: about 128 KiB of f32, so a block decoded into the
